@@ -1,0 +1,72 @@
+"""Settings are read once, here, and passed down; nothing reads the environment at import time.
+
+Precedence: environment (``FRONTDESK_*``, nested with ``__``) > ``config/frontdesk.yaml`` > defaults.
+Relative paths are resolved against the project root so the CLI works from any directory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FILE = Path(__file__).resolve().parent / "frontdesk.yaml"
+
+
+class NLUSettings(BaseModel):
+    fallback_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    data_dir: Path = Path("nlu_data")
+    model_path: Path = Path("models/nlu.pkl")
+    max_chars: int = Field(2000, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="ignore")
+
+    timezone: str = "Asia/Shanghai"
+    nlu: NLUSettings = NLUSettings()
+
+    def path(self, p: Path) -> Path:
+        """Resolve a configured path against the project root."""
+        return p if p.is_absolute() else ROOT / p
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _YamlSource(settings_cls)
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The YAML file named by FRONTDESK_CONFIG (default: config/frontdesk.yaml)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None = None) -> None:
+        super().__init__(settings_cls)
+        self._path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        path = self._path or Path(os.environ.get("FRONTDESK_CONFIG", DEFAULT_FILE))
+        if not path.exists():
+            return {}
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: expected a mapping at the top level")
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

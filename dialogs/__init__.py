@@ -1,0 +1,1 @@
+"""The intent layer: NLU and the dialogue engine."""

@@ -1,0 +1,64 @@
+"""Address spans (Chinese and English) found by the shape of addresses, not by a gazetteer.
+
+An address is a run of components — province/city, district, road and number, compound, building,
+unit, floor, room — with at least one component that only addresses have. Words that lead into
+an address (我家在, 地址是, 上门到 …) are trimmed off the front.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_H = r"[\u4e00-\u9fff]"
+_N = r"(?:\d+|[一二三四五六七八九十百零〇]+|[a-z])"
+_ZH_PARTS = [
+    rf"{_H}{{2,6}}?(?:省|自治区)",
+    rf"{_H}{{1,6}}?市(?!场|面|内)",
+    rf"{_H}{{1,5}}?(?:区|县|新区)(?!域|别|分|间)",
+    rf"{_H}{{1,6}}?(?:镇|乡|街道)",
+    rf"[\u4e00-\u9fff\w]{{1,10}}?(?:大街|大道|路|街|巷|胡同|弄)(?:{_N}\s*(?:号院|号|弄|巷))?",
+    rf"[\u4e00-\u9fff\w]{{1,10}}?(?:小区|花园|家园|新村|公寓|大厦|广场|苑|园|府|庭|湾|公馆|名邸|国际|城|村|里|院)"
+    rf"(?:{_N}\s*期)?",
+    rf"{_N}\s*(?:号楼|栋|幢|座|号院|单元|楼|层|室|号|户)",
+    r"\d{3,4}(?:室|房)?",
+]
+_ZH_STRONG = re.compile(
+    r"(?:区|县|路|街|巷|胡同|弄|小区|花园|家园|新村|公寓|大厦|苑|号楼|栋|幢|单元|室|号院)")
+_ZH_ADDR = re.compile(r"(?:(?:" + "|".join(_ZH_PARTS) + r")[\s,，-]*){2,}")
+_LEAD = re.compile(
+    r"(?:(?:我|我们|咱|咱们)?的?(?:家|住址|地址|位置|房子|新房|老房子|公司)?的?地?址?"
+    r"(?:是|在|住在|位于|改成|改为|换成|换到|搬到|定位)了?[:：\s]*"
+    r"|(?:我|我们|咱)?(?:家|住址|地址|位置)[:：\s]*"
+    r"|(?:请|麻烦)?(?:你们)?(?:上门|过来|来|到|去)(?:到)?"
+    r"|住)+")
+_EN_ROAD = r"(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|highway|hwy)\.?"
+_EN_ADDR = re.compile(
+    rf"(?:(?:room|rm|flat|apt|apartment|unit|suite)\s*#?\s*\w+[\s,]*)?"
+    rf"(?:(?:building|bldg|block|tower)\s*#?\s*\w+[\s,]*)?"
+    rf"(?:no\.?\s*)?\d+[a-z]?\s+(?:[a-z]+\s+){{1,3}}{_EN_ROAD}(?:[\s,]+[a-z]+\s+district)?(?:[\s,]+[a-z]+\s+city)?"
+    rf"|(?:room|rm|flat|apt|apartment|unit|suite)\s*#?\s*\d+\w*(?:[\s,]+(?:building|bldg|block|tower)\s*#?\s*\w+)?"
+    rf"(?:[\s,]+[a-z]+(?:\s+[a-z]+){{0,2}}\s+(?:garden|gardens|estate|residence|court|plaza|apartments|compound))?")
+
+
+def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str, Any]]:
+    """``taken`` are spans other entities (times, phones) already own; an address starts after them."""
+    for m in _ZH_ADDR.finditer(text):
+        start, end = m.start(), m.end()
+        for a, b in taken:
+            if a < end and b > start:
+                start = max(start, b) if a <= start + 1 or b < end else start
+                end = min(end, a) if a > start else end
+        while end > start and text[end - 1] in " ,，-":
+            end -= 1
+        while start < end and text[start] in " ,，-":
+            start += 1
+        lead = _LEAD.match(text, start, end)
+        if lead and lead.end() > start and _ZH_STRONG.search(text, lead.end(), end):
+            start = lead.end()
+        if _ZH_STRONG.search(text, start, end) and end - start >= 4:
+            yield {"entity": "address", "start": start, "end": end, "value": text[start:end]}
+    for m in _EN_ADDR.finditer(text):
+        if m.end() - m.start() >= 6:
+            yield {"entity": "address", "start": m.start(), "end": m.end(), "value": m[0].strip(" ,")}

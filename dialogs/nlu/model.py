@@ -1,0 +1,123 @@
+"""Training, the model artifact, and the parser the dialogue engine calls.
+
+``NLU.load(path)`` once, then ``nlu.parse(text, now=..., lang=...)`` from any thread: parsing
+reads the fitted model and compiled patterns and writes nothing, so it needs no lock.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialogs.nlu import classifier
+from dialogs.nlu.data import TrainingData
+from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
+from dialogs.nlu.normalize import normalize
+
+FORMAT = 1
+FALLBACK = "nlu_fallback"
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or from another version."""
+
+
+def training_texts(data: TrainingData, services: ServiceTypeMatcher, now: datetime) -> list[str]:
+    out = []
+    for ex in data.examples:
+        norm = normalize(ex.text)
+        out.append(with_placeholders(norm.text, find(norm.text, now, services)))
+    return out
+
+
+# A fixed reference time for featurising training data, so training does not depend on the clock.
+TRAIN_NOW = datetime(2026, 1, 7, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def train(data: TrainingData, design: str = classifier.DEFAULT) -> dict[str, Any]:
+    services = ServiceTypeMatcher(data)
+    pipeline = classifier.DESIGNS[design](data.lookups)
+    pipeline.fit(training_texts(data, services, TRAIN_NOW), [e.intent for e in data.examples])
+    return {"format": FORMAT, "fingerprint": data.fingerprint(), "design": design,
+            "pipeline": pipeline, "services": services}
+
+
+def save(artifact: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_bytes(pickle.dumps(artifact, protocol=5))
+    tmp.replace(path)  # atomic: a crash mid-write never leaves a broken model behind
+
+
+def read_artifact(path: Path) -> dict[str, Any]:
+    try:
+        # The model is our own artifact, written by `frontdesk nlu train`; never load one from elsewhere.
+        artifact = pickle.loads(path.read_bytes())  # noqa: S301
+    except FileNotFoundError as exc:
+        raise ModelError(f"no NLU model at {path}: run `frontdesk nlu train` first") from exc
+    except Exception as exc:
+        raise ModelError(f"cannot read NLU model {path}: {exc}") from exc
+    if not isinstance(artifact, dict) or artifact.get("format") != FORMAT:
+        raise ModelError(f"{path} is not a model of this version: run `frontdesk nlu train`")
+    return artifact
+
+
+def detect_language(text: str) -> str:
+    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return "zh" if cjk and cjk * 3 >= latin else "en" if latin else "zh" if cjk else "und"
+
+
+@dataclass
+class NLU:
+    pipeline: Any
+    services: ServiceTypeMatcher
+    threshold: float = 0.35
+    timezone: str = "Asia/Shanghai"
+    max_chars: int = 2000
+    fingerprint: str = ""
+
+    @classmethod
+    def load(cls, path: Path, threshold: float = 0.35, timezone: str = "Asia/Shanghai",
+             max_chars: int = 2000) -> NLU:
+        a = read_artifact(path)
+        return cls(a["pipeline"], a["services"], threshold, timezone, max_chars, a["fingerprint"])
+
+    @property
+    def intents(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def _now(self, now: datetime | None) -> datetime:
+        tz = ZoneInfo(self.timezone)
+        if now is None:
+            return datetime.now(tz)
+        return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
+
+    def parse(self, text: Any, now: datetime | None = None, lang: str | None = None) -> dict[str, Any]:
+        """Rasa's parse format for one message. Never raises on odd input."""
+        if isinstance(text, bytes | bytearray):
+            text = bytes(text).decode("utf-8", errors="replace")
+        text = "" if text is None else str(text)
+        norm = normalize(text[: self.max_chars])
+        result: dict[str, Any] = {"text": text, "intent": {"name": FALLBACK, "confidence": 0.0},
+                                  "intent_ranking": [], "entities": [],
+                                  "language": lang or detect_language(norm.text)}
+        if not any(c.isalnum() for c in norm.text):
+            return result  # empty, white space, only emoji or junk: nothing to understand
+        found = find(norm.text, self._now(now), self.services)
+        probs = self.pipeline.predict_proba([with_placeholders(norm.text, found)])[0]
+        ranking = sorted(zip(self.intents, probs, strict=True), key=lambda x: -x[1])[:5]
+        result["intent_ranking"] = [{"name": n, "confidence": round(float(p), 4)} for n, p in ranking]
+        top_name, top_p = ranking[0]
+        if top_p < self.threshold:
+            fallback = {"name": FALLBACK, "confidence": self.threshold}
+            result["intent"] = fallback
+            result["intent_ranking"] = [fallback, *result["intent_ranking"]]
+        else:
+            result["intent"] = {"name": top_name, "confidence": round(float(top_p), 4)}
+        result["entities"] = to_original(norm, found)
+        return result

@@ -1,0 +1,329 @@
+"""Chinese and English time expressions → ISO 8601 values resolved to the future.
+
+Pieces (a date, a part of the day, a clock time or a clock range) are found independently,
+neighbours separated only by filler (空格, 的, at, on, in the …) are joined into one expression,
+and the expression is resolved against a reference time ``now`` in the configured zone:
+
+* 下周三 is Wednesday of next week (weeks start on Monday); 这周六 / this Saturday is this week's
+  Saturday if still ahead, else next week's; a bare weekday is its next occurrence after today.
+* A month and day without a year is this year's if not yet past, else next year's; 5号 likewise
+  rolls to next month.
+* A clock time without a date is today's if still ahead, else tomorrow's. A bare hour from 1 to 6
+  without 上午/下午/am/pm means the afternoon (home services do not start at 3 a.m.).
+* Parts of the day are intervals: 上午 08–12, 下午 12–18, 晚上 18–22 (see ``POD``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from dialogs.nlu.numerals import to_number
+from dialogs.nlu.time_patterns import EN, MONTHS_EN, POD, WEEKDAY_EN, WEEKDAY_ZH, ZH
+
+_GAP = re.compile(
+    r"^[\s,，、]*(?:(?:at|on|in|the|of|from|by|around|about|approx|在|的|约|大概|大约|左右|那天)[\s,，、]*)*$")
+_RELDAY = {"今天": 0, "今日": 0, "今儿": 0, "当天": 0, "本日": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2,
+           "大后天": 3, "大大后天": 4, "today": 0, "2day": 0, "tonight": 0, "tonite": 0}
+_DATE_KINDS = ("date", "moment")
+_CLOCK_KINDS = ("clock", "range")
+
+
+@dataclass
+class Part:
+    kind: str  # date | moment | pod | clock | range
+    start: int
+    end: int
+    day: date | None = None
+    pod: tuple[int, int, str | None] | None = None
+    clocks: tuple[dict[str, Any], ...] = ()
+    moment: datetime | None = None
+    weak: bool = False  # 一点/两点 may mean "a little": kept only next to a date or part of day
+
+
+@dataclass
+class Group:
+    parts: list[Part] = field(default_factory=list)
+
+    def get(self, *kinds: str) -> Part | None:
+        return next((p for p in self.parts if p.kind in kinds), None)
+
+    @property
+    def start(self) -> int:
+        return self.parts[0].start
+
+    @property
+    def end(self) -> int:
+        return self.parts[-1].end
+
+
+def _num(s: str | None) -> int | None:
+    if s is None:
+        return None
+    v = to_number(s)
+    return int(v) if v is not None and float(v).is_integer() else None
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _week_monday(d: date, weeks: int = 0) -> date:
+    return d - timedelta(days=d.weekday()) + timedelta(weeks=weeks)
+
+
+def _next_weekday(today: date, wd: int) -> date:
+    """The next ``wd`` strictly after today."""
+    return today + timedelta(days=(wd - today.weekday() - 1) % 7 + 1)
+
+
+def _weekday(today: date, wd: int, pre: str | None) -> date:
+    pre = (pre or "").replace(" ", "").replace("个", "")
+    if pre in ("下", "next"):
+        return _week_monday(today, 1) + timedelta(days=wd)
+    if pre == "下下":
+        return _week_monday(today, 2) + timedelta(days=wd)
+    if pre == "上":
+        return _week_monday(today, -1) + timedelta(days=wd)
+    if pre in ("这", "本", "this"):
+        d = _week_monday(today) + timedelta(days=wd)
+        return d if d >= today else d + timedelta(weeks=1)
+    return _next_weekday(today, wd)
+
+
+def _month_day(today: date, mo: int, d: int, year: int | None = None) -> date | None:
+    if year is not None:
+        return _safe_date(year, mo, d)
+    for y in (today.year, today.year + 1):
+        cand = _safe_date(y, mo, d)
+        if cand and cand >= today:
+            return cand
+    return None
+
+
+def _day_of_month(today: date, d: int, pre: str | None) -> date | None:
+    pre = (pre or "").replace("个", "")
+    y, m = today.year, today.month
+    if pre == "下月":
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return _safe_date(y, m, d)
+    for _ in range(13):  # the next month that has day d, starting with this one
+        cand = _safe_date(y, m, d)
+        if cand and (cand >= today or pre in ("这月", "本月")):
+            return cand
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return None
+
+
+def _clock(m: re.Match[str], p: str, lang: str) -> dict[str, Any] | None:
+    g = m.groupdict()
+    h = _num(g.get(p + "h"))
+    if h is None or not 0 <= h <= 24:
+        return None
+    minute, given = 0, False
+    if g.get(p + "half"):
+        minute, given = 30, True
+    elif g.get(p + "q"):
+        minute, given = (15 if g[p + "q"] == "一刻" else 45), True
+    elif g.get(p + "m") is not None:
+        minute, given = _num(g[p + "m"]) or 0, True
+    if not 0 <= minute <= 59:
+        return None
+    ap = (g.get(p + "ap") or "").replace(".", "")
+    hint = "am" if ap == "am" else "pm" if ap == "pm" else None
+    raw_h = g.get(p + "h") or ""
+    strict = h > 12 or h == 0 or (raw_h.startswith("0") and len(raw_h) == 2)
+    return {"h": h, "m": minute, "minute": given, "hint": hint, "strict": strict,
+            "explicit": bool(ap) or lang == "zh" or bool(g.get("at")) or g.get(p + "m") is not None}
+
+
+def _scan(text: str, today: date, now: datetime) -> list[Part]:
+    found: list[Part] = []
+
+    def add(kind: str, m: re.Match[str], **kw: Any) -> None:
+        found.append(Part(kind, m.start(), m.end(), **kw))
+
+    for m in ZH["fused"].finditer(text):
+        offset = {"今": 0, "明": 1, "后": 2}[m["d"]]
+        add("date", m, day=today + timedelta(days=offset), pod=POD["早上" if m["pod"] in "早晨" else "晚上"])
+    for m in ZH["relday"].finditer(text):
+        add("date", m, day=today + timedelta(days=_RELDAY[m[0]]))
+    for m in ZH["weekday"].finditer(text):
+        add("date", m, day=_weekday(today, WEEKDAY_ZH[m["wd"]], m["pre"]))
+    for key in ("ymd", "iso", "md"):
+        for m in ZH[key].finditer(text):
+            gd = m.groupdict()
+            mo, d, y = _num(gd["mo"]), _num(gd["d"]), _num(gd.get("y"))
+            if mo and d and 1 <= mo <= 12 and (day := _month_day(today, mo, d, y)):
+                add("date", m, day=day)
+    for m in ZH["dom"].finditer(text):
+        d = _num(m["d"])
+        if d and 1 <= d <= 31 and (day := _day_of_month(today, d, m["pre"])):
+            add("date", m, day=day)
+    for m in ZH["in_days"].finditer(text):
+        n = _num(m["n"] or m["n2"])
+        if n is not None and n < 400:
+            add("date", m, day=today + timedelta(days=n))
+    for m in ZH["in_hours"].finditer(text):
+        n = 0.5 if m["n"] == "半" else _num(m["n"])
+        if n is not None and n < 100:
+            add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
+    for m in ZH["pod"].finditer(text):
+        add("pod", m, pod=POD[m[0]])
+    for m in ZH["range"].finditer(text):
+        a = _clock(m, "a", "zh")
+        b = _clock(m, "b", "zh")
+        if a and b:
+            add("range", m, clocks=(a, b))
+    for m in ZH["clock"].finditer(text):
+        c = _clock(m, "", "zh")
+        if c:
+            weak = m[""+"h"] in ("一", "两", "二") and not c["minute"] and not m[0].endswith("钟")
+            add("clock", m, clocks=(c,), weak=weak)
+
+    for m in EN["relday"].finditer(text):
+        w = m[0]
+        offset = 2 if "after" in w else _RELDAY.get(w, 1)
+        add("date", m, day=today + timedelta(days=offset), pod=POD["tonight"] if w.startswith("toni") else None)
+    for m in EN["weekday"].finditer(text):
+        add("date", m, day=_weekday(today, WEEKDAY_EN[m["wd"][:3]], _en_pre(m["pre"])))
+    for m in EN["weekend"].finditer(text):
+        add("date", m, day=_weekday(today, 5, _en_pre(m["pre"])))
+    for key in ("mdy", "dmy"):
+        for m in EN[key].finditer(text):
+            d, y = _num(m["d"]), _num(m["y"])
+            if d and (day := _month_day(today, MONTHS_EN[m["mon"][:3]], d, y)):
+                add("date", m, day=day)
+    for m in EN["ordinal"].finditer(text):
+        d = _num(m["d"])
+        if d and 1 <= d <= 31 and (day := _day_of_month(today, d, None)):
+            add("date", m, day=day)
+    for m in EN["in_days"].finditer(text):
+        n = _num(m["n"]) if m["n"].isdigit() else to_number(m["n"])
+        if n is not None and n < 400:
+            add("date", m, day=today + timedelta(days=int(n)))
+    for m in EN["in_hours"].finditer(text):
+        n = 0.5 if m["n"].startswith("half") else (_num(m["n"]) if m["n"].isdigit() else to_number(m["n"]))
+        if n is not None and n < 100:
+            add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
+    for m in EN["pod"].finditer(text):
+        add("pod", m, pod=POD[re.sub(r"\s+", " ", m[0]).replace("lunchtime", "lunch time")])
+    for m in EN["range"].finditer(text):
+        a, b = _clock(m, "a", "en"), _clock(m, "b", "en")
+        if a and b and (a["hint"] or b["hint"] or (a["strict"] and b["strict"])
+                        or m[0].startswith(("from", "between"))):
+            found.append(Part("range", m.start("ah"), m.end(), clocks=(a, b)))
+    for m in EN["clock"].finditer(text):
+        c = _clock(m, "", "en")
+        if c and c["explicit"]:
+            found.append(Part("clock", m.start("h"), m.end(), clocks=(c,)))  # span without "at"
+    for m in EN["noon"].finditer(text):
+        add("clock", m, clocks=({"h": 24, "m": 0, "minute": False, "hint": None, "strict": True},))
+    return _non_overlapping(found)
+
+
+def _en_pre(pre: str | None) -> str | None:
+    if not pre:
+        return None
+    pre = " ".join(pre.split())
+    return None if pre in ("coming", "this coming") else pre
+
+
+def _non_overlapping(parts: list[Part]) -> list[Part]:
+    """Longest pieces win; among equals the one found first (fused words before their parts)."""
+    chosen: list[Part] = []
+    for p in sorted(parts, key=lambda p: (-(p.end - p.start), p.start)):
+        if all(p.end <= q.start or p.start >= q.end for q in chosen):
+            chosen.append(p)
+    return sorted(chosen, key=lambda p: p.start)
+
+
+def _group(parts: list[Part], text: str) -> list[Group]:
+    groups: list[Group] = []
+    for p in parts:
+        g = groups[-1] if groups else None
+        kinds = {
+            "date": _DATE_KINDS, "moment": _DATE_KINDS, "pod": ("pod",), "clock": _CLOCK_KINDS,
+            "range": _CLOCK_KINDS,
+        }[p.kind]
+        if (g is not None and p.start - g.end <= 12 and _GAP.match(text[g.end:p.start])
+                and g.get(*kinds) is None and not (p.kind == "pod" and g.get("date") and g.get("date").pod)):
+            g.parts.append(p)
+        else:
+            groups.append(Group([p]))
+    return [g for g in groups if not (len(g.parts) == 1 and g.parts[0].weak)]
+
+
+def _hour(c: dict[str, Any], pod: tuple[int, int, str | None] | None) -> int:
+    h, shift = c["h"], c["hint"] or (pod[2] if pod else None)
+    if shift == "pm" and h < 12:
+        return h + 12
+    if shift == "am":
+        return 0 if h == 12 and c["hint"] == "am" else h
+    if shift == "noon":
+        return h + 12 if 1 <= h <= 5 else h
+    if shift is None and not c["strict"] and 1 <= h <= 6:
+        return h + 12
+    return h
+
+
+def _at(d: date, hour: int, minute: int, tz: Any) -> datetime:
+    return datetime.combine(d, time(0, minute), tzinfo=tz) + timedelta(hours=hour)
+
+
+def _resolve(g: Group, now: datetime) -> dict[str, Any] | None:
+    tz, today = now.tzinfo, now.date()
+    moment = g.get("moment")
+    if moment is not None and moment.moment is not None:
+        return {"value": moment.moment, "grain": "minute"}
+    dpart, ppart, cpart = g.get("date"), g.get("pod"), g.get(*_CLOCK_KINDS)
+    day = dpart.day if dpart else None
+    pod = ppart.pod if ppart else (dpart.pod if dpart else None)
+    if cpart is not None:
+        first = cpart.clocks[0]
+        if cpart.kind == "range" and first["hint"] is None:
+            first = {**first, "hint": cpart.clocks[1]["hint"]}
+        start = _at(day or today, _hour(first, pod), first["m"], tz)
+        if day is None and start <= now:
+            start += timedelta(days=1)
+        out: dict[str, Any] = {"value": start, "grain": "minute" if first["minute"] else "hour"}
+        if cpart.kind == "range":
+            last = cpart.clocks[1]
+            end = _at(start.date(), _hour(last, pod), last["m"], tz)
+            if end <= start:
+                end += timedelta(hours=12) if end + timedelta(hours=12) > start else timedelta(days=1)
+            out["to"] = end
+        return out
+    if pod is not None:
+        d = day or today
+        if pod[0] == pod[1]:  # noon: a point in time, not an interval
+            value = _at(d, pod[0], 0, tz)
+            if day is None and value <= now:
+                value += timedelta(days=1)
+            return {"value": value, "grain": "hour"}
+        start, end = _at(d, pod[0], 0, tz), _at(d, pod[1], 0, tz)
+        if day is None and end <= now:
+            start, end = start + timedelta(days=1), end + timedelta(days=1)
+        return {"value": start, "grain": "part_of_day", "to": end}
+    if day is not None:
+        return {"value": _at(day, 0, 0, tz), "grain": "day"}
+    return None
+
+
+def parse_times(text: str, now: datetime) -> list[dict[str, Any]]:
+    """Time entities in normalised ``text`` with spans in that text and ISO values."""
+    results = []
+    for g in _group(_scan(text, now.date(), now), text):
+        r = _resolve(g, now)
+        if r is None:
+            continue
+        ent = {"start": g.start, "end": g.end, "value": r["value"].isoformat(), "grain": r["grain"]}
+        if "to" in r:
+            ent["to"] = r["to"].isoformat()
+        results.append(ent)
+    return results
