@@ -33,6 +33,7 @@ _LEAD = re.compile(
     r"|(?:我|我们|咱)?(?:家|住址|地址|位置)[:：\s]*"
     r"|(?:请|麻烦)?(?:你们)?(?:上门|过来|来|到|去)(?:到)?"
     r"|住)+")
+_HAS_DIGIT = re.compile(r"\d")
 _EN_ROAD = r"(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|highway|hwy)\.?"
 _EN_ADDR = re.compile(
     rf"(?:(?:room|rm|flat|apt|apartment|unit|suite)\s*#?\s*\w+[\s,]*)?"
@@ -44,7 +45,9 @@ _EN_ADDR = re.compile(
 
 def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str, Any]]:
     """``taken`` are spans other entities (times, phones) already own; an address starts after them."""
-    for m in _ZH_ADDR.finditer(text):
+    zh = _ZH_STRONG.search(text) is not None  # cheap pre-checks: the full patterns backtrack on long text
+    en = _HAS_DIGIT.search(text) is not None
+    for m in _ZH_ADDR.finditer(text) if zh else ():
         start, end = m.start(), m.end()
         for a, b in taken:
             if a < end and b > start:
@@ -59,6 +62,6 @@ def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str
             start = lead.end()
         if _ZH_STRONG.search(text, start, end) and end - start >= 4:
             yield {"entity": "address", "start": start, "end": end, "value": text[start:end]}
-    for m in _EN_ADDR.finditer(text):
+    for m in _EN_ADDR.finditer(text) if en else ():
         if m.end() - m.start() >= 6:
             yield {"entity": "address", "start": m.start(), "end": m.end(), "value": m[0].strip(" ,")}

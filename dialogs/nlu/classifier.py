@@ -16,8 +16,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|[ⓣⓟⓐⓓⓡⓛ]")
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|[ⓢⓣⓟⓐⓓⓡⓛ]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_QUESTION = re.compile(
+    r"[吗嘛呢?？]|怎么|怎样|多久|多少|几[点天个次]|是否|能不能|可不可以|会不会|有没有|要不要|是不是|[吗么]$|"
+    r"^(?:how|what|which|when|where|who|why|do|does|did|is|are|can|could|will|would|should)\b")
 
 
 def words(text: str) -> list[str]:
@@ -35,10 +38,21 @@ def jieba_words(text: str) -> list[str]:
     return toks
 
 
+_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|!")
+_WHOLE_TAIL = "啊呀的了吧呢哦嘛!！。.~～ "
+
+
+def _en_ngrams(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    toks = _EN_TOKEN.findall(text)
+    return {tuple(toks[i:i + k]) for k in range(1, n + 1) for i in range(len(toks) - k + 1)}
+
+
 class CueFeatures(BaseEstimator, TransformerMixin):
     """One binary feature per ``cue_*`` lookup table: does the text contain any of its words?
 
-    English words match on word boundaries, Chinese ones as substrings.
+    English phrases match whole words, Chinese ones as substrings, and a single Chinese
+    character only as the whole message. Plain substring and set tests keep this fast on
+    long messages, where one big regular expression was not.
     """
 
     def __init__(self, lookups: dict[str, list[str]] | None = None, weight: float = 1.0) -> None:
@@ -49,18 +63,45 @@ class CueFeatures(BaseEstimator, TransformerMixin):
         from dialogs.nlu.normalize import normalize
 
         self.names_ = sorted(k for k in (self.lookups or {}) if k.startswith("cue_"))
-        self.patterns_ = []
+        self.tables_ = []
         for name in self.names_:
-            alts = []
-            for term in sorted({normalize(t).text for t in self.lookups[name]} - {""}, key=len, reverse=True):
-                esc = re.escape(term)
-                alts.append(rf"(?<![a-z]){esc}(?![a-z])" if term[0].isascii() and term[-1].isascii() else esc)
-            self.patterns_.append(re.compile("|".join(alts)))
+            whole, sub, phrases = set(), set(), set()
+            for term in {normalize(t).text for t in self.lookups[name]} - {""}:
+                if term.isascii():
+                    phrases.add(tuple(_EN_TOKEN.findall(term)))
+                elif len(term) == 1:
+                    whole.add(term)  # 成, 中, 早 mean yes/hello only on their own, not in 成功, 中午, 早上
+                else:
+                    sub.add(term)
+            self.tables_.append((frozenset(whole), tuple(sorted(sub)), frozenset(phrases - {()})))
         return self
 
+    # Sets pickle in hash order, which changes from process to process; sorted tuples keep
+    # `frontdesk nlu train` byte-for-byte deterministic.
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        if "tables_" in state:
+            state["tables_"] = [(tuple(sorted(w)), s, tuple(sorted(p))) for w, s, p in state["tables_"]]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        if "tables_" in state:
+            state["tables_"] = [(frozenset(w), s, frozenset(p)) for w, s, p in state["tables_"]]  # type: ignore[union-attr]
+        self.__dict__.update(state)
+
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        rows = [[self.weight if p.search(t) else 0.0 for p in self.patterns_] for t in texts]
-        return sparse.csr_matrix(np.array(rows, dtype=np.float64).reshape(len(texts), len(self.patterns_)))
+        rows = []
+        for t in texts:
+            grams = _en_ngrams(t)
+            bare = t.strip(_WHOLE_TAIL)
+            hits = [1.0 if (bare in whole or not grams.isdisjoint(phrases) or any(w in t for w in sub)) else 0.0
+                    for whole, sub, phrases in self.tables_]
+            # A cue inside a question means something else ("弄坏了怎么赔" asks about policy,
+            # "弄坏了" complains), which a linear model can only see through crossed features.
+            q = 1.0 if _QUESTION.search(t) else 0.0
+            rows.append([*hits, q, *(h * q for h in hits)])
+        width = 2 * len(self.tables_) + 1
+        return sparse.csr_matrix(self.weight * np.array(rows, dtype=np.float64).reshape(len(texts), width))
 
 
 def _char(lo: int, hi: int) -> TfidfVectorizer:
@@ -86,9 +127,9 @@ def char_word_lr(lookups: Lookups) -> Pipeline:
 
 
 def cue_char_lr(lookups: Lookups) -> Pipeline:
-    """Character 1–4-grams, English words and the cue lookup tables, logistic regression."""
-    feats = FeatureUnion([("char", _char(1, 4)), ("word", _word(words)), ("cue", CueFeatures(lookups))])
-    return Pipeline([("features", feats), ("clf", LogisticRegression(C=20, max_iter=3000))])
+    """Character 1–2-grams, English words and the cue lookup tables, logistic regression."""
+    feats = FeatureUnion([("char", _char(1, 2)), ("word", _word(words)), ("cue", CueFeatures(lookups, 0.5))])
+    return Pipeline([("features", feats), ("clf", LogisticRegression(C=50, max_iter=5000))])
 
 
 def jieba_svm(lookups: Lookups) -> Pipeline:

@@ -19,7 +19,7 @@ _PRIORITY = {"phone": 0, "rating": 1, "time": 2, "area": 3, "duration": 4, "serv
 _EXTRACTOR = {"time": "TimeExtractor", "service_type": "ServiceTypeExtractor", "address": "AddressExtractor"}
 # Placeholders stand in for entity values in the classifier's input, so that it learns
 # "asks for a service at ⟨time⟩" rather than particular dates or numbers.
-PLACEHOLDER = {"time": " ⓣ ", "phone": " ⓟ ", "area": " ⓐ ", "duration": " ⓓ ", "rating": " ⓡ ",
+PLACEHOLDER = {"service_type": " ⓢ ", "time": " ⓣ ", "phone": " ⓟ ", "area": " ⓐ ", "duration": " ⓓ ", "rating": " ⓡ ",
                "address": " ⓛ "}
 
 
@@ -62,17 +62,18 @@ def find(text: str, now: datetime, services: ServiceTypeMatcher) -> list[dict[st
         found.extend(source(text))
     found.extend(services(text))
     chosen: list[dict[str, Any]] = []
+    taken_at = bytearray(len(text) + 1)  # occupancy keeps this linear when a text has many matches
     for e in sorted(found, key=lambda e: (-(e["end"] - e["start"]), _PRIORITY[e["entity"]], e["start"])):
-        if all(e["end"] <= c["start"] or e["start"] >= c["end"] for c in chosen):
+        if not any(taken_at[e["start"]:e["end"]]):
             chosen.append(e)
+            taken_at[e["start"]:e["end"]] = b"\x01" * (e["end"] - e["start"])
     taken = [(c["start"], c["end"]) for c in chosen if c["entity"] in ("time", "phone")]
     for a in addresses(text, taken):
-        if all(a["end"] <= c["start"] or a["start"] >= c["end"] or c["entity"] != "address" for c in chosen):
-            # Numbers inside an address (88号, 3栋) are part of it, not areas or durations.
-            chosen = [c for c in chosen
-                      if c["entity"] not in ("area", "duration", "rating") or c["end"] <= a["start"]
-                      or c["start"] >= a["end"]]
-            chosen.append(a)
+        # Numbers inside an address (88号, 3栋) are part of it, not areas or durations.
+        chosen = [c for c in chosen
+                  if c["entity"] not in ("area", "duration", "rating") or c["end"] <= a["start"]
+                  or c["start"] >= a["end"]]
+        chosen.append(a)
     return sorted(chosen, key=lambda e: e["start"])
 
 

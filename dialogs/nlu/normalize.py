@@ -60,23 +60,24 @@ def _is_emoji(ch: str) -> bool:
     )
 
 
-def normalize(original: str) -> Normalized:
+@lru_cache(maxsize=65536)
+def _char(ch: str) -> str:
+    """What one input character becomes (may be several characters, or a space to drop)."""
+    if ch in EMOJI_WORDS:
+        return EMOJI_WORDS[ch]
+    if _is_emoji(ch):
+        return " "
+    if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") or ch == "\ufffd":
+        return " "
     t2s = _trad_to_simp()
+    return "".join(t2s.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
+
+
+def normalize(original: str) -> Normalized:
     out: list[str] = []
     idx: list[int] = []
     for i, ch in enumerate(original):
-        if ch in EMOJI_WORDS or (ch == "❤" or ch.startswith("❤")):
-            pieces = EMOJI_WORDS.get(ch, " 喜欢 ")
-        elif _is_emoji(ch):
-            pieces = " "
-        else:
-            cat = unicodedata.category(ch)
-            if cat in ("Cc", "Cf", "Cs", "Co", "Cn") or ch == "\ufffd":
-                pieces = " "
-            else:
-                pieces = unicodedata.normalize("NFKC", ch).lower()
-                pieces = "".join(t2s.get(c, c) for c in pieces)
-        for p in pieces:
+        for p in _char(ch):
             if p.isspace():
                 if not out or out[-1] == " ":
                     continue

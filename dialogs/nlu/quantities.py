@@ -26,7 +26,7 @@ AREA = [
 ]
 PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(?P<p>1[3-9]\d(?:[\s-]?\d){8})(?!\d)")
 RATING = [
-    re.compile(rf"(?P<n>{NUM})\s*(?:颗|个)?\s*(?:星|分)(?!钟|之|数|店|期|享|别|析|开|手|类|配|布)"),
+    re.compile(rf"(?P<n>{NUM})\s*(?:颗|个)?\s*(?:星|分)(?!钟|之|数|店|期|享|别|析|开|手|类|配|布|级)"),
     re.compile(r"(?P<max>满分|五星好评|好评满分)"),
     re.compile(rf"\b(?P<n>{_EN_NUM})\s*(?:/|out\s+of)\s*5\b"),
     re.compile(rf"\b(?P<n>{_EN_NUM})\s*(?:-\s*)?stars?\b"),

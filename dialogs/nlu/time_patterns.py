@@ -79,7 +79,8 @@ EN = {
     "ordinal": re.compile(r"\bthe\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
     "in_days": re.compile(r"\bin\s+(?P<n>\d+|a|one|two|three|four|five|six|seven)\s+days?\b"),
     "in_hours": re.compile(r"\bin\s+(?P<n>\d+|an|one|two|three|half\s+an)\s+hours?\b"),
-    "pod": re.compile(r"\b(?:early\s+morning|morning|noon|midday|lunch\s*time|afternoon|evening|night)\b"),
+    "pod": re.compile(r"\b(?:(?:this|in\s+the)\s+)?(?P<p>early\s+morning|morning|noon|midday|lunch\s*time|afternoon|"
+                      r"evening|night)\b"),
     "range": re.compile(
         r"\b(?:from\s+|between\s+)?" + _CLOCK_EN.replace("@", "a") + r"\s*(?:-|–|to|till|until|and)\s*"
         + _CLOCK_EN.replace("@", "b") + r"(?!\s*(?:hours?|hrs?|h\b|days?|sqm|m2|people|persons?|kids?|rooms?))"),

@@ -212,7 +212,7 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
         if n is not None and n < 100:
             add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
     for m in EN["pod"].finditer(text):
-        add("pod", m, pod=POD[re.sub(r"\s+", " ", m[0]).replace("lunchtime", "lunch time")])
+        add("pod", m, pod=POD[re.sub(r"\s+", " ", m["p"]).replace("lunchtime", "lunch time")])
     for m in EN["range"].finditer(text):
         a, b = _clock(m, "a", "en"), _clock(m, "b", "en")
         if a and b and (a["hint"] or b["hint"] or (a["strict"] and b["strict"])
