@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,11 +24,32 @@ class NLUSettings(BaseModel):
     max_chars: int = Field(2000, gt=0)
 
 
+class BookingPolicy(BaseModel):
+    travel_buffer_minutes: int = Field(30, ge=0)
+    offer_timeout_minutes: int = Field(10, gt=0)
+    lead_time_minutes: int = Field(120, ge=0)  # earliest start, counted from now
+    max_days_ahead: int = Field(180, gt=0)
+    max_area: float = 2000
+    alternatives: int = Field(3, ge=1)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="ignore")
 
     timezone: str = "Asia/Shanghai"
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "FRONTDESK_DATABASE_URL"))
+    redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "FRONTDESK_REDIS_URL"))
+    data_key: str | None = None  # FRONTDESK_DATA_KEY: Fernet key for personal data at rest
+    services_file: Path = Path("config/services.yaml")
+    host: str = "127.0.0.1"
+    port: int = 8080
     nlu: NLUSettings = NLUSettings()
+    booking: BookingPolicy = BookingPolicy()
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.path(self.data_dir) / 'frontdesk.db'}"
 
     def path(self, p: Path) -> Path:
         """Resolve a configured path against the project root."""

@@ -1,0 +1,245 @@
+"""The backend's front door: each method is one unit of work and returns plain data.
+
+The dialogue layer and the channels call only this; they never see sessions or ORM rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from backend.catalogue import Catalogue, load_catalogue
+from backend.clock import SystemClock
+from backend.crypto import Cipher, load_key
+from backend.db import Database
+from backend.orm import Booking, Client, Escalation, Housekeeper, Identity, Manager, MatchCandidate, Offer
+from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, staff, timers
+from backend.services.bookings import Request
+
+__all__ = ["Backend", "DomainError", "Request"]
+
+
+def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
+    return {"id": b.id, "service": b.service, "status": b.status, "starts_at": b.starts_at.isoformat(),
+            "ends_at": b.ends_at.isoformat(), "hours": b.hours, "area": b.area, "price": b.price_estimate,
+            "housekeeper": hk.name if hk else None, "rating": round(hk.rating, 1) if hk else None,
+            "housekeeper_phone": offers.mask_phone(hk.phone) if hk else None, "district": b.district}
+
+
+class Backend:
+    def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
+        self.db, self.catalogue, self.ctx = db, catalogue, ctx
+
+    @classmethod
+    def from_settings(cls, settings: Any, clock: Any = None, db_url: str | None = None) -> Backend:
+        key = load_key(settings.data_key, settings.path(settings.data_dir))
+        db = Database(db_url or settings.db_url, Cipher(key))
+        catalogue = load_catalogue(settings.path(settings.services_file))
+        p = settings.booking
+        ctx = Context(catalogue, ZoneInfo(settings.timezone), clock or SystemClock(), p.travel_buffer_minutes,
+                      p.offer_timeout_minutes, p.lead_time_minutes, p.max_days_ahead, p.max_area, p.alternatives)
+        return cls(db, catalogue, ctx)
+
+    @property
+    def now(self) -> datetime:
+        return self.ctx.clock.now()
+
+    # --- people -------------------------------------------------------------------------------
+    def identify(self, channel: str, external_id: str) -> people.Person | None:
+        with self.db.uow() as s:
+            return people.identify(s, channel, external_id)
+
+    def client_for(self, channel: str, external_id: str, lang: str = "zh") -> people.Person:
+        with self.db.uow() as s:
+            return people.client_for(s, channel, external_id, lang)
+
+    def set_client(self, client_id: int, **fields: Any) -> None:
+        allowed = {"lang", "name", "phone", "address"}
+        with self.db.uow() as s:
+            c = s.get(Client, client_id)
+            for k, v in fields.items():
+                if k in allowed and v is not None:
+                    setattr(c, k, v)
+
+    def client(self, client_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            c = s.get(Client, client_id)
+            return {"id": c.id, "lang": c.lang, "name": c.name, "phone": c.phone, "address": c.address}
+
+    def bind(self, kind: str, person_id: int, channel: str, external_id: str) -> None:
+        with self.db.uow() as s:
+            people.bind(s, kind, person_id, channel, external_id)
+
+    def staff_by_code(self, code: str) -> people.Person | None:
+        with self.db.uow() as s:
+            for kind, model in (("housekeeper", Housekeeper), ("manager", Manager)):
+                p = s.scalar(select(model).where(model.code == code))
+                if p is not None:
+                    return people.Person(kind, p.id, p.lang, p.name)
+        return None
+
+    def rest_id_of(self, kind: str, person_id: int) -> str | None:
+        with self.db.uow() as s:
+            return next((i.external_id for i in people.identities_of(s, kind, person_id) if i.channel == "rest"),
+                        None)
+
+    def import_staff(self, rows: list[staff.Row]) -> dict[str, str]:
+        with self.db.uow() as s:
+            return staff.save_rows(s, rows)
+
+    def mark_unreachable(self, channel: str, external_id: str) -> None:
+        with self.db.uow() as s:
+            ident = s.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
+            if ident is not None:
+                ident.unreachable = True
+
+    # --- bookings -----------------------------------------------------------------------------
+    def quote(self, service: str, hours: float | None = None, area: float | None = None) -> int:
+        return self.catalogue[service].estimate(hours, area)
+
+    def check(self, client_id: int, req: Request) -> dict[str, Any]:
+        """Is the request valid, and can anybody take it? Alternatives when nobody can."""
+        with self.db.uow() as s:
+            try:
+                bookings.validate(self.ctx, req)
+            except DomainError as e:
+                return {"ok": False, "error": e.code, "alternatives": []}
+            if bookings.candidates_count(self.ctx, s, client_id, req):
+                return {"ok": True, "error": None, "alternatives": []}
+            alts = bookings.alternatives(self.ctx, s, client_id, req)
+            return {"ok": False, "error": "nobody_free", "alternatives": [a.isoformat() for a in alts]}
+
+    def book(self, client_id: int, req: Request) -> dict[str, Any]:
+        with self.db.uow() as s:
+            b = bookings.create(self.ctx, s, client_id, req, f"client:{client_id}")
+            return booking_view(b)
+
+    def open_bookings(self, client_id: int) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            return [booking_view(b, s.get(Housekeeper, b.housekeeper_id) if b.housekeeper_id else None)
+                    for b in bookings.open_bookings(self.ctx, s, client_id)]
+
+    def cancel(self, client_id: int, booking_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            return booking_view(bookings.cancel(self.ctx, s, client_id, booking_id))
+
+    def booking(self, booking_id: int) -> dict[str, Any] | None:
+        with self.db.uow() as s:
+            b = s.get(Booking, booking_id)
+            if b is None:
+                return None
+            return booking_view(b, s.get(Housekeeper, b.housekeeper_id) if b.housekeeper_id else None)
+
+    def candidates(self, booking_id: int) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            return [{"housekeeper_id": c.housekeeper_id, "rank": c.rank, "score": c.score, "reasons": c.reasons,
+                     "state": c.state} for c in s.scalars(select(MatchCandidate).where(
+                         MatchCandidate.booking_id == booking_id).order_by(MatchCandidate.rank))]
+
+    # --- housekeepers -------------------------------------------------------------------------
+    def accept_offer(self, housekeeper_id: int, offer_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            b, problem = offers.accept(self.ctx, s, offer_id, housekeeper_id)
+            return {"booking": booking_view(b), "error": problem}
+
+    def decline_offer(self, housekeeper_id: int, offer_id: int) -> None:
+        with self.db.uow() as s:
+            offers.decline(self.ctx, s, offer_id, housekeeper_id)
+
+    def pending_offers(self, housekeeper_id: int) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            rows = s.scalars(select(Offer).where(Offer.housekeeper_id == housekeeper_id, Offer.status == "pending",
+                                                 Offer.expires_at > self.now))
+            return [{"offer_id": o.id, **booking_view(s.get(Booking, o.booking_id))} for o in rows]
+
+    def arrive(self, housekeeper_id: int, booking_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            return booking_view(bookings.arrive(self.ctx, s, housekeeper_id, booking_id))
+
+    def finish(self, housekeeper_id: int, booking_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            return booking_view(bookings.finish(self.ctx, s, housekeeper_id, booking_id))
+
+    def jobs(self, housekeeper_id: int, days: int) -> list[dict[str, Any]]:
+        local = self.now.astimezone(self.ctx.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        with self.db.uow() as s:
+            return [booking_view(b) for b in bookings.jobs_between(s, housekeeper_id, local,
+                                                                   local + timedelta(days=days))]
+
+    # --- escalations --------------------------------------------------------------------------
+    def escalate(self, kind: str, client_id: int | None = None, booking_id: int | None = None,
+                 **detail: Any) -> int:
+        with self.db.uow() as s:
+            return escalations.escalate(self.ctx, s, kind, client_id, booking_id, **detail).id
+
+    def escalations(self) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            return [_esc(e) for e in escalations.open_escalations(s)]
+
+    def acknowledge(self, manager_id: int, escalation_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            return _esc(escalations.acknowledge(self.ctx, s, escalation_id, manager_id))
+
+    def resolve(self, manager_id: int, escalation_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            return _esc(escalations.resolve(self.ctx, s, escalation_id, manager_id))
+
+    # --- outbox and timers --------------------------------------------------------------------
+    def pull(self, kind: str, person_id: int) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            return [{"id": n.id, "template": n.template, "params": n.params}
+                    for n in outbox.pull(s, self.now, kind, person_id)]
+
+    def claim_push(self, channels: list[str], limit: int = 50) -> list[dict[str, Any]]:
+        with self.db.uow() as s:
+            return [{"id": n.id, "key": n.key, "template": n.template, "params": n.params, "channel": i.channel,
+                     "external_id": i.external_id, "person_kind": n.person_kind, "person_id": n.person_id,
+                     "lang": self._lang(s, n.person_kind, n.person_id)}
+                    for n, i in outbox.claim_for_channels(s, self.now, channels, limit)]
+
+    def delivered(self, notification_id: int) -> None:
+        with self.db.uow() as s:
+            outbox.delivered(s, self.now, notification_id)
+
+    def failed(self, notification_id: int, error: str, retry_after: float | None = None,
+               permanent: bool = False) -> None:
+        with self.db.uow() as s:
+            outbox.failed(s, self.now, notification_id, error, retry_after, permanent)
+
+    def run_due_timers(self, limit: int = 100) -> int:
+        """Run due timers one per transaction: a crash mid-way leaves the rest pending, not lost."""
+        done = 0
+        while done < limit:
+            with self.db.uow() as s:
+                due = timers.claim_due(s, self.now, limit=1)
+                if not due:
+                    return done
+                t = due[0]
+                if t.kind == "offer_expiry":
+                    offers.expire(self.ctx, s, t.ref_id)
+                t.status = "done"
+            done += 1
+        return done
+
+    @staticmethod
+    def _lang(s: Any, kind: str, person_id: int) -> str:
+        model = {"client": Client, "housekeeper": Housekeeper, "manager": Manager}[kind]
+        p = s.get(model, person_id)
+        return getattr(p, "lang", "zh") if p else "zh"
+
+    def person_lang(self, kind: str, person_id: int) -> str:
+        with self.db.uow() as s:
+            return self._lang(s, kind, person_id)
+
+
+def _esc(e: Escalation) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "status": e.status, "client_id": e.client_id, "booking_id": e.booking_id,
+            "detail": e.detail, "created_at": e.created_at.isoformat()}
+
+
+def request_from(data: dict[str, Any]) -> Request:
+    return Request(**{k: data.get(k) for k in asdict(Request("x", datetime.now()))})

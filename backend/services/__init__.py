@@ -1,0 +1,31 @@
+"""Service layer: plain functions taking a context and a session; each caller runs them in one unit
+of work, so a change and the notifications it causes commit together or not at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from backend.catalogue import Catalogue
+from backend.clock import SystemClock
+
+
+class DomainError(Exception):
+    """A request the domain refuses; ``code`` is stable for callers to choose a message."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        super().__init__(message or code)
+        self.code = code
+
+
+@dataclass
+class Context:
+    catalogue: Catalogue
+    tz: ZoneInfo
+    clock: SystemClock
+    travel_buffer_minutes: int = 30
+    offer_timeout_minutes: int = 10
+    lead_time_minutes: int = 120
+    max_days_ahead: int = 180
+    max_area: float = 2000
+    alternatives: int = 3

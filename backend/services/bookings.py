@@ -1,0 +1,156 @@
+"""Booking requests: validation, creation with matching, alternatives, cancellation, job progress."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.orm import Booking, Client
+from backend.services import Context, DomainError
+from backend.services.audit import record
+from backend.services.offers import offer_next, rank_candidates, set_status, withdraw_pending
+from backend.services.outbox import notify
+from backend.services.roster import free_candidates
+
+
+@dataclass(frozen=True)
+class Request:
+    service: str
+    starts_at: datetime
+    hours: float | None = None
+    area: float | None = None
+    address: str | None = None
+    district: str | None = None
+    notes: str | None = None
+
+
+def interval(ctx: Context, req: Request) -> tuple[datetime, datetime]:
+    svc = ctx.catalogue[req.service]
+    return req.starts_at, req.starts_at + timedelta(hours=svc.visit_hours(req.hours, req.area))
+
+
+def validate(ctx: Context, req: Request) -> None:
+    """Raise ``DomainError`` with a code the dialogue turns into a helpful re-ask."""
+    if req.service not in ctx.catalogue:
+        raise DomainError("unknown_service")
+    svc = ctx.catalogue[req.service]
+    now = ctx.clock.now()
+    if req.starts_at <= now:
+        raise DomainError("time_past")
+    if req.starts_at < now + timedelta(minutes=ctx.lead_time_minutes):
+        raise DomainError("time_too_soon")
+    if req.starts_at > now + timedelta(days=ctx.max_days_ahead):
+        raise DomainError("time_too_far")
+    if svc.unit == "hour" and req.hours is not None and not svc.min_hours <= req.hours <= svc.max_hours:
+        raise DomainError("duration_range")
+    if svc.unit == "sqm" and req.area is not None and not 10 <= req.area <= ctx.max_area:
+        raise DomainError("area_range")
+    if svc.hours and svc.is_visit:
+        start, end = interval(ctx, req)
+        ls, le = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
+        open_h, close_h = svc.hours
+        if ls.hour < open_h or (le.hour, le.minute) > (close_h, 0) or le.date() != ls.date():
+            raise DomainError("outside_hours")
+
+
+def candidates_count(ctx: Context, session: Session, client_id: int, req: Request) -> int:
+    client = session.get(Client, client_id)
+    start, end = interval(ctx, req)
+    never = set(client.never_again or []) if client else set()
+    return len(free_candidates(ctx, session, req.service, start, end, never))
+
+
+def alternatives(ctx: Context, session: Session, client_id: int, req: Request) -> list[datetime]:
+    """The nearest start times, after the asked one, when somebody is free (within a week)."""
+    svc = ctx.catalogue[req.service]
+    open_h, close_h = svc.hours or (8, 20)
+    found: list[datetime] = []
+    local = req.starts_at.astimezone(ctx.tz)
+    for day in range(0, 8):
+        base = (local + timedelta(days=day)).replace(minute=0, second=0, microsecond=0)
+        for hour in range(open_h, close_h):
+            cand = base.replace(hour=hour)
+            if cand <= local:
+                continue
+            try:
+                validate(ctx, Request(**{**req.__dict__, "starts_at": cand}))
+            except DomainError:
+                continue
+            if candidates_count(ctx, session, client_id, Request(**{**req.__dict__, "starts_at": cand})):
+                found.append(cand)
+                if len(found) >= ctx.alternatives:
+                    return found
+                break  # one slot per day keeps the choices spread out
+    return found
+
+
+def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str) -> Booking:
+    validate(ctx, req)
+    svc = ctx.catalogue[req.service]
+    start, end = interval(ctx, req)
+    b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
+                area=req.area, address=req.address, district=req.district, notes=req.notes,
+                price_estimate=svc.estimate(req.hours, req.area), status="requested", created_at=ctx.clock.now())
+    session.add(b)
+    session.flush()
+    record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
+    rank_candidates(ctx, session, b)
+    offer_next(ctx, session, b)
+    return b
+
+
+def client_booking(session: Session, client_id: int, booking_id: int) -> Booking:
+    b = session.get(Booking, booking_id, with_for_update=True)
+    if b is None or b.client_id != client_id:
+        raise DomainError("booking_not_found")
+    return b
+
+
+def cancel(ctx: Context, session: Session, client_id: int, booking_id: int) -> Booking:
+    b = client_booking(session, client_id, booking_id)
+    was = b.status
+    set_status(ctx, session, b, "cancelled", f"client:{client_id}")
+    withdraw_pending(ctx, session, b.id, "cancelled")
+    if was == "confirmed" and b.housekeeper_id:
+        notify(session, ctx.clock.now(), "housekeeper", b.housekeeper_id, "job_cancelled", f"job:{b.id}:cancelled",
+               booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+    return b
+
+
+def open_bookings(ctx: Context, session: Session, client_id: int) -> list[Booking]:
+    return list(session.scalars(select(Booking).where(
+        Booking.client_id == client_id, Booking.status.in_(("requested", "offered", "unassigned", "confirmed",
+                                                            "in_progress")),
+        Booking.ends_at > ctx.clock.now() - timedelta(hours=12)).order_by(Booking.starts_at)))
+
+
+def housekeeper_job(session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+    b = session.get(Booking, booking_id, with_for_update=True)
+    if b is None or b.housekeeper_id != housekeeper_id:
+        raise DomainError("not_your_job")
+    return b
+
+
+def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+    b = housekeeper_job(session, housekeeper_id, booking_id)
+    set_status(ctx, session, b, "in_progress", f"housekeeper:{housekeeper_id}")
+    notify(session, ctx.clock.now(), "client", b.client_id, "job_started", f"job:{b.id}:started",
+           booking_id=b.id, service=b.service)
+    return b
+
+
+def finish(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+    b = housekeeper_job(session, housekeeper_id, booking_id)
+    set_status(ctx, session, b, "completed", f"housekeeper:{housekeeper_id}")
+    notify(session, ctx.clock.now(), "client", b.client_id, "job_finished", f"job:{b.id}:finished",
+           booking_id=b.id, service=b.service)
+    return b
+
+
+def jobs_between(session: Session, housekeeper_id: int, start: datetime, end: datetime) -> list[Booking]:
+    return list(session.scalars(select(Booking).where(
+        Booking.housekeeper_id == housekeeper_id, Booking.status.in_(("confirmed", "in_progress", "completed")),
+        Booking.starts_at >= start, Booking.starts_at < end).order_by(Booking.starts_at)))

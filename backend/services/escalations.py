@@ -1,0 +1,55 @@
+"""Escalations to the human managers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.orm import Escalation, Manager
+from backend.services import Context, DomainError
+from backend.services.audit import record
+from backend.services.outbox import notify
+
+
+def escalate(ctx: Context, session: Session, kind: str, client_id: int | None = None,
+             booking_id: int | None = None, **detail: Any) -> Escalation:
+    now = ctx.clock.now()
+    esc = Escalation(kind=kind, client_id=client_id, booking_id=booking_id, detail=detail, created_at=now)
+    session.add(esc)
+    session.flush()
+    record(session, now, "escalation", esc.id, None, "open", "system", kind=kind)
+    for m in session.scalars(select(Manager).order_by(Manager.id)):
+        notify(session, now, "manager", m.id, "escalation_new", f"esc:{esc.id}:m:{m.id}", escalation_id=esc.id,
+               kind=kind, client_id=client_id, booking_id=booking_id, detail=detail)
+    return esc
+
+
+def _get(session: Session, escalation_id: int) -> Escalation:
+    esc = session.get(Escalation, escalation_id, with_for_update=True)
+    if esc is None:
+        raise DomainError("escalation_not_found")
+    return esc
+
+
+def acknowledge(ctx: Context, session: Session, escalation_id: int, manager_id: int) -> Escalation:
+    esc = _get(session, escalation_id)
+    if esc.status == "resolved":
+        raise DomainError("escalation_closed")
+    if esc.status == "open":
+        record(session, ctx.clock.now(), "escalation", esc.id, esc.status, "acknowledged", f"manager:{manager_id}")
+        esc.status, esc.manager_id = "acknowledged", manager_id
+    return esc
+
+
+def resolve(ctx: Context, session: Session, escalation_id: int, manager_id: int) -> Escalation:
+    esc = _get(session, escalation_id)
+    if esc.status != "resolved":
+        record(session, ctx.clock.now(), "escalation", esc.id, esc.status, "resolved", f"manager:{manager_id}")
+        esc.status, esc.manager_id = "resolved", manager_id
+    return esc
+
+
+def open_escalations(session: Session) -> list[Escalation]:
+    return list(session.scalars(select(Escalation).where(Escalation.status != "resolved").order_by(Escalation.id)))

@@ -1,0 +1,172 @@
+"""Offering a booking to housekeepers in rank order, with time-outs; accepting safely under races."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.domain.availability import overlaps
+from backend.domain.booking_state import transition
+from backend.domain.matching import rank
+from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Offer
+from backend.services import Context, DomainError
+from backend.services.audit import record
+from backend.services.escalations import escalate
+from backend.services.outbox import notify
+from backend.services.roster import BUSY, free_candidates, why_not
+from backend.services.timers import cancel as cancel_timer
+from backend.services.timers import schedule
+
+
+def mask_phone(phone: str | None) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) >= 7 else ""
+
+
+def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str, **detail: object) -> None:
+    old = b.status
+    b.status = transition(b.id, old, new)
+    record(session, ctx.clock.now(), "booking", b.id, old, new, actor, **detail)
+
+
+def rank_candidates(ctx: Context, session: Session, b: Booking) -> int:
+    client = session.get(Client, b.client_id)
+    exclude = set(client.never_again or []) if client else set()
+    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, exclude)
+    ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None)
+    for i, r in enumerate(ranked, 1):
+        session.add(MatchCandidate(booking_id=b.id, housekeeper_id=r.housekeeper_id, rank=i, score=r.score,
+                                   reasons=r.reasons))
+    session.flush()
+    return len(ranked)
+
+
+def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system") -> Offer | None:
+    """Offer the booking to the best remaining candidate still free; none left → unassigned."""
+    now = ctx.clock.now()
+    for cand in session.scalars(select(MatchCandidate).where(MatchCandidate.booking_id == b.id,
+                                                             MatchCandidate.state == "ranked")
+                                .order_by(MatchCandidate.rank)):
+        hk = session.get(Housekeeper, cand.housekeeper_id)
+        reason = why_not(ctx, session, hk, b.service, b.starts_at, b.ends_at) if hk else "gone"
+        if reason is not None:
+            cand.state = "skipped"
+            cand.reasons = {**cand.reasons, "skipped": reason}
+            continue
+        cand.state = "offered"
+        offer = Offer(booking_id=b.id, housekeeper_id=hk.id, created_at=now,
+                      expires_at=now + timedelta(minutes=ctx.offer_timeout_minutes))
+        session.add(offer)
+        session.flush()
+        set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=hk.id)
+        schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
+        notify(session, now, "housekeeper", hk.id, "offer_new", f"offer:{offer.id}", offer_id=offer.id,
+               booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
+               ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes)
+        return offer
+    set_status(ctx, session, b, "unassigned", actor)
+    notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
+           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+    escalate(ctx, session, "unassigned", client_id=b.client_id, booking_id=b.id, service=b.service,
+             starts_at=b.starts_at.isoformat())
+    return None
+
+
+def _offer_for(session: Session, offer_id: int, housekeeper_id: int) -> Offer:
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise DomainError("offer_not_found")
+    if offer.housekeeper_id != housekeeper_id:
+        raise DomainError("not_your_offer")
+    return offer
+
+
+def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -> tuple[Booking, str | None]:
+    """Confirm the booking to this housekeeper. Refusals with nothing to keep raise ``DomainError``;
+    a slot she has meanwhile filled returns ``(booking, "slot_taken")`` so that the withdrawal and
+    the offer to the next candidate commit."""
+    now = ctx.clock.now()
+    # Lock the housekeeper first: every confirmation for her queues here, so the overlap check
+    # below sees the jobs confirmed by whoever went before (SQLite serialises all writers anyway).
+    hk = session.get(Housekeeper, housekeeper_id, with_for_update=True)
+    if hk is None:
+        raise DomainError("not_your_offer")
+    offer = _offer_for(session, offer_id, housekeeper_id)
+    session.refresh(offer)
+    if offer.status != "pending":
+        raise DomainError(f"offer_{offer.status}")
+    if offer.expires_at <= now:
+        raise DomainError("offer_expired")
+    b = session.get(Booking, offer.booking_id, with_for_update=True)
+    if b is None or b.status != "offered":
+        offer.status = "withdrawn"
+        raise DomainError("offer_withdrawn")
+    jobs = session.scalars(select(Booking).where(Booking.housekeeper_id == hk.id, Booking.status.in_(BUSY),
+                                                 Booking.id != b.id))
+    buffer = timedelta(minutes=ctx.travel_buffer_minutes)
+    if any(overlaps((b.starts_at, b.ends_at), (j.starts_at, j.ends_at), buffer) for j in jobs):
+        offer.status, offer.responded_at = "withdrawn", now
+        cancel_timer(session, f"offer_expiry:{offer.id}")
+        record(session, now, "offer", offer.id, "pending", "withdrawn", f"housekeeper:{hk.id}", reason="busy")
+        offer_next(ctx, session, b)
+        return b, "slot_taken"
+    offer.status, offer.responded_at = "accepted", now
+    cancel_timer(session, f"offer_expiry:{offer.id}")
+    record(session, now, "offer", offer.id, "pending", "accepted", f"housekeeper:{hk.id}")
+    b.housekeeper_id = hk.id
+    set_status(ctx, session, b, "confirmed", f"housekeeper:{hk.id}")
+    client = session.get(Client, b.client_id)
+    if client is not None:
+        client.last_housekeeper_id = hk.id
+    notify(session, now, "client", b.client_id, "booking_confirmed", f"booking:{b.id}:confirmed:{offer.id}",
+           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(), housekeeper=hk.name,
+           rating=round(hk.rating, 1), housekeeper_phone=mask_phone(hk.phone))
+    notify(session, now, "housekeeper", hk.id, "job_confirmed", f"job:{b.id}:confirmed:{offer.id}",
+           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(), ends_at=b.ends_at.isoformat(),
+           address=b.address or "", client_phone=mask_phone(client.phone if client else None))
+    return b, None
+
+
+def decline(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -> Offer:
+    now = ctx.clock.now()
+    offer = _offer_for(session, offer_id, housekeeper_id)
+    if offer.status != "pending":
+        raise DomainError(f"offer_{offer.status}")
+    offer.status, offer.responded_at = "declined", now
+    cancel_timer(session, f"offer_expiry:{offer.id}")
+    record(session, now, "offer", offer.id, "pending", "declined", f"housekeeper:{housekeeper_id}")
+    _close_candidate(session, offer, "declined")
+    b = session.get(Booking, offer.booking_id, with_for_update=True)
+    if b is not None and b.status == "offered":
+        offer_next(ctx, session, b)
+    return offer
+
+
+def expire(ctx: Context, session: Session, offer_id: int) -> None:
+    now = ctx.clock.now()
+    offer = session.get(Offer, offer_id, with_for_update=True)
+    if offer is None or offer.status != "pending" or offer.expires_at > now:
+        return
+    offer.status = "expired"
+    record(session, now, "offer", offer.id, "pending", "expired", "timer")
+    _close_candidate(session, offer, "expired")
+    notify(session, now, "housekeeper", offer.housekeeper_id, "offer_expired", f"offer:{offer.id}:expired",
+           offer_id=offer.id, booking_id=offer.booking_id)
+    b = session.get(Booking, offer.booking_id, with_for_update=True)
+    if b is not None and b.status == "offered":
+        offer_next(ctx, session, b, actor="timer")
+
+
+def withdraw_pending(ctx: Context, session: Session, booking_id: int, reason: str) -> None:
+    for offer in session.scalars(select(Offer).where(Offer.booking_id == booking_id, Offer.status == "pending")):
+        offer.status = "withdrawn"
+        cancel_timer(session, f"offer_expiry:{offer.id}")
+        record(session, ctx.clock.now(), "offer", offer.id, "pending", "withdrawn", "system", reason=reason)
+
+
+def _close_candidate(session: Session, offer: Offer, state: str) -> None:
+    cand = session.scalar(select(MatchCandidate).where(MatchCandidate.booking_id == offer.booking_id,
+                                                        MatchCandidate.housekeeper_id == offer.housekeeper_id))
+    if cand is not None:
+        cand.state = state
