@@ -91,6 +91,14 @@ class Backend:
         with self.db.uow() as s:
             return staff.save_rows(s, rows)
 
+    def person_unreachable(self, kind: str, person_id: int) -> None:
+        """A housekeeper who cannot be reached loses her pending offers to the next candidates at once."""
+        if kind != "housekeeper":
+            return
+        with self.db.uow() as s:
+            for o in s.scalars(select(Offer).where(Offer.housekeeper_id == person_id, Offer.status == "pending")):
+                offers.decline(self.ctx, s, o.id, person_id)
+
     def mark_unreachable(self, channel: str, external_id: str) -> None:
         with self.db.uow() as s:
             ident = s.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))

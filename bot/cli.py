@@ -128,6 +128,124 @@ def nlu_test(
     typer.echo(f"\nreports written to {out}/")
 
 
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+staff_app = typer.Typer(help="Housekeepers and managers.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(staff_app, name="staff")
+
+
+def _logging(verbose: bool = False) -> None:
+    import logging
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _build():  # type: ignore[no-untyped-def]
+    from bot.bootstrap import build
+
+    return build(load_settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the schema (SQLite file by default, PostgreSQL with DATABASE_URL)."""
+    from backend.api import Backend
+    from bot.bootstrap import migrate
+
+    _logging()
+    backend = Backend.from_settings(load_settings())
+    migrate(backend)
+    typer.echo(f"database is up to date: {backend.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no staff exists yet")] = False) -> None:
+    """Seed a realistic roster: 32 housekeepers over all services and districts, and two managers."""
+    from backend.services import staff
+
+    _logging()
+    fd = _build()
+    if if_empty and fd.backend.staff_by_code("MGR01") is not None:
+        typer.echo("roster already present; nothing to do")
+        return
+    today = fd.backend.now.astimezone(fd.backend.ctx.tz).date()
+    rows = [staff.parse_row(i, r, fd.backend.catalogue) for i, r in enumerate(staff.demo_rows(today), 1)]
+    tokens = fd.backend.import_staff(rows)
+    typer.echo(f"seeded {len(rows) - 2} housekeepers and 2 managers")
+    typer.echo("REST sender ids (use as \"sender\" to act as staff, or `frontdesk shell --as CODE`):")
+    for code in ("HK001", "HK002", "MGR01", "MGR02"):
+        typer.echo(f"  {code}: {tokens[code]}")
+
+
+@staff_app.command("import")
+def staff_import(file: Annotated[Path, typer.Argument(help="Roster as CSV or YAML (see README)")]) -> None:
+    """Load or update housekeepers and managers; bad rows are reported with their line numbers."""
+    from backend.services.staff import RosterError, read_roster
+
+    _logging()
+    fd = _build()
+    try:
+        rows = read_roster(file, fd.backend.catalogue)
+    except FileNotFoundError:
+        _fail(f"no such file: {file}")
+    except RosterError as e:
+        _fail("roster not imported, nothing was changed:\n" + "\n".join(f"  {x}" for x in e.errors))
+    tokens = fd.backend.import_staff(rows)
+    typer.echo(f"imported {len(rows)} staff")
+    for code, token in tokens.items():
+        typer.echo(f"  {code}: {token}")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="Interface (default: config)")] = None,
+          port: Annotated[int | None, typer.Option(help="Port (default: config)")] = None,
+          verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run the front desk: HTTP app (REST channel, /health), timer worker and outbox dispatcher."""
+    from aiohttp import web
+
+    from bot.server import make_app
+
+    _logging(verbose)
+    settings = load_settings()
+    fd = _build()
+    h, p = host or settings.host, port or settings.port
+    typer.echo(f"front desk on http://{h}:{p}  (POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
+    web.run_app(make_app(fd), host=h, port=p, print=None)
+
+
+@app.command()
+def shell(as_: Annotated[str | None, typer.Option("--as", help="Act as a staff member (roster code)")] = None,
+          sender: Annotated[str, typer.Option(help="Client id for this chat")] = "shell-user") -> None:
+    """Chat with the front desk in the terminal. Type a number to press a button; Ctrl-D quits."""
+    import asyncio
+
+    from bot.shell import run_shell
+
+    _logging()
+    fd = _build()
+    channel, sid = "shell", sender
+    if as_:
+        person = fd.backend.staff_by_code(as_)
+        if person is None:
+            _fail(f"no staff member with code {as_!r}; run `frontdesk demo` or `frontdesk staff import`")
+        channel, sid = "rest", fd.backend.rest_id_of(person.kind, person.id) or ""
+    asyncio.run(run_shell(fd, channel, sid))
+
+
+@app.command()
+def actions(port: Annotated[int, typer.Option(help="Port of the action server")] = 5055) -> None:
+    """Serve the custom actions (dialogs/actions) to a Rasa server, as `rasa run actions` would."""
+    from rasa_sdk.endpoint import run
+    from rasa_sdk.executor import ActionExecutor
+
+    _logging()
+    _build()  # configures the actions' backend
+    executor = ActionExecutor()
+    executor.register_package("dialogs.actions")
+    run(executor, port=port)
+
+
 def main() -> None:
     app()
 

@@ -322,7 +322,8 @@ def parse_times(text: str, now: datetime) -> list[dict[str, Any]]:
         r = _resolve(g, now)
         if r is None:
             continue
-        ent = {"start": g.start, "end": g.end, "value": r["value"].isoformat(), "grain": r["grain"]}
+        ent = {"start": g.start, "end": g.end, "value": r["value"].isoformat(), "grain": r["grain"],
+               "additional_info": {"has_date": g.get("date", "moment") is not None}}
         if "to" in r:
             ent["to"] = r["to"].isoformat()
         results.append(ent)

@@ -1,0 +1,70 @@
+"""Wiring: settings → backend, NLU, dialogue engine, actions, front desk. Nothing runs at import."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk.executor import ActionExecutor
+
+from backend.api import Backend
+from config import Settings
+from dialogs.actions import runtime
+from dialogs.actions.booking import booking_required_slots
+from dialogs.desk import FrontDesk
+from dialogs.domain import Domain, load_rules
+from dialogs.engine import Engine
+from dialogs.nlu import load_nlu
+from dialogs.notify import Notifier
+from dialogs.tracker_store import TrackerStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    backend: Backend
+    desk: FrontDesk
+    notifier: Notifier
+
+
+def ensure_model(settings: Settings) -> None:
+    """Train the NLU model when it is missing or older than nlu_data/ (first run of the embedded default)."""
+    from dialogs.nlu.data import load
+    from dialogs.nlu.model import ModelError, read_artifact, save, train
+
+    path = settings.path(settings.nlu.model_path)
+    data = load(settings.path(settings.nlu.data_dir))
+    try:
+        if read_artifact(path)["fingerprint"] == data.fingerprint():
+            return
+    except ModelError:
+        pass
+    log.warning("training the NLU model (first run or data changed) …")
+    save(train(data), path)
+
+
+def build(settings: Settings, clock: Any = None, db_url: str | None = None, create_tables: bool = True) -> App:
+    backend = Backend.from_settings(settings, clock=clock, db_url=db_url)
+    store = TrackerStore(backend.db.engine)
+    if create_tables:
+        migrate(backend)
+    runtime.configure(backend)
+    executor = ActionExecutor()
+    executor.register_package("dialogs.actions")
+    domain = Domain.load()
+    rules, after_form = load_rules()
+    ensure_model(settings)
+    engine = Engine(load_nlu(settings), domain, rules, after_form, executor, store, booking_required_slots,
+                    settings.nlu.max_chars)
+    notifier = Notifier(domain, backend.catalogue, backend.ctx.tz)
+    return App(settings, backend, FrontDesk(backend, engine, notifier), notifier)
+
+
+def migrate(backend: Backend) -> None:
+    """Bring the schema to the newest revision (Alembic), as `frontdesk db upgrade` does."""
+    from bot.migrate import upgrade
+
+    upgrade(backend.db.engine)

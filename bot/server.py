@@ -1,0 +1,53 @@
+"""`frontdesk serve`: the HTTP app, the timer worker and the outbox dispatcher in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from aiohttp import web
+from sqlalchemy import text
+
+from bot.bootstrap import App
+from bot.rest import MAX_BODY, RestChannel
+from bot.workers import Dispatcher, Pusher, timer_worker
+
+log = logging.getLogger(__name__)
+
+
+def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool = True) -> web.Application:
+    web_app = web.Application(client_max_size=MAX_BODY)
+    RestChannel(app.desk).routes(web_app)
+
+    async def health(_: web.Request) -> web.Response:
+        try:
+            await asyncio.to_thread(_ping, app)
+        except Exception as e:  # the check exists to report this
+            return web.json_response({"status": "error", "database": str(e)[:200]}, status=503)
+        return web.json_response({"status": "ok"})
+
+    web_app.router.add_get("/health", health)
+
+    if workers:
+        async def start(_: web.Application) -> None:
+            stop = asyncio.Event()
+            dispatcher = Dispatcher(app.backend, app.notifier, pushers or {})
+            web_app["stop"] = stop
+            web_app["tasks"] = [asyncio.create_task(timer_worker(app.backend, stop), name="timers"),
+                                asyncio.create_task(dispatcher.run(stop), name="dispatcher")]
+
+        async def stop(_: web.Application) -> None:
+            web_app["stop"].set()
+            for t in web_app["tasks"]:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(t, 5)
+
+        web_app.on_startup.append(start)
+        web_app.on_cleanup.append(stop)
+    return web_app
+
+
+def _ping(app: App) -> None:
+    with app.backend.db.engine.connect() as c:
+        c.execute(text("SELECT 1"))

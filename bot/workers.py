@@ -1,0 +1,80 @@
+"""Background work of `frontdesk serve`: durable timers and the outbox dispatcher for push channels."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from backend.api import Backend
+from dialogs.notify import Notifier
+
+log = logging.getLogger(__name__)
+# A pusher delivers one rendered message to (external id); raises Retry/Unreachable on failure.
+Pusher = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+class Retry(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Unreachable(Exception):
+    """The person blocked the bot or no longer exists on the platform."""
+
+
+async def timer_worker(backend: Backend, stop: asyncio.Event, interval: float = 1.0) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(backend.run_due_timers)
+        except Exception:
+            log.exception("timer run failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)
+
+
+class Dispatcher:
+    """Delivers outbox rows to push channels, with retries, backoff and unreachable marking."""
+
+    def __init__(self, backend: Backend, notifier: Notifier, pushers: dict[str, Pusher],
+                 concurrency: int = 8) -> None:
+        self.be, self.notifier, self.pushers = backend, notifier, pushers
+        self.sem = asyncio.Semaphore(concurrency)
+
+    async def run_once(self) -> int:
+        if not self.pushers:
+            return 0
+        rows = await asyncio.to_thread(self.be.claim_push, list(self.pushers))
+        await asyncio.gather(*(self._deliver(r) for r in rows))
+        return len(rows)
+
+    async def _deliver(self, row: dict[str, Any]) -> None:
+        async with self.sem:
+            msg = self.notifier.render(row["template"], row["params"], row["lang"])
+            try:
+                await self.pushers[row["channel"]](row["external_id"], msg)
+            except Unreachable as e:
+                await asyncio.to_thread(self.be.mark_unreachable, row["channel"], row["external_id"])
+                await asyncio.to_thread(self.be.failed, row["id"], f"unreachable: {e}", None, False)
+                await asyncio.to_thread(self.be.person_unreachable, row["person_kind"], row["person_id"])
+            except Retry as e:
+                await asyncio.to_thread(self.be.failed, row["id"], str(e), e.retry_after)
+            except Exception as e:
+                log.exception("delivery of notification %s failed", row["id"])
+                await asyncio.to_thread(self.be.failed, row["id"], repr(e))
+            else:
+                await asyncio.to_thread(self.be.delivered, row["id"])
+
+    async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
+        while not stop.is_set():
+            try:
+                n = await self.run_once()
+            except Exception:
+                log.exception("dispatcher pass failed; retrying")
+                n = 0
+            if n == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)

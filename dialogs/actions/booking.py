@@ -1,0 +1,290 @@
+"""The booking form: what to ask, how to check each answer, the summary, submit, change, leave."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from backend.api import DomainError, Request
+from backend.services.bookings import validate
+from dialogs.actions.runtime import backend, call, service_name, when
+from dialogs.nlu.normalize import normalize
+
+FORM_SLOTS = ("service_type", "time", "pending_date", "duration", "area", "address", "phone", "notes",
+              "awaiting_confirmation", "requested_slot")
+NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "nothing", "nope", "n/a", "没什么", "否"}
+
+
+def booking_required_slots(form: str, slots: dict[str, Any]) -> list[str]:
+    """What the booking form needs, by the chosen service's price unit."""
+    needed = ["service_type", "time"]
+    service = slots.get("service_type")
+    if service and service in backend().catalogue:
+        unit = backend().catalogue[service].unit
+        if unit == "hour":
+            needed.append("duration")
+        elif unit == "sqm":
+            needed.append("area")
+    return [*needed, "address", "phone", "notes"]
+
+
+def request_of(slots: dict[str, Any]) -> Request:
+    return Request(service=slots["service_type"], starts_at=datetime.fromisoformat(slots["time"]),
+                   hours=slots.get("duration"), area=slots.get("area"), address=slots.get("address"),
+                   district=district_of(slots.get("address")), notes=slots.get("notes") or None)
+
+
+def district_of(address: str | None) -> str | None:
+    m = re.search(r"([\u4e00-\u9fff]{2,3}?)(?:新区|区|县)", address or "")
+    return m.group(1) if m else None
+
+
+def lang_of(tracker: Tracker) -> str:
+    return tracker.get_slot("language") or "zh"
+
+
+class ValidateBookingForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_booking_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict[str, Any]) -> list[str]:
+        return booking_required_slots("booking_form", tracker.slots)
+
+    def validate_service_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: dict[str, Any]) -> dict[str, Any]:
+        if value in backend().catalogue:
+            return {"service_type": value}
+        dispatcher.utter_message(response="utter_invalid_service_type")
+        return {"service_type": None}
+
+    def validate_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: dict[str, Any]) -> dict[str, Any]:
+        be, lang = backend(), lang_of(tracker)
+        ent = next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), {})
+        try:
+            start = datetime.fromisoformat(str(value))
+        except ValueError:
+            dispatcher.utter_message(response="utter_invalid_time")
+            return {"time": None}
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=be.ctx.tz)
+        pending = tracker.get_slot("pending_date")
+        grain = ent.get("grain", "minute")
+        if grain == "day":
+            # A date without a time of day: remember the date, ask for the time.
+            dispatcher.utter_message(response="utter_ask_time_of_day", date=when(start.isoformat(), lang)[:-6])
+            return {"time": None, "pending_date": start.date().isoformat()}
+        if pending and not (ent.get("additional_info") or {}).get("has_date", True):
+            d = datetime.fromisoformat(pending).date()
+            start = start.astimezone(be.ctx.tz).replace(year=d.year, month=d.month, day=d.day)
+        service = tracker.get_slot("service_type")
+        problem = _time_problem(start, service, tracker)
+        if problem:
+            svc = be.catalogue.services.get(service or "")
+            dispatcher.utter_message(
+                response=f"utter_invalid_{problem}", hours=be.ctx.lead_time_minutes // 60,
+                days=be.ctx.max_days_ahead, service=service_name(service, lang),
+                open=svc.hours[0] if svc and svc.hours else 7, close=svc.hours[1] if svc and svc.hours else 21)
+            return {"time": None}
+        return {"time": start.isoformat(), "pending_date": None}
+
+    def validate_duration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: dict[str, Any]) -> dict[str, Any]:
+        svc = backend().catalogue[tracker.get_slot("service_type")]
+        try:
+            hours = float(value)
+        except (TypeError, ValueError):
+            hours = -1
+        if svc.min_hours <= hours <= svc.max_hours:
+            if tracker.get_slot("time") and _time_problem(datetime.fromisoformat(tracker.get_slot("time")),
+                                                          svc.id, tracker, hours=hours) == "outside_hours":
+                dispatcher.utter_message(response="utter_invalid_outside_hours",
+                                         service=service_name(svc.id, lang_of(tracker)),
+                                         open=svc.hours[0], close=svc.hours[1])
+                return {"duration": None, "time": None}
+            return {"duration": hours}
+        dispatcher.utter_message(response="utter_invalid_duration", service=service_name(svc.id, lang_of(tracker)),
+                                 min=f"{svc.min_hours:g}", max=f"{svc.max_hours:g}")
+        return {"duration": None}
+
+    def validate_area(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                      domain: dict[str, Any]) -> dict[str, Any]:
+        try:
+            area = float(value)
+        except (TypeError, ValueError):
+            area = -1
+        if 10 <= area <= backend().ctx.max_area:
+            return {"area": area}
+        dispatcher.utter_message(response="utter_invalid_area", max=int(backend().ctx.max_area))
+        return {"area": None}
+
+    def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                         domain: dict[str, Any]) -> dict[str, Any]:
+        ent = next((e["value"] for e in tracker.latest_message.get("entities", []) if e.get("entity") == "address"),
+                   None)
+        text = str(ent or value or "").strip()
+        if (4 <= len(text) <= 200 and any(c.isdigit() for c in text)) or (ent and 4 <= len(text) <= 200):
+            return {"address": text}
+        dispatcher.utter_message(response="utter_invalid_address")
+        return {"address": None}
+
+    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> dict[str, Any]:
+        digits = re.sub(r"\D", "", str(value or ""))
+        if len(digits) == 13 and digits.startswith("86"):
+            digits = digits[2:]
+        if len(digits) == 11 and digits.startswith("1") and digits[1] in "3456789":
+            return {"phone": digits}
+        dispatcher.utter_message(response="utter_invalid_phone")
+        return {"phone": None}
+
+    def validate_notes(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: dict[str, Any]) -> dict[str, Any]:
+        text = str(value or "").strip()[:500]
+        return {"notes": "" if normalize(text).text.strip(" .。!！") in NO_NOTES else text}
+
+
+def _time_problem(start: datetime, service: str | None, tracker: Tracker, hours: float | None = None) -> str | None:
+    """The time-related reason a start time is refused, if any (past, too soon, outside hours …)."""
+    be = backend()
+    req = Request(service if service in be.catalogue else "cleaning", start,
+                  hours=hours or tracker.get_slot("duration"), area=tracker.get_slot("area"))
+    try:
+        validate(be.ctx, req)
+    except DomainError as e:
+        if e.code == "outside_hours" and service not in be.catalogue:
+            return None
+        return e.code if e.code.startswith(("time_", "outside_")) else None
+    return None
+
+
+class ActionAskDuration(Action):
+    def name(self) -> str:
+        return "action_ask_duration"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        svc = backend().catalogue[tracker.get_slot("service_type")]
+        dispatcher.utter_message(response="utter_ask_duration", min=f"{svc.min_hours:g}", max=f"{svc.max_hours:g}")
+        return []
+
+
+class ActionAskArea(Action):
+    def name(self) -> str:
+        return "action_ask_area"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ask_area")
+        return []
+
+
+def summary_params(slots: dict[str, Any], lang: str) -> dict[str, Any]:
+    be = backend()
+    svc = be.catalogue[slots["service_type"]]
+    size = ""
+    if svc.unit == "hour":
+        size = f"• Hours: {slots['duration']:g}\n" if lang == "en" else f"• 时长：{slots['duration']:g}小时\n"
+    elif svc.unit == "sqm":
+        size = f"• Area: {slots['area']:g} sqm\n" if lang == "en" else f"• 面积：{slots['area']:g}平米\n"
+    notes = slots.get("notes")
+    note_line = (f"• Notes: {notes}\n" if lang == "en" else f"• 备注：{notes}\n") if notes else ""
+    return {"service": service_name(svc.id, lang), "time": when(slots["time"], lang), "size": size,
+            "address": slots.get("address"), "phone": slots.get("phone"), "notes": note_line,
+            "price": be.quote(svc.id, slots.get("duration"), slots.get("area"))}
+
+
+class ActionBookingSummary(Action):
+    """Check the request against availability; show the summary, or the nearest free times."""
+
+    def name(self) -> str:
+        return "action_booking_summary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        be, lang, slots = backend(), lang_of(tracker), dict(tracker.slots)
+        ent = next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), None)
+        events: list[EventType] = []
+        if ent and tracker.latest_message.get("intent", {}).get("name") == "choose_slot":
+            slots["time"] = ent["value"]
+            events.append(SlotSet("time", ent["value"]))
+        if not all(slots.get(s) is not None for s in booking_required_slots("booking_form", slots)):
+            return [*events, ActiveLoop("booking_form"), FollowupAction("booking_form")]
+        check = await call(be.check, slots["client_id"], request_of(slots))
+        if check["ok"]:
+            dispatcher.utter_message(response="utter_booking_summary", **summary_params(slots, lang))
+            return [*events, SlotSet("awaiting_confirmation", True)]
+        if check["error"] != "nobody_free":
+            dispatcher.utter_message(response="utter_booking_failed")
+            return [*events, SlotSet("time", None), SlotSet("awaiting_confirmation", False), ActiveLoop("booking_form"),
+                    FollowupAction("booking_form")]
+        name = service_name(slots["service_type"], lang)
+        if not check["alternatives"]:
+            dispatcher.utter_message(response="utter_nobody_free_at_all", service=name)
+            await call(be.escalate, "unassigned", client_id=slots["client_id"], service=slots["service_type"],
+                       starts_at=slots["time"], note="nobody free within a week")
+            return [*events, *[SlotSet(s, None) for s in FORM_SLOTS if s != "phone"]]
+        buttons = [{"title": when(t, lang), "payload": f'/choose_slot{{"time": "{t}"}}'} for t in check["alternatives"]]
+        buttons.append({"title": "Cancel" if lang == "en" else "取消", "payload": "/deny"})
+        dispatcher.utter_message(response="utter_nobody_free", service=name, time=when(slots["time"], lang),
+                                 buttons=buttons)
+        return [*events, SlotSet("awaiting_confirmation", True)]
+
+
+class ActionSubmitBooking(Action):
+    def name(self) -> str:
+        return "action_submit_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        be, slots = backend(), tracker.slots
+        await call(be.set_client, slots["client_id"], phone=slots.get("phone"), address=slots.get("address"))
+        try:
+            booking = await call(be.book, slots["client_id"], request_of(slots))
+        except DomainError:
+            dispatcher.utter_message(response="utter_booking_failed")
+            return [SlotSet("time", None), SlotSet("awaiting_confirmation", False), ActiveLoop("booking_form"),
+                    FollowupAction("booking_form")]
+        dispatcher.utter_message(response="utter_booking_submitted", booking_id=booking["id"])
+        return [SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")]
+
+
+class ActionChangeBooking(Action):
+    """Go through the details again; from a reschedule, cancel the old booking first."""
+
+    def name(self) -> str:
+        return "action_change_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        be, slots = backend(), tracker.slots
+        events: list[EventType] = []
+        old = next((e["value"] for e in tracker.latest_message.get("entities", []) if e["entity"] == "booking_id"),
+                   None)
+        if old is not None:
+            try:
+                b = await call(be.cancel, slots["client_id"], int(old))
+                events.append(SlotSet("service_type", b["service"]))
+                if b.get("hours"):
+                    events.append(SlotSet("duration", b["hours"]))
+                if b.get("area"):
+                    events.append(SlotSet("area", b["area"]))
+            except (DomainError, ValueError):
+                dispatcher.utter_message(response="utter_no_bookings")
+                return [ActiveLoop(None)]
+        dispatcher.utter_message(response="utter_change_what")
+        keep = {"service_type", "phone", "address"} if old is not None else {"service_type", "phone"}
+        return [*[SlotSet(s, None) for s in FORM_SLOTS if s not in keep], *events]
+
+
+class ActionLeaveForm(Action):
+    def name(self) -> str:
+        return "action_leave_form"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_form_left")
+        return [ActiveLoop(None), *[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")]]

@@ -1,0 +1,81 @@
+"""The intent layer's single entry point: one message in, replies out.
+
+Routes staff to the staff desk and clients to the dialogue engine; one conversation is processed at
+a time (per-sender lock) and duplicate platform deliveries are dropped before processing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from backend.api import Backend
+from dialogs.engine import Engine
+from dialogs.messages import IncomingMessage
+from dialogs.notify import Notifier
+from dialogs.staff import StaffDesk
+
+log = logging.getLogger(__name__)
+
+
+class LockStore:
+    """One asyncio lock per conversation (in-process: the embedded default runs one process)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self._size = size
+
+    def lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+            while len(self._locks) > self._size:  # forget idle conversations' locks
+                old_key, old = next(iter(self._locks.items()))
+                if old.locked():
+                    break
+                del self._locks[old_key]
+        self._locks.move_to_end(key)
+        return lock
+
+
+class FrontDesk:
+    def __init__(self, backend: Backend, engine: Engine, notifier: Notifier, locks: LockStore | None = None) -> None:
+        self.be, self.engine, self.notifier = backend, engine, notifier
+        self.staff = StaffDesk(backend, notifier)
+        self.locks = locks or LockStore()
+
+    async def handle(self, msg: IncomingMessage) -> list[dict[str, Any]]:
+        key = f"{msg.channel}:{msg.sender_id}"
+        async with self.locks.lock(key):
+            if msg.message_id and not await asyncio.to_thread(self.engine.store.first_time, msg.channel,
+                                                              str(msg.message_id)):
+                log.info("dropped duplicate %s message %s", msg.channel, msg.message_id)
+                return []
+            lang = "zh"
+            try:
+                person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
+                if person is not None and person.kind != "client":
+                    return await self.staff.handle(person, msg.text)
+                hint = (msg.lang_hint or "")[:2]
+                if person is None:
+                    person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id,
+                                                     hint if hint in ("zh", "en") else "zh")
+                lang = person.lang
+                out, state = await self.engine.turn(key, msg, person.lang, {"client_id": person.id})
+                new_lang = state["slots"].get("language")
+                if new_lang in ("zh", "en") and new_lang != person.lang:
+                    await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)
+                return out
+            except Exception:
+                log.exception("turn failed for %s", key)
+                return [self.notifier.text("utter_error", lang)]
+
+    async def pull(self, channel: str, sender_id: str) -> list[dict[str, Any]]:
+        """Proactive messages waiting for this person (pull channels: REST long-poll, SSE, shell)."""
+        person = await asyncio.to_thread(self.be.identify, channel, sender_id)
+        if person is None:
+            return []
+        rows = await asyncio.to_thread(self.be.pull, person.kind, person.id)
+        return [self.notifier.render(r["template"], r["params"], person.lang) for r in rows]

@@ -1,0 +1,92 @@
+"""Reading the Rasa 3 domain and rules, and rendering responses in the conversation's language."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_PARAM = re.compile(r"\{(\w+)\}")
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Domain:
+    raw: dict[str, Any]
+    responses: dict[str, list[dict[str, Any]]]
+    slots: dict[str, dict[str, Any]]
+    forms: dict[str, list[str]]
+    intents: list[str]
+    actions: list[str]
+
+    @classmethod
+    def load(cls, path: Path = HERE / "domain.yml", extra: Path = HERE / "notifications.yml") -> Domain:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        responses = dict(raw.get("responses", {}))
+        if extra.exists():
+            responses.update((yaml.safe_load(extra.read_text(encoding="utf-8")) or {}).get("responses", {}))
+        forms = {name: list(spec.get("required_slots", [])) for name, spec in (raw.get("forms") or {}).items()}
+        slots = dict(raw.get("slots") or {})
+        slots.setdefault("requested_slot", {"type": "text", "mappings": [{"type": "custom"}]})
+        raw = {**raw, "slots": slots}
+        return cls(raw, responses, slots, forms, list(raw.get("intents", [])), list(raw.get("actions", [])))
+
+    def render(self, name: str, lang: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """A response in ``lang`` with {params} filled in; unknown params are left visible, not crashing."""
+        variations = self.responses.get(name)
+        if not variations:
+            return None
+        chosen = next((v for v in variations if _matches(v, lang)), None) or \
+            next((v for v in variations if not v.get("condition")), variations[0])
+
+        def fill(s: str) -> str:
+            return _PARAM.sub(lambda m: str(params[m[1]]) if params.get(m[1]) is not None else m[0], s)
+
+        out: dict[str, Any] = {"text": fill(chosen.get("text", ""))}
+        if chosen.get("buttons"):
+            out["buttons"] = [{"title": fill(b["title"]), "payload": fill(b["payload"])} for b in chosen["buttons"]]
+        return out
+
+
+def _matches(variation: dict[str, Any], lang: str) -> bool:
+    conds = variation.get("condition") or []
+    return bool(conds) and all(c.get("name") == "language" and c.get("value") == lang for c in conds)
+
+
+@dataclass
+class Rule:
+    name: str
+    intent: str | None
+    loop_condition: str | None = None  # form that must be active
+    slot_conditions: dict[str, Any] = field(default_factory=dict)
+    actions: list[str] = field(default_factory=list)
+    loop_after: str | None = "unchanged"  # form name, None (deactivate) or "unchanged"
+
+
+def load_rules(path: Path = HERE / "rules.yml") -> tuple[list[Rule], dict[str, str]]:
+    """Rules triggered by an intent, and per form the action run when the form completes."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rules, after_form = [], {}
+    for r in raw.get("rules", []):
+        cond = r.get("condition") or []
+        loop = next((c["active_loop"] for c in cond if "active_loop" in c), None)
+        slots = {k: v for c in cond if "slot_was_set" in c for d in c["slot_was_set"] for k, v in d.items()}
+        steps = r.get("steps") or []
+        first = steps[0] if steps else {}
+        if "action" in first and first["action"] in ("booking_form",):
+            # "form completed → action": the Rasa idiom for what follows a form
+            follow = [s["action"] for s in steps[1:] if "action" in s]
+            if follow:
+                after_form[first["action"]] = follow[0]
+            continue
+        rule = Rule(r.get("rule", ""), first.get("intent"), loop, slots)
+        for s in steps[1:]:
+            if "action" in s:
+                rule.actions.append(s["action"])
+            elif "active_loop" in s:
+                rule.loop_after = s["active_loop"]
+        rules.append(rule)
+    return rules, after_form

@@ -1,0 +1,254 @@
+"""The embedded dialogue engine: a Rasa-compatible subset (domain, rules, forms, slot mappings,
+``validate_<form>`` actions, nlu_fallback) running rasa-sdk actions in-process.
+
+One turn: parse → extract slots → pick a rule (or continue the active form) → run actions →
+render responses in the conversation's language → save the tracker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import rasa_sdk
+from rasa_sdk.executor import ActionExecutor
+
+from dialogs.domain import Domain, Rule
+from dialogs.messages import IncomingMessage
+from dialogs.nlu import NLU
+from dialogs.nlu.normalize import normalize
+from dialogs.tracker_store import TrackerStore, new_state
+
+log = logging.getLogger(__name__)
+_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<json>\{.*\})?$", re.S)
+# Said while a form or a summary is open, these always leave it (Rasa would need a rule per word).
+STOP_WORDS = {"取消", "算了", "不约了", "不要了", "退出", "不订了", "stop", "cancel", "quit", "exit", "never mind",
+              "forget it", "取消预约", "不用了"}
+# Intents that interrupt a form instead of answering its question.
+INTERRUPTS = {"ask_price", "ask_services", "request_human", "report_emergency", "cancel_booking", "deny",
+              "restart", "goodbye", "thank", "greet", "book_service", "change_booking"}
+HARD_INTERRUPTS = {"ask_price", "ask_services", "request_human", "report_emergency", "cancel_booking"}
+RequiredSlots = Callable[[str, dict[str, Any]], list[str]]
+
+
+def parse_payload(text: str) -> dict[str, Any] | None:
+    """Rasa's button payload: /intent or /intent{"entity": value}."""
+    m = _PAYLOAD.match(text.strip())
+    if not m:
+        return None
+    entities = []
+    if m["json"]:
+        try:
+            data = json.loads(m["json"])
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        entities = [{"entity": k, "value": v, "extractor": "payload"} for k, v in data.items()]
+    return {"text": text, "intent": {"name": m["intent"], "confidence": 1.0},
+            "intent_ranking": [{"name": m["intent"], "confidence": 1.0}], "entities": entities}
+
+
+class Engine:
+    def __init__(self, nlu: NLU, domain: Domain, rules: list[Rule], after_form: dict[str, str],
+                 executor: ActionExecutor, store: TrackerStore, required_slots: RequiredSlots,
+                 max_chars: int = 2000) -> None:
+        self.nlu, self.domain, self.rules, self.after_form = nlu, domain, rules, after_form
+        self.executor, self.store, self.required_slots, self.max_chars = executor, store, required_slots, max_chars
+
+    # --- one turn -----------------------------------------------------------------------------
+    async def turn(self, key: str, msg: IncomingMessage, person_lang: str,
+                   known: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        state = await asyncio.to_thread(self.store.load, key)
+        state["sender_id"] = key
+        slots = state["slots"]
+        slots.setdefault("language", person_lang)
+        for k, v in (known or {}).items():
+            if slots.get(k) is None:
+                slots[k] = v
+        out: list[dict[str, Any]] = []
+        if len(msg.text) > self.max_chars:
+            self._utter("utter_too_long", state, out, max=self.max_chars)
+            await asyncio.to_thread(self.store.save, key, state)
+            return out, state
+        parse = parse_payload(msg.text) if msg.text.startswith("/") else None
+        if parse is None:
+            parse = await asyncio.to_thread(self.nlu.parse, msg.text)
+            if parse.get("language") in ("zh", "en") and any(c.isalpha() for c in msg.text):
+                slots["language"] = parse["language"]
+        elif parse["intent"]["name"] not in self.domain.intents:
+            parse = {**parse, "intent": {"name": "nlu_fallback", "confidence": 0.0}}
+        intent = parse["intent"]["name"]
+        open_flow = state["active_loop"] or slots.get("awaiting_confirmation")
+        if open_flow and normalize(msg.text).text.strip(" .!。！") in STOP_WORDS:
+            intent = "deny" if not state["active_loop"] else "cancel_booking"
+            parse = {**parse, "intent": {"name": intent, "confidence": 1.0}}
+        state["latest_message"] = parse
+        state["events"].append({"event": "user", "text": msg.text, "parse_data": parse, "timestamp": time.time(),
+                                "input_channel": msg.channel, "message_id": msg.message_id})
+        extracted = self._extract(parse, state, msg)
+        rule = self._rule(intent, state, extracted)
+        if rule is not None:
+            await self._run_rule(rule, state, out)
+        elif state["active_loop"]:
+            await self._form(state["active_loop"], state, out)
+        else:
+            await self._run("action_fallback" if intent == "nlu_fallback" else "utter_default_menu", state, out)
+        if intent != "nlu_fallback" and rule is not None and "action_fallback" not in rule.actions:
+            slots["fallback_count"] = 0
+        await asyncio.to_thread(self.store.save, key, state)
+        return out, state
+
+    # --- slots --------------------------------------------------------------------------------
+    def _extract(self, parse: dict[str, Any], state: dict[str, Any], msg: IncomingMessage) -> list[str]:
+        """Slot mappings: from_entity always, from_text for the question the form asked."""
+        slots, found = state["slots"], []
+        intent = parse["intent"]["name"]
+        requested = slots.get("requested_slot") if state["active_loop"] else None
+        for name, spec in self.domain.slots.items():
+            for m in spec.get("mappings", []):
+                value = None
+                if m.get("type") == "from_entity":
+                    value = next((e["value"] for e in parse.get("entities", []) if e["entity"] == m["entity"]), None)
+                elif m.get("type") == "from_text" and requested == name and not msg.text.startswith("/"):
+                    interrupts = INTERRUPTS - ({"deny"} if name == "notes" else set())
+                    if intent not in interrupts:
+                        value = msg.text.strip()
+                if value is not None:
+                    self._set(state, name, value)
+                    found.append(name)
+                    break
+        if msg.contact_phone and "phone" not in found:
+            self._set(state, "phone", msg.contact_phone)
+            found.append("phone")
+        return found
+
+    @staticmethod
+    def _set(state: dict[str, Any], name: str, value: Any) -> None:
+        state["slots"][name] = value
+        state["events"].append({"event": "slot", "name": name, "value": value, "timestamp": time.time()})
+
+    # --- policy -------------------------------------------------------------------------------
+    def _rule(self, intent: str, state: dict[str, Any], extracted: list[str]) -> Rule | None:
+        loop, slots = state["active_loop"], state["slots"]
+        if loop and slots.get("requested_slot") in extracted and intent not in HARD_INTERRUPTS:
+            return None  # the message answered the form's question ("没有" to "any notes?" is an answer)
+        for r in self.rules:
+            if r.intent != intent:
+                continue
+            if r.loop_condition and r.loop_condition != loop:
+                continue
+            if any(slots.get(k) != v for k, v in r.slot_conditions.items()):
+                continue
+            if loop and not r.loop_condition and (extracted or intent in ("inform", "affirm", "deny", "nlu_fallback")):
+                return None  # a form answers everything that gave it a slot; other intents may interrupt it
+            return r
+        return None
+
+    async def _run_rule(self, rule: Rule, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        was_active = state["active_loop"]
+        for action in rule.actions:
+            await self._run(action, state, out)
+            if state.get("_restarted"):
+                state.pop("_restarted")
+                return
+        if rule.loop_after is None:
+            state["active_loop"] = None
+            state["slots"]["requested_slot"] = None
+        elif was_active and rule.loop_after == "unchanged" and state["active_loop"] == was_active:
+            await self._ask(state, out, resume=True)
+
+    async def _run(self, name: str, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        state["latest_action_name"] = name
+        if name in self.domain.forms:
+            await self._form(name, state, out)
+        elif name.startswith("utter_"):
+            self._utter(name, state, out)
+        elif name == "action_restart":
+            lang = state["slots"].get("language")
+            state.clear()
+            state.update(new_state())
+            state["slots"]["language"] = lang
+        elif name == "action_deactivate_loop":
+            state["active_loop"] = None
+        else:
+            await self._custom(name, state, out)
+
+    # --- forms --------------------------------------------------------------------------------
+    async def _form(self, form: str, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        state["active_loop"] = form
+        asked = await self._custom(f"validate_{form}", state, out)
+        if state["active_loop"] != form:
+            return  # the validation left the form (e.g. nobody offers that service)
+        if not asked:
+            await self._ask(state, out)
+
+    async def _ask(self, state: dict[str, Any], out: list[dict[str, Any]], resume: bool = False) -> None:
+        form, slots = state["active_loop"], state["slots"]
+        missing = next((s for s in self.required_slots(form, slots) if slots.get(s) is None), None)
+        if missing is None:
+            state["active_loop"] = None
+            slots["requested_slot"] = None
+            follow = self.after_form.get(form)
+            if follow:
+                await self._run(follow, state, out)
+            return
+        slots["requested_slot"] = missing
+        if resume:
+            self._utter("utter_resume_form", state, out)
+        if f"action_ask_{missing}" in self.executor.actions:
+            await self._custom(f"action_ask_{missing}", state, out)
+        else:
+            self._utter(f"utter_ask_{missing}", state, out)
+
+    # --- actions ------------------------------------------------------------------------------
+    async def _custom(self, name: str, state: dict[str, Any], out: list[dict[str, Any]]) -> bool:
+        """Run a rasa-sdk action in-process; True if it asked the user a question itself."""
+        tracker = {"sender_id": state.get("sender_id", ""), "slots": state["slots"],
+                   "latest_message": state["latest_message"], "events": state["events"],
+                   "paused": state.get("paused", False), "followup_action": None,
+                   "active_loop": {"name": state["active_loop"]} if state["active_loop"] else {},
+                   "latest_action_name": state.get("latest_action_name")}
+        call = {"next_action": name, "sender_id": tracker["sender_id"], "tracker": tracker,
+                "domain": self.domain.raw, "version": rasa_sdk.__version__}
+        result = await self.executor.run(call)
+        if result is None:
+            return False
+        asked = False
+        for ev in result.events:
+            kind = ev.get("event")
+            if kind == "slot":
+                self._set(state, ev["name"], ev["value"])
+            elif kind == "active_loop":
+                state["active_loop"] = ev.get("name")
+                if ev.get("name") is None:
+                    state["slots"]["requested_slot"] = None
+            elif kind == "restart":
+                await self._run("action_restart", state, out)
+                state["_restarted"] = True
+            elif kind == "followup":
+                await self._run(ev["name"], state, out)
+        for m in result.responses:
+            response = m.get("response")
+            if response:
+                asked = asked or response.startswith("utter_ask")
+                params = {k: v for k, v in m.items() if k not in ("text", "buttons", "response", "template")}
+                self._utter(response, state, out, **params)
+            elif m.get("text"):
+                out.append({k: v for k, v in (("text", m["text"]), ("buttons", m.get("buttons"))) if v})
+        return asked
+
+    def _utter(self, name: str, state: dict[str, Any], out: list[dict[str, Any]], **params: Any) -> None:
+        lang = state["slots"].get("language") or "zh"
+        msg = self.domain.render(name, lang, {**state["slots"], **params})
+        if msg is None:
+            log.error("response %s is missing from the domain", name)
+            return
+        out.append(msg)
+        state["events"].append({"event": "bot", "text": msg["text"], "timestamp": time.time(),
+                                "data": {"buttons": msg.get("buttons")}})

@@ -1,0 +1,24 @@
+"""The contract between channels and the intent layer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str  # rest | telegram | wechat | shell
+    sender_id: str  # the platform's id for the person
+    text: str  # what they typed, or a button payload such as /affirm
+    message_id: str | None = None  # platform message id, for dropping duplicate deliveries
+    lang_hint: str | None = None  # e.g. Telegram's language_code
+    contact_phone: str | None = None  # a shared contact, never packed into the text
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def reply(text: str, buttons: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"text": text}
+    if buttons:
+        out["buttons"] = buttons
+    return out

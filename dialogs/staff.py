@@ -1,0 +1,89 @@
+"""Housekeepers and managers on a chat channel: offers, jobs and escalations by button or command.
+
+No NLU here: staff use buttons and a handful of slash commands, so every action is explicit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from backend.api import Backend, DomainError
+from backend.services.people import Person
+from dialogs.engine import parse_payload
+from dialogs.notify import Notifier
+
+ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
+          "offer_expired": "staff_error_offer_expired", "offer_accepted": "staff_error_offer_taken",
+          "offer_declined": "staff_error_offer_taken", "offer_withdrawn": "staff_error_offer_taken",
+          "offer_expired_": "staff_error_offer_expired", "slot_taken": "staff_error_slot_taken",
+          "not_your_job": "staff_error_not_your_job", "escalation_not_found": "staff_error_escalation",
+          "escalation_closed": "staff_error_escalation"}
+
+
+class StaffDesk:
+    def __init__(self, backend: Backend, notifier: Notifier) -> None:
+        self.be, self.n = backend, notifier
+
+    async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
+        lang = person.lang
+        cmd = text.strip().split()[0].lower() if text.strip() else ""
+        parsed = parse_payload(text) if text.startswith("/") else None
+        intent = parsed["intent"]["name"] if parsed else ""
+        args = {e["entity"]: e["value"] for e in (parsed or {}).get("entities", [])}
+        try:
+            return await self._dispatch(person, lang, cmd, intent, args)
+        except DomainError as e:
+            code = e.code
+            name = ERRORS.get(code, "staff_error_bad_state")
+            return [self.n.text(name, lang, detail=code, **{k: v for k, v in args.items()})]
+        except (TypeError, ValueError) as e:
+            return [self.n.text("staff_error_bad_state", lang, detail=str(e)[:80])]
+
+    async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any]) -> list[dict]:
+        be, call = self.be, asyncio.to_thread
+        if p.kind == "housekeeper":
+            if intent == "accept_offer":
+                r = await call(be.accept_offer, p.id, int(args["offer_id"]))
+                if r["error"]:
+                    raise DomainError(r["error"])
+                return [self.n.text("staff_offer_accepted", lang, booking_id=r["booking"]["id"])]
+            if intent == "decline_offer":
+                await call(be.decline_offer, p.id, int(args["offer_id"]))
+                return [self.n.text("staff_offer_declined", lang)]
+            if intent == "arrived":
+                b = await call(be.arrive, p.id, int(args["booking_id"]))
+                return [self.n.text("staff_arrived", lang, booking_id=b["id"])]
+            if intent == "finished":
+                b = await call(be.finish, p.id, int(args["booking_id"]))
+                return [self.n.text("staff_finished", lang, booking_id=b["id"])]
+            if cmd in ("/today", "/week"):
+                jobs = await call(be.jobs, p.id, 1 if cmd == "/today" else 7)
+                if not jobs:
+                    return [self.n.text("staff_no_jobs", lang)]
+                lines = "\n".join(f"#{j['id']} {self.n.service(j['service'], lang)} · "
+                                  f"{self.n.when(j['starts_at'], lang)}–{self.n.when(j['ends_at'], lang, True)} · "
+                                  f"{j['status']}" for j in jobs)
+                return [self.n.text("staff_jobs", lang, jobs=lines)]
+            if cmd == "/offers":
+                offers = await call(be.pending_offers, p.id)
+                if not offers:
+                    return [self.n.text("staff_no_jobs", lang)]
+                return [self.n.render("offer_new", {**o, "minutes": be.ctx.offer_timeout_minutes,
+                                                    "booking_id": o["id"], "district": o.get("district") or ""}, lang)
+                        for o in offers]
+        if p.kind == "manager":
+            if intent in ("acknowledge", "resolve"):
+                fn = be.acknowledge if intent == "acknowledge" else be.resolve
+                e = await call(fn, p.id, int(args["escalation_id"]))
+                return [self.n.text(f"staff_{'acknowledged' if intent == 'acknowledge' else 'resolved'}", lang,
+                                    escalation_id=e["id"])]
+            if cmd == "/escalations":
+                items = await call(be.escalations)
+                if not items:
+                    return [self.n.text("staff_no_escalations", lang)]
+                out = [self.n.text("staff_escalations", lang, items=f"{len(items)}")]
+                out += [self.n.render("escalation_new", {"escalation_id": e["id"], **e}, lang) for e in items[:20]]
+                return out
+        manager_help = self.n.text("staff_manager_help", lang)["text"] if p.kind == "manager" else ""
+        return [self.n.text("staff_help", lang, name=p.name, manager_help=manager_help)]
