@@ -58,7 +58,7 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     rules, after_form = load_rules()
     ensure_model(settings)
     engine = Engine(load_nlu(settings), domain, rules, after_form, executor, store, booking_required_slots,
-                    settings.nlu.max_chars)
+                    lambda: backend.now, settings.nlu.max_chars)
     notifier = Notifier(domain, backend.catalogue, backend.ctx.tz)
     return App(settings, backend, FrontDesk(backend, engine, notifier), notifier)
 

@@ -13,6 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import rasa_sdk
@@ -57,9 +58,10 @@ def parse_payload(text: str) -> dict[str, Any] | None:
 class Engine:
     def __init__(self, nlu: NLU, domain: Domain, rules: list[Rule], after_form: dict[str, str],
                  executor: ActionExecutor, store: TrackerStore, required_slots: RequiredSlots,
-                 max_chars: int = 2000) -> None:
+                 now: Callable[[], datetime], max_chars: int = 2000) -> None:
         self.nlu, self.domain, self.rules, self.after_form = nlu, domain, rules, after_form
         self.executor, self.store, self.required_slots, self.max_chars = executor, store, required_slots, max_chars
+        self.now = now  # the backend's clock, so "明天" means the same day to the NLU and the bookings
 
     # --- one turn -----------------------------------------------------------------------------
     async def turn(self, key: str, msg: IncomingMessage, person_lang: str,
@@ -78,7 +80,7 @@ class Engine:
             return out, state
         parse = parse_payload(msg.text) if msg.text.startswith("/") else None
         if parse is None:
-            parse = await asyncio.to_thread(self.nlu.parse, msg.text)
+            parse = await asyncio.to_thread(self.nlu.parse, msg.text, self.now())
             if parse.get("language") in ("zh", "en") and any(c.isalpha() for c in msg.text):
                 slots["language"] = parse["language"]
         elif parse["intent"]["name"] not in self.domain.intents:

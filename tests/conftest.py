@@ -25,3 +25,63 @@ def nlu(trained_model: Path):
     from dialogs.nlu import NLU
 
     return NLU.load(trained_model)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory):
+    """A real PostgreSQL server on 127.0.0.1 for the whole run (scripts/test.sh installs it)."""
+    from tests import pg
+
+    if not pg.available():
+        pytest.fail("PostgreSQL is not installed: run the tests through scripts/test.sh, which installs it")
+    server = pg.PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
+
+
+def fresh_postgres(url: str) -> str:
+    """A new, empty database on the test server, so tests do not see each other's rows."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+TEST_KEY = "PSngobkeOhBS4XyCkYOJadpNvsQZ26sQ9II_hd47FLk="  # tests only; production reads FRONTDESK_DATA_KEY
+NOW_ISO = "2026-11-18T10:30:00+08:00"  # a Wednesday
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'frontdesk.db'}"
+    return fresh_postgres(request.getfixturevalue("postgres_url"))
+
+
+def make_app(tmp_path: Path, db_url: str | None = None, roster: bool = True, model: Path | None = None):
+    """The whole front desk on a test clock, with the demo roster."""
+    from datetime import datetime
+
+    from backend.clock import FakeClock
+    from backend.services import staff
+    from bot.bootstrap import build
+    from config import load_settings
+
+    settings = load_settings(data_dir=tmp_path / "data", data_key=TEST_KEY)
+    if model is not None:
+        settings.nlu.model_path = model
+    clock = FakeClock(datetime.fromisoformat(NOW_ISO))
+    app = build(settings, clock=clock, db_url=db_url)
+    if roster:
+        rows = [staff.parse_row(i, r, app.backend.catalogue)
+                for i, r in enumerate(staff.demo_rows(clock.now().date()), 1)]
+        app.tokens = app.backend.import_staff(rows)
+    app.clock = clock
+    return app
