@@ -111,6 +111,8 @@ class Engine:
         """Slot mappings: from_entity always, from_text for the question the form asked."""
         slots, found = state["slots"], []
         intent = parse["intent"]["name"]
+        if state["active_loop"] and intent in HARD_INTERRUPTS:
+            return found  # "保洁多少钱一小时" asked mid-form is a question, not an answer of 1 hour
         requested = slots.get("requested_slot") if state["active_loop"] else None
         for name, spec in self.domain.slots.items():
             for m in spec.get("mappings", []):
@@ -155,6 +157,8 @@ class Engine:
     async def _run_rule(self, rule: Rule, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
         was_active = state["active_loop"]
         for action in rule.actions:
+            if was_active and action == was_active:
+                self._utter("utter_resume_form", state, out)
             await self._run(action, state, out)
             if state.get("_restarted"):
                 state.pop("_restarted")
@@ -167,6 +171,13 @@ class Engine:
 
     async def _run(self, name: str, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
         state["latest_action_name"] = name
+        try:
+            await self._execute(name, state, out)
+        finally:
+            # Logged after it ran, as Rasa does: the form validates only slots set since the last action.
+            state["events"].append({"event": "action", "name": name, "timestamp": time.time()})
+
+    async def _execute(self, name: str, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
         if name in self.domain.forms:
             await self._form(name, state, out)
         elif name.startswith("utter_"):
@@ -241,6 +252,8 @@ class Engine:
                 asked = asked or response.startswith("utter_ask")
                 params = {k: v for k, v in m.items() if k not in ("text", "buttons", "response", "template")}
                 self._utter(response, state, out, **params)
+                if m.get("buttons"):  # buttons built by the action (e.g. free slots) replace the template's
+                    out[-1]["buttons"] = m["buttons"]
             elif m.get("text"):
                 out.append({k: v for k, v in (("text", m["text"]), ("buttons", m.get("buttons"))) if v})
         return asked

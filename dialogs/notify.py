@@ -47,5 +47,5 @@ class Notifier:
         msg = self.domain.render(f"notify_{template}", lang, p)
         return msg or {"text": f"{template}: {params}"}
 
-    def text(self, name: str, lang: str, **params: Any) -> dict[str, Any]:
-        return self.domain.render(name, lang, params) or {"text": name}
+    def text(self, response: str, lang: str, **params: Any) -> dict[str, Any]:
+        return self.domain.render(response, lang, params) or {"text": response}

@@ -34,7 +34,8 @@ class ActionAnswerPrice(Action):
             dispatcher.utter_message(response="utter_price_one", service=service_name(service, lang),
                                      price=price_text(service, lang))
         else:
-            lines = "\n".join(f"• {service_name(s, lang)}: {price_text(s, lang)}" for s in be.catalogue.services)
+            colon = ": " if lang == "en" else "："
+            lines = "\n".join(f"• {service_name(s, lang)}{colon}{price_text(s, lang)}" for s in be.catalogue.services)
             dispatcher.utter_message(response="utter_price_all", prices=lines)
         return []
 
