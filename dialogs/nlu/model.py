@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from dialogs.nlu import classifier
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
+from dialogs.nlu.fast import FastLinear
 from dialogs.nlu.normalize import normalize
 
 FORMAT = 1
@@ -88,9 +89,21 @@ class NLU:
         a = read_artifact(path)
         return cls(a["pipeline"], a["services"], threshold, timezone, max_chars, a["fingerprint"])
 
+    def __post_init__(self) -> None:
+        self._fast: FastLinear | None = None
+        try:
+            self._fast = FastLinear(self.pipeline)
+        except (KeyError, AttributeError, ValueError):
+            self._fast = None  # another design: use the pipeline as it is
+
     @property
     def intents(self) -> list[str]:
         return [str(c) for c in self.pipeline.classes_]
+
+    def _probs(self, text: str) -> Any:
+        if self._fast is not None:
+            return self._fast.predict_proba(text)
+        return self.pipeline.predict_proba([text])[0]
 
     def _now(self, now: datetime | None) -> datetime:
         tz = ZoneInfo(self.timezone)
@@ -112,7 +125,7 @@ class NLU:
         found = find(norm.text, self._now(now), self.services)
         # The intent of a chat message is in its first sentences; classifying a bounded prefix keeps
         # a 2,000-character paste as fast as a short message (entities still cover the whole text).
-        probs = self.pipeline.predict_proba([with_placeholders(norm.text, found)[:CLASSIFY_CHARS]])[0]
+        probs = self._probs(with_placeholders(norm.text, found)[:CLASSIFY_CHARS])
         ranking = sorted(zip(self.intents, probs, strict=True), key=lambda x: -x[1])[:5]
         result["intent_ranking"] = [{"name": n, "confidence": round(float(p), 4)} for n, p in ranking]
         top_name, top_p = ranking[0]

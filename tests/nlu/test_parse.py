@@ -100,3 +100,15 @@ def test_missing_or_broken_model_is_a_clear_error(tmp_path) -> None:
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="cannot read"):
         NLU.load(bad)
+
+
+def test_fast_inference_matches_the_fitted_pipeline(nlu) -> None:
+    import numpy as np
+
+    from dialogs.nlu.entities import find, with_placeholders
+    from dialogs.nlu.normalize import normalize
+
+    assert nlu._fast is not None
+    for text in ["明早8点能来人打扫吗", "can u send someone sat morning", "月嫂多少钱", "x" * 300, "😊", "转人工!!"]:
+        t = with_placeholders(normalize(text).text, find(normalize(text).text, NOW, nlu.services))
+        np.testing.assert_allclose(nlu._fast.predict_proba(t), nlu.pipeline.predict_proba([t])[0], atol=1e-9)
