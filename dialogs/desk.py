@@ -63,7 +63,11 @@ class FrontDesk:
                     person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id,
                                                      hint if hint in ("zh", "en") else "zh")
                 lang = person.lang
-                out, state = await self.engine.turn(key, msg, person.lang, {"client_id": person.id})
+                known = {"client_id": person.id}
+                profile = await asyncio.to_thread(self.be.client, person.id)
+                if profile.get("phone"):
+                    known["phone"] = profile["phone"]  # asked once, remembered for the next bookings
+                out, state = await self.engine.turn(key, msg, person.lang, known)
                 new_lang = state["slots"].get("language")
                 if new_lang in ("zh", "en") and new_lang != person.lang:
                     await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)

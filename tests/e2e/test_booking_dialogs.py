@@ -186,3 +186,11 @@ async def test_small_talk_prices_and_services_in_both_languages(chat: Chat) -> N
     assert "You're welcome" in text(await chat.say("thanks!", "en-9"))
     assert "120" in text(await chat.say("救命，阿姨摔倒了流了好多血"))
     assert "24小时内" in text(await chat.say("我要投诉，阿姨把我家花瓶打碎了"))
+
+
+async def test_a_returning_client_is_not_asked_for_phone_and_address_again(chat: Chat) -> None:
+    await book_cleaning_zh(chat, "c-8")
+    for m, expect in (("再约一次保洁，后天下午两点", "几个小时"), ("2小时", "注意")):
+        assert expect in text(await chat.say(m, "c-8"))
+    summary = text(await chat.say("没有", "c-8"))
+    assert "13812345678" in summary and "朝阳区建国路88号3号楼501" in summary and "11月20日（周五）14:00" in summary
