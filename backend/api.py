@@ -16,7 +16,18 @@ from backend.catalogue import Catalogue, load_catalogue
 from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
-from backend.orm import Booking, Client, Escalation, Housekeeper, Identity, Manager, MatchCandidate, Offer
+from backend.orm import (
+    Booking,
+    Client,
+    Escalation,
+    Housekeeper,
+    Identity,
+    Invite,
+    Manager,
+    MatchCandidate,
+    Offer,
+    Takeover,
+)
 from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, staff, timers
 from backend.services.bookings import Request
 
@@ -195,6 +206,70 @@ class Backend:
     def resolve(self, manager_id: int, escalation_id: int) -> dict[str, Any]:
         with self.db.uow() as s:
             return _esc(escalations.resolve(self.ctx, s, escalation_id, manager_id))
+
+    # --- invites and takeovers ------------------------------------------------------------------
+    def create_invite(self, kind: str, person_id: int, days: int = 7) -> str:
+        token = people.new_token() + people.new_token()
+        with self.db.uow() as s:
+            s.add(Invite(token=token, person_kind=kind, person_id=person_id, created_at=self.now,
+                         expires_at=self.now + timedelta(days=days)))
+        return token
+
+    def redeem_invite(self, token: str, channel: str, external_id: str) -> people.Person | None:
+        """Bind the chat account to the invited person; None for unknown, used or expired invites."""
+        with self.db.uow() as s:
+            inv = s.get(Invite, token[:64], with_for_update=True) if token else None
+            if inv is None or inv.used_at is not None or inv.expires_at <= self.now:
+                return None
+            inv.used_at = self.now
+            people.bind(s, inv.person_kind, inv.person_id, channel, external_id)
+            s.flush()
+            return people.identify(s, channel, external_id)
+
+    def take_over(self, manager_id: int, escalation_id: int) -> dict[str, Any]:
+        with self.db.uow() as s:
+            esc = s.get(Escalation, escalation_id, with_for_update=True)
+            if esc is None or esc.client_id is None:
+                raise DomainError("escalation_not_found")
+            held = s.scalar(select(Takeover).where(Takeover.client_id == esc.client_id, Takeover.ended_at.is_(None)))
+            if held is not None and held.manager_id != manager_id:
+                raise DomainError("taken_by_other")
+            for t in s.scalars(select(Takeover).where(Takeover.manager_id == manager_id,
+                                                      Takeover.ended_at.is_(None))):
+                t.ended_at = self.now  # one conversation at a time per manager
+            if held is None or held.manager_id != manager_id or held.ended_at is not None:
+                s.add(Takeover(client_id=esc.client_id, manager_id=manager_id, escalation_id=esc.id,
+                               started_at=self.now))
+            if esc.status == "open":
+                escalations.acknowledge(self.ctx, s, esc.id, manager_id)
+            m = s.get(Manager, manager_id)
+            outbox.notify(s, self.now, "client", esc.client_id, "takeover_started",
+                          f"takeover:{esc.id}:{manager_id}:{self.now.isoformat()}", manager=m.name if m else "")
+            return {"client_id": esc.client_id, "escalation_id": esc.id}
+
+    def takeover_of_client(self, client_id: int) -> int | None:
+        with self.db.uow() as s:
+            return s.scalar(select(Takeover.manager_id).where(Takeover.client_id == client_id,
+                                                              Takeover.ended_at.is_(None)))
+
+    def takeover_of_manager(self, manager_id: int) -> int | None:
+        with self.db.uow() as s:
+            return s.scalar(select(Takeover.client_id).where(Takeover.manager_id == manager_id,
+                                                             Takeover.ended_at.is_(None)))
+
+    def hand_back(self, manager_id: int) -> int | None:
+        with self.db.uow() as s:
+            t = s.scalar(select(Takeover).where(Takeover.manager_id == manager_id, Takeover.ended_at.is_(None)))
+            if t is None:
+                return None
+            t.ended_at = self.now
+            outbox.notify(s, self.now, "client", t.client_id, "takeover_ended", f"takeover_end:{t.id}")
+            return t.client_id
+
+    def relay(self, to_kind: str, to_id: int, template: str, **params: Any) -> None:
+        """A message between a manager and the client she holds, through the outbox (any channel)."""
+        with self.db.uow() as s:
+            outbox.notify(s, self.now, to_kind, to_id, template, f"relay:{people.new_token()}", **params)
 
     # --- outbox and timers --------------------------------------------------------------------
     def pull(self, kind: str, person_id: int) -> list[dict[str, Any]]:

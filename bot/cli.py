@@ -197,6 +197,36 @@ def staff_import(file: Annotated[Path, typer.Argument(help="Roster as CSV or YAM
         typer.echo(f"  {code}: {token}")
 
 
+@staff_app.command("invite")
+def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK001 or MGR01")],
+                 days: Annotated[int, typer.Option(min=1, max=60, help="Days the link stays valid")] = 7) -> None:
+    """Print a one-time Telegram link that binds a staff member's account to the staff bot."""
+    import asyncio
+
+    _logging()
+    settings = load_settings()
+    fd = _build()
+    person = fd.backend.staff_by_code(code)
+    if person is None:
+        _fail(f"no staff member with code {code!r}")
+    token = fd.backend.create_invite(person.kind, person.id, days)
+    username = settings.telegram.staff_bot_username
+    if not username and settings.telegram.staff_token:
+        from bot.telegram.common import CallbackRefs, RateLimiter
+        from bot.telegram.staff_bot import StaffBot
+
+        async def ask() -> str:
+            bot = StaffBot(fd.desk, settings.telegram, CallbackRefs(fd.backend.db.engine), RateLimiter())
+            try:
+                return await bot.username()
+            finally:
+                await bot.bot.session.close()
+
+        username = asyncio.run(ask())
+    typer.echo(f"https://t.me/{username or '<staff_bot_username>'}?start={token}")
+    typer.echo(f"one-time link for {person.name} ({code}), valid {days} days")
+
+
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Interface (default: config)")] = None,
           port: Annotated[int | None, typer.Option(help="Port (default: config)")] = None,

@@ -16,9 +16,19 @@ from bot.workers import Dispatcher, Pusher, timer_worker
 log = logging.getLogger(__name__)
 
 
-def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool = True) -> web.Application:
+def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool = True,
+             telegram: bool = True) -> web.Application:
     web_app = web.Application(client_max_size=MAX_BODY)
     RestChannel(app.desk).routes(web_app)
+    tg = None
+    cfg = app.settings.telegram
+    if telegram and (cfg.client_token or cfg.staff_token):
+        from bot.telegram.runner import TelegramChannels
+
+        tg = TelegramChannels(app)
+        tg.routes(web_app)
+        pushers = {**tg.pushers, **(pushers or {})}
+        web_app["telegram"] = tg
 
     async def health(_: web.Request) -> web.Response:
         try:
@@ -28,6 +38,16 @@ def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool =
         return web.json_response({"status": "ok"})
 
     web_app.router.add_get("/health", health)
+
+    if tg is not None:
+        async def start_telegram(_: web.Application) -> None:
+            await tg.start()
+
+        async def stop_telegram(_: web.Application) -> None:
+            await tg.stop()
+
+        web_app.on_startup.append(start_telegram)
+        web_app.on_cleanup.append(stop_telegram)
 
     if workers:
         async def start(_: web.Application) -> None:

@@ -26,6 +26,10 @@ class Unreachable(Exception):
     """The person blocked the bot or no longer exists on the platform."""
 
 
+class Permanent(Exception):
+    """The platform refused the message itself (bad request): retrying will not help."""
+
+
 async def timer_worker(backend: Backend, stop: asyncio.Event, interval: float = 1.0) -> None:
     while not stop.is_set():
         try:
@@ -62,6 +66,8 @@ class Dispatcher:
                 await asyncio.to_thread(self.be.person_unreachable, row["person_kind"], row["person_id"])
             except Retry as e:
                 await asyncio.to_thread(self.be.failed, row["id"], str(e), e.retry_after)
+            except Permanent as e:
+                await asyncio.to_thread(self.be.failed, row["id"], f"refused: {e}", None, True)
             except Exception as e:
                 log.exception("delivery of notification %s failed", row["id"])
                 await asyncio.to_thread(self.be.failed, row["id"], repr(e))

@@ -33,6 +33,19 @@ class BookingPolicy(BaseModel):
     alternatives: int = Field(3, ge=1)
 
 
+class TelegramSettings(BaseModel):
+    client_token: str | None = None  # FRONTDESK_TELEGRAM__CLIENT_TOKEN (from BotFather)
+    staff_token: str | None = None  # FRONTDESK_TELEGRAM__STAFF_TOKEN
+    api_base: str = "https://api.telegram.org"  # or a self-hosted Bot API server
+    mode: str = Field("polling", pattern="^(polling|webhook)$")
+    webhook_base_url: str | None = None  # public https URL that reaches `frontdesk serve`
+    webhook_secret: str | None = None  # FRONTDESK_TELEGRAM__WEBHOOK_SECRET, checked on every update
+    staff_bot_username: str | None = None  # for invite links; asked from Telegram when not set
+    per_chat_interval: float = 1.0
+    per_second: float = 30.0
+    polling_timeout: int = 25
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="ignore")
 
@@ -46,6 +59,7 @@ class Settings(BaseSettings):
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
     booking: BookingPolicy = BookingPolicy()
+    telegram: TelegramSettings = TelegramSettings()
 
     @property
     def db_url(self) -> str:

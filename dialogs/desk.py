@@ -63,6 +63,12 @@ class FrontDesk:
                     person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id,
                                                      hint if hint in ("zh", "en") else "zh")
                 lang = person.lang
+                manager = await asyncio.to_thread(self.be.takeover_of_client, person.id)
+                if manager is not None:
+                    # A manager holds this conversation: the bot stays quiet and passes the words on.
+                    await asyncio.to_thread(self.be.relay, "manager", manager, "client_message",
+                                            client_id=person.id, text=msg.text[:2000])
+                    return []
                 known = {"client_id": person.id}
                 profile = await asyncio.to_thread(self.be.client, person.id)
                 if profile.get("phone"):
@@ -75,6 +81,31 @@ class FrontDesk:
             except Exception:
                 log.exception("turn failed for %s", key)
                 return [self.notifier.text("utter_error", lang)]
+
+    async def set_language(self, channel: str, sender_id: str, lang: str) -> None:
+        """An explicit choice (e.g. Telegram's /lang): stored for the client and the conversation."""
+        person = await asyncio.to_thread(self.be.client_for, channel, sender_id, lang)
+        await asyncio.to_thread(self.be.set_client, person.id, lang=lang)
+        key = f"{channel}:{sender_id}"
+        async with self.locks.lock(key):
+            state = await asyncio.to_thread(self.engine.store.load, key)
+            state["slots"]["language"] = lang
+            await asyncio.to_thread(self.engine.store.save, key, state)
+
+    async def handle_staff(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
+        """Staff-only channels: None for anybody who is not on the roster (the caller refuses them)."""
+        async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"):
+            if msg.message_id and not await asyncio.to_thread(self.engine.store.first_time, msg.channel,
+                                                              str(msg.message_id)):
+                return []
+            person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
+            if person is None or person.kind == "client":
+                return None
+            try:
+                return await self.staff.handle(person, msg.text)
+            except Exception:
+                log.exception("staff message failed for %s", msg.sender_id)
+                return [self.notifier.text("utter_error", person.lang)]
 
     async def pull(self, channel: str, sender_id: str) -> list[dict[str, Any]]:
         """Proactive messages waiting for this person (pull channels: REST long-poll, SSE, shell)."""

@@ -48,6 +48,8 @@ class Domain:
         out: dict[str, Any] = {"text": fill(chosen.get("text", ""))}
         if chosen.get("buttons"):
             out["buttons"] = [{"title": fill(b["title"]), "payload": fill(b["payload"])} for b in chosen["buttons"]]
+        if chosen.get("custom"):
+            out["custom"] = chosen["custom"]  # channel hints, e.g. a "share contact" button on Telegram
         return out
 
 

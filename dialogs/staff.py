@@ -18,7 +18,11 @@ ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "st
           "offer_declined": "staff_error_offer_taken", "offer_withdrawn": "staff_error_offer_taken",
           "offer_expired_": "staff_error_offer_expired", "slot_taken": "staff_error_slot_taken",
           "not_your_job": "staff_error_not_your_job", "escalation_not_found": "staff_error_escalation",
-          "escalation_closed": "staff_error_escalation"}
+          "escalation_closed": "staff_error_escalation", "taken_by_other": "staff_error_taken_by_other"}
+
+
+def text_is_command(cmd: str) -> bool:
+    return cmd.startswith("/")
 
 
 class StaffDesk:
@@ -32,7 +36,7 @@ class StaffDesk:
         intent = parsed["intent"]["name"] if parsed else ""
         args = {e["entity"]: e["value"] for e in (parsed or {}).get("entities", [])}
         try:
-            return await self._dispatch(person, lang, cmd, intent, args)
+            return await self._dispatch(person, lang, cmd, intent, args, text)
         except DomainError as e:
             code = e.code
             name = ERRORS.get(code, "staff_error_bad_state")
@@ -40,7 +44,8 @@ class StaffDesk:
         except (TypeError, ValueError) as e:
             return [self.n.text("staff_error_bad_state", lang, detail=str(e)[:80])]
 
-    async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any]) -> list[dict]:
+    async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
+                        text: str = "") -> list[dict]:
         be, call = self.be, asyncio.to_thread
         if p.kind == "housekeeper":
             if intent == "accept_offer":
@@ -73,6 +78,17 @@ class StaffDesk:
                                                     "booking_id": o["id"], "district": o.get("district") or ""}, lang)
                         for o in offers]
         if p.kind == "manager":
+            if intent == "take_over":
+                t = await call(be.take_over, p.id, int(args["escalation_id"]))
+                return [self.n.text("staff_took_over", lang, client_id=t["client_id"])]
+            if cmd == "/done":
+                client = await call(be.hand_back, p.id)
+                return [self.n.text("staff_handed_back" if client else "staff_no_takeover", lang, client_id=client)]
+            if not text_is_command(cmd) and not intent:
+                client = await call(be.takeover_of_manager, p.id)
+                if client is not None and text.strip():
+                    await call(be.relay, "client", client, "manager_message", manager=p.name, text=text[:2000])
+                    return []
             if intent in ("acknowledge", "resolve"):
                 fn = be.acknowledge if intent == "acknowledge" else be.resolve
                 e = await call(fn, p.id, int(args["escalation_id"]))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 
 from backend.orm import Base
+from bot.telegram.common import metadata as telegram_metadata
 from dialogs.tracker_store import metadata as tracker_metadata
 
-target_metadata = [Base.metadata, tracker_metadata]
+target_metadata = [Base.metadata, tracker_metadata, telegram_metadata]
 engine = context.config.attributes.get("engine")
 if engine is None:
     from sqlalchemy import create_engine

@@ -1,0 +1,112 @@
+"""What both Telegram bots share: short callback references, message splitting, rate limits."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections import OrderedDict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+MAX_TEXT = 4096
+metadata = MetaData()
+callback_refs = Table(
+    "callback_refs", metadata,
+    Column("ref", String(16), primary_key=True),
+    Column("payload", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+class CallbackRefs:
+    """Button payloads can be any length; Telegram's callback_data holds 64 bytes. A button carries
+    a short reference to the payload, stored in SQL so it survives restarts."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    def ref(self, payload: str) -> str:
+        with self.engine.connect() as c:
+            row = c.execute(select(callback_refs.c.ref).where(callback_refs.c.payload == payload)).first()
+        if row:
+            return f"r:{row[0]}"
+        ref = secrets.token_urlsafe(9)[:12]
+        try:
+            with self.engine.begin() as c:
+                c.execute(insert(callback_refs).values(ref=ref, payload=payload, created_at=datetime.now(UTC)))
+        except IntegrityError:  # the same payload stored by someone else meanwhile
+            return self.ref(payload)
+        return f"r:{ref}"
+
+    def resolve(self, data: str | None) -> str | None:
+        if not data or not data.startswith("r:") or len(data) > 64:
+            return None
+        key = data[2:]
+        if key in self._cache:
+            return self._cache[key]
+        with self.engine.connect() as c:
+            row = c.execute(select(callback_refs.c.payload).where(callback_refs.c.ref == key)).first()
+        if row:
+            self._cache[key] = row[0]
+            while len(self._cache) > 5000:
+                self._cache.popitem(last=False)
+        return row[0] if row else None
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Cut at paragraph, line or word boundaries so no message exceeds Telegram's limit."""
+    text = text or " "
+    parts = []
+    while len(text) > limit:
+        cut = max(text.rfind("\n\n", 0, limit), text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip("\n ")
+    parts.append(text)
+    return [p for p in parts if p] or [" "]
+
+
+def keyboard_rows(buttons: list[dict[str, str]], refs: CallbackRefs) -> list[list[tuple[str, str]]]:
+    """(title, callback_data) rows: two buttons a row, long titles alone."""
+    rows: list[list[tuple[str, str]]] = []
+    for b in buttons:
+        item = (b["title"][:64], refs.ref(b["payload"]))
+        if rows and len(rows[-1]) < 2 and len(b["title"]) <= 12 and len(rows[-1][0][0]) <= 12:
+            rows[-1].append(item)
+        else:
+            rows.append([item])
+    return rows
+
+
+class RateLimiter:
+    """Telegram's limits: about one message a second per chat and 30 a second overall."""
+
+    def __init__(self, per_chat_interval: float = 1.0, per_second: float = 30.0) -> None:
+        self.per_chat_interval = per_chat_interval
+        self.min_gap = 1.0 / per_second if per_second > 0 else 0.0
+        self._next_chat: dict[Any, float] = {}
+        self._next_global = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self, chat_id: Any) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
+            self._next_global = at + self.min_gap
+            self._next_chat[chat_id] = at + self.per_chat_interval
+            if len(self._next_chat) > 50_000:
+                self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
+        if at > now:
+            await asyncio.sleep(at - now)
+
+
+def retry_seconds(value: Any) -> float:
+    """PTB gives retry_after as seconds or a timedelta, depending on version and settings."""
+    return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)

@@ -1,0 +1,161 @@
+"""The staff bot for housekeepers and managers, on aiogram 3: one Router, handlers that translate.
+
+Only people bound to the roster through a one-time invite link get anything but a polite refusal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.filters import CommandObject, CommandStart
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot.telegram.common import CallbackRefs, RateLimiter, keyboard_rows, split_text
+from bot.workers import Permanent, Retry, Unreachable
+from config.settings import TelegramSettings
+from dialogs.desk import FrontDesk
+from dialogs.messages import IncomingMessage
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram_staff"
+INLINE_RETRIES = 8
+
+
+class StaffBot:
+    def __init__(self, desk: FrontDesk, cfg: TelegramSettings, refs: CallbackRefs, limiter: RateLimiter) -> None:
+        self.desk, self.cfg, self.refs, self.limiter = desk, cfg, refs, limiter
+        session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_base))
+        self.bot = Bot(cfg.staff_token or "", session=session)
+        self.dp = Dispatcher()
+        self.router = Router(name="staff")
+        self.router.message.register(self.on_start, CommandStart())
+        self.router.callback_query.register(self.on_button)
+        self.router.message.register(self.on_message, F.text)
+        self.dp.include_router(self.router)
+        self._polling: asyncio.Task[None] | None = None
+
+    # --- life cycle -----------------------------------------------------------------------------
+    def register_webhook(self, app: web.Application) -> None:
+        # aiogram's handler checks the X-Telegram-Bot-Api-Secret-Token header itself.
+        SimpleRequestHandler(self.dp, self.bot, handle_in_background=False,
+                             secret_token=self.cfg.webhook_secret).register(app, path="/telegram/staff")
+
+    async def start(self) -> None:
+        if self.cfg.mode == "webhook":
+            await self.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/staff",
+                                       secret_token=self.cfg.webhook_secret)
+        else:
+            self._polling = asyncio.create_task(
+                self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False,
+                                      polling_timeout=self.cfg.polling_timeout), name="staff-polling")
+
+    async def stop(self) -> None:
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
+                await asyncio.wait_for(self._polling, 5)
+        await self.bot.session.close()
+
+    async def username(self) -> str:
+        return self.cfg.staff_bot_username or (await self.bot.get_me()).username or "staff_bot"
+
+    # --- handlers -------------------------------------------------------------------------------
+    async def on_start(self, message: Message, command: CommandObject) -> None:
+        chat = str(message.chat.id)
+        if command.args:
+            person = await asyncio.to_thread(self.desk.be.redeem_invite, command.args.strip(), CHANNEL, chat)
+            if person is not None:
+                await self.send(message.chat.id, self.desk.notifier.text("staff_welcome", person.lang,
+                                                                         name=person.name), INLINE_RETRIES)
+        await self._turn(message.chat.id, "/help", f"m{message.message_id}", _lang(message))
+
+    async def on_message(self, message: Message) -> None:
+        await self._turn(message.chat.id, message.text or "", f"m{message.message_id}", _lang(message))
+
+    async def on_button(self, query: CallbackQuery) -> None:
+        payload = await asyncio.to_thread(self.refs.resolve, query.data)
+        await query.answer()
+        if payload is None or query.message is None:
+            return
+        replies = await self._turn(query.message.chat.id, payload, f"c{query.id}", "zh", send=False)
+        if replies is not None and _succeeded(payload, replies):
+            with contextlib.suppress(TelegramAPIError):
+                await query.message.edit_reply_markup(reply_markup=None)  # the offer card cannot be tapped twice
+        for r in replies or []:
+            await self.send(query.message.chat.id, r, INLINE_RETRIES)
+
+    async def _turn(self, chat_id: int, text: str, message_id: str, lang: str,
+                    send: bool = True) -> list[dict[str, Any]] | None:
+        replies = await self.desk.handle_staff(IncomingMessage(CHANNEL, str(chat_id), text, message_id=message_id))
+        if replies is None:  # not on the roster: a polite refusal and nothing more
+            replies = [self.desk.notifier.text("staff_stranger", lang)]
+        if send:
+            for r in replies:
+                await self.send(chat_id, r, INLINE_RETRIES)
+        return replies
+
+    # --- sending --------------------------------------------------------------------------------
+    def _markup(self, reply: dict[str, Any]) -> InlineKeyboardMarkup | None:
+        if not reply.get("buttons"):
+            return None
+        rows = keyboard_rows(reply["buttons"], self.refs)
+        return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row]
+                                                     for row in rows])
+
+    async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> None:
+        parts = split_text(reply.get("text", ""))
+        markup = await asyncio.to_thread(self._markup, reply)
+        for i, part in enumerate(parts):
+            await self._send_part(chat_id, part, markup if i == len(parts) - 1 else None, inline_retries)
+
+    async def _send_part(self, chat_id: int | str, text: str, markup: Any, retries: int) -> None:
+        attempt = 0
+        while True:
+            await self.limiter.wait(("staff", chat_id))
+            try:
+                await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
+                return
+            except TelegramRetryAfter as e:
+                if attempt >= retries:
+                    raise Retry(f"429 from Telegram, retry after {e.retry_after}s", float(e.retry_after)) from e
+                await asyncio.sleep(float(e.retry_after))
+            except TelegramForbiddenError as e:
+                raise Unreachable(str(e)) from e
+            except TelegramBadRequest as e:
+                raise Permanent(str(e)) from e
+            except (TelegramNetworkError, TelegramServerError) as e:
+                if attempt >= retries:
+                    raise Retry(f"network: {e}") from e
+                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
+            attempt += 1
+
+    async def push(self, external_id: str, reply: dict[str, Any]) -> None:
+        await self.send(int(external_id), reply)
+
+
+def _lang(message: Message) -> str:
+    code = (message.from_user.language_code or "") if message.from_user else ""
+    return "en" if code.startswith("en") else "zh"
+
+
+def _succeeded(payload: str, replies: list[dict[str, Any]]) -> bool:
+    """A tap that did something (accepted, declined, acknowledged …) retires its keyboard."""
+    return bool(replies) and payload.startswith(("/accept_offer", "/decline_offer", "/arrived", "/finished",
+                                                 "/acknowledge", "/resolve", "/take_over"))
