@@ -14,6 +14,9 @@ from bot.rest import MAX_BODY, RestChannel
 from bot.workers import Dispatcher, Pusher, timer_worker
 
 log = logging.getLogger(__name__)
+STOP = web.AppKey("stop", asyncio.Event)
+TASKS = web.AppKey("tasks", list)
+TELEGRAM = web.AppKey("telegram", object)
 
 
 def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool = True,
@@ -28,7 +31,7 @@ def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool =
         tg = TelegramChannels(app)
         tg.routes(web_app)
         pushers = {**tg.pushers, **(pushers or {})}
-        web_app["telegram"] = tg
+        web_app[TELEGRAM] = tg
 
     async def health(_: web.Request) -> web.Response:
         try:
@@ -53,13 +56,13 @@ def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool =
         async def start(_: web.Application) -> None:
             stop = asyncio.Event()
             dispatcher = Dispatcher(app.backend, app.notifier, pushers or {})
-            web_app["stop"] = stop
-            web_app["tasks"] = [asyncio.create_task(timer_worker(app.backend, stop), name="timers"),
+            web_app[STOP] = stop
+            web_app[TASKS] = [asyncio.create_task(timer_worker(app.backend, stop), name="timers"),
                                 asyncio.create_task(dispatcher.run(stop), name="dispatcher")]
 
         async def stop(_: web.Application) -> None:
-            web_app["stop"].set()
-            for t in web_app["tasks"]:
+            web_app[STOP].set()
+            for t in web_app[TASKS]:
                 with contextlib.suppress(asyncio.CancelledError):
                     await asyncio.wait_for(t, 5)
 
