@@ -84,10 +84,10 @@ class StaffBot:
             if person is not None:
                 await self.send(message.chat.id, self.desk.notifier.text("staff_welcome", person.lang,
                                                                          name=person.name), INLINE_RETRIES)
-        await self._turn(message.chat.id, "/help", f"m{message.message_id}", _lang(message))
+        await self._turn(message.chat.id, "/help", _message_key(message), _lang(message))
 
     async def on_message(self, message: Message) -> None:
-        await self._turn(message.chat.id, message.text or "", f"m{message.message_id}", _lang(message))
+        await self._turn(message.chat.id, message.text or "", _message_key(message), _lang(message))
 
     async def on_button(self, query: CallbackQuery) -> None:
         payload = await asyncio.to_thread(self.refs.resolve, query.data)
@@ -148,6 +148,11 @@ class StaffBot:
 
     async def push(self, external_id: str, reply: dict[str, Any]) -> None:
         await self.send(int(external_id), reply)
+
+
+def _message_key(message: Message) -> str:
+    """Telegram numbers messages per chat, so the chat is part of the key that drops duplicates."""
+    return f"m{message.chat.id}:{message.message_id}"
 
 
 def _lang(message: Message) -> str:

@@ -190,3 +190,18 @@ async def test_webhook_checks_the_secret_token(tg_webhook: Env) -> None:
     await f.wait_for(CLIENT, CUSTOMER, "家政服务前台")
     await f.send_text(STAFF, 999, "hi")
     await f.wait_for(STAFF, 999, "仅供公司员工使用")
+
+
+async def test_deep_link_opens_a_booking_and_staff_messages_of_two_chats_both_count(tg: Env) -> None:
+    await tg.client_says("/start book_cleaning")
+    await tg.fake.wait_for(CLIENT, CUSTOMER, "什么时间上门")
+    await tg.bind("HKA", HK_A)
+    await tg.bind("HKB", HK_B)
+    # the two chats' messages may carry the same Telegram message id; neither is taken for a duplicate
+    for chat in (HK_A, HK_B):
+        await tg.fake.deliver(STAFF, {"message": {"message_id": 7, "date": 0, "chat": {"id": chat, "type": "private"},
+                                                  "from": {"id": chat, "is_bot": False, "first_name": "x"},
+                                                  "text": "/offers", "entities": [{"type": "bot_command",
+                                                                                   "offset": 0, "length": 7}]}})
+    await tg.fake.wait_for(STAFF, HK_A, "没有订单")
+    await tg.fake.wait_for(STAFF, HK_B, "没有订单")
