@@ -33,8 +33,15 @@ from telegram.ext import (
 )
 from telegram.ext import filters as F
 
-from bot.telegram.common import CallbackRefs, RateLimiter, keyboard_rows, retry_seconds, split_text
-from bot.workers import Permanent, Retry, Unreachable
+from bot.telegram.common import (
+    CallbackRefs,
+    RateLimiter,
+    Verdict,
+    keyboard_rows,
+    retry_seconds,
+    send_reply,
+    with_retries,
+)
 from config.settings import TelegramSettings
 from dialogs.desk import FrontDesk
 from dialogs.messages import IncomingMessage
@@ -149,38 +156,34 @@ class ClientBot:
         return ReplyKeyboardRemove() if reply.get("remove_keyboard") else None
 
     async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> None:
-        """Send one reply (split if long; the keyboard goes with the last part). No parse mode is
-        used, so user text needs no escaping. Raises Retry/Unreachable/Permanent for the outbox."""
-        parts = split_text(reply.get("text", ""))
+        """Send one reply, split if long. No parse mode is used, so user text needs no escaping.
+        Raises Retry/Unreachable/Permanent for the outbox once inline retries are spent."""
         markup = await asyncio.to_thread(self._markup, reply)
-        for i, part in enumerate(parts):
-            await self._send_part(chat_id, part, markup if i == len(parts) - 1 else None, inline_retries)
 
-    async def _send_part(self, chat_id: int | str, text: str, markup: Any, retries: int) -> None:
-        attempt = 0
-        while True:
-            await self.limiter.wait(chat_id)
-            try:
-                await self.app.bot.send_message(chat_id, text, reply_markup=markup)
-                return
-            except RetryAfter as e:
-                wait = retry_seconds(e.retry_after)
-                if attempt >= retries:
-                    raise Retry(f"429 from Telegram, retry after {wait}s", wait) from e
-                await asyncio.sleep(wait)
-            except Forbidden as e:
-                raise Unreachable(str(e)) from e
-            except BadRequest as e:
-                raise Permanent(str(e)) from e
-            except NetworkError as e:
-                if attempt >= retries:
-                    raise Retry(f"network: {e}") from e
-                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
-            attempt += 1
+        async def part(text: str, kb: Any) -> None:
+            async def once() -> None:
+                await self.limiter.wait(chat_id)
+                await self.app.bot.send_message(chat_id, text, reply_markup=kb)
+
+            await with_retries(once, _classify, inline_retries)
+
+        await send_reply(reply.get("text", ""), markup, part)
 
     async def push(self, external_id: str, reply: dict[str, Any]) -> None:
         """Outbox delivery: no inline retries, the outbox retries durably with backoff."""
         await self.send(int(external_id), reply)
+
+
+def _classify(e: Exception) -> Verdict | None:
+    if isinstance(e, RetryAfter):
+        return "wait", retry_seconds(e.retry_after)
+    if isinstance(e, Forbidden):
+        return "unreachable", None
+    if isinstance(e, BadRequest):  # a subclass of NetworkError in python-telegram-bot: check it first
+        return "refused", None
+    if isinstance(e, NetworkError):
+        return "network", None
+    return None
 
 
 def _lang_of(update: Update) -> str:

@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,3 +111,41 @@ class RateLimiter:
 def retry_seconds(value: Any) -> float:
     """PTB gives retry_after as seconds or a timedelta, depending on version and settings."""
     return float(value.total_seconds()) if hasattr(value, "total_seconds") else float(value)
+
+
+# How a platform error should be handled: ("wait", seconds) for rate limits, ("network", None) for
+# transient failures, ("unreachable", None) for a blocked chat, ("refused", None) for a bad request.
+Verdict = tuple[str, float | None]
+
+
+async def send_reply(text: str, markup: Any, send_part: Callable[[str, Any], Awaitable[None]]) -> None:
+    """Split a reply at Telegram's limit; the keyboard goes with the last part."""
+    parts = split_text(text)
+    for i, part in enumerate(parts):
+        await send_part(part, markup if i == len(parts) - 1 else None)
+
+
+async def with_retries(send: Callable[[], Awaitable[Any]], classify: Callable[[Exception], Verdict | None],
+                       retries: int) -> None:
+    """Send, waiting out retry_after and backing off on network errors up to ``retries`` times, then
+    raise what the outbox understands (Retry, Unreachable, Permanent)."""
+    from bot.workers import Permanent, Retry, Unreachable
+
+    attempt = 0
+    while True:
+        try:
+            await send()
+            return
+        except Exception as e:
+            verdict = classify(e)
+            if verdict is None:
+                raise
+            kind, seconds = verdict
+            if kind == "unreachable":
+                raise Unreachable(str(e)) from e
+            if kind == "refused":
+                raise Permanent(str(e)) from e
+            if attempt >= retries:
+                raise Retry(f"{kind}: {e}", seconds) from e
+            await asyncio.sleep(seconds if seconds is not None else min(0.2 * 2 ** attempt, 5.0))
+        attempt += 1

@@ -26,8 +26,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.telegram.common import CallbackRefs, RateLimiter, keyboard_rows, split_text
-from bot.workers import Permanent, Retry, Unreachable
+from bot.telegram.common import CallbackRefs, RateLimiter, Verdict, keyboard_rows, send_reply, with_retries
 from config.settings import TelegramSettings
 from dialogs.desk import FrontDesk
 from dialogs.messages import IncomingMessage
@@ -120,34 +119,31 @@ class StaffBot:
                                                      for row in rows])
 
     async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> None:
-        parts = split_text(reply.get("text", ""))
         markup = await asyncio.to_thread(self._markup, reply)
-        for i, part in enumerate(parts):
-            await self._send_part(chat_id, part, markup if i == len(parts) - 1 else None, inline_retries)
 
-    async def _send_part(self, chat_id: int | str, text: str, markup: Any, retries: int) -> None:
-        attempt = 0
-        while True:
-            await self.limiter.wait(("staff", chat_id))
-            try:
-                await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=markup)
-                return
-            except TelegramRetryAfter as e:
-                if attempt >= retries:
-                    raise Retry(f"429 from Telegram, retry after {e.retry_after}s", float(e.retry_after)) from e
-                await asyncio.sleep(float(e.retry_after))
-            except TelegramForbiddenError as e:
-                raise Unreachable(str(e)) from e
-            except TelegramBadRequest as e:
-                raise Permanent(str(e)) from e
-            except (TelegramNetworkError, TelegramServerError) as e:
-                if attempt >= retries:
-                    raise Retry(f"network: {e}") from e
-                await asyncio.sleep(min(0.2 * 2 ** attempt, 5.0))
-            attempt += 1
+        async def part(text: str, kb: Any) -> None:
+            async def once() -> None:
+                await self.limiter.wait(("staff", chat_id))
+                await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=kb)
+
+            await with_retries(once, _classify, inline_retries)
+
+        await send_reply(reply.get("text", ""), markup, part)
 
     async def push(self, external_id: str, reply: dict[str, Any]) -> None:
         await self.send(int(external_id), reply)
+
+
+def _classify(e: Exception) -> Verdict | None:
+    if isinstance(e, TelegramRetryAfter):
+        return "wait", float(e.retry_after)
+    if isinstance(e, TelegramForbiddenError):
+        return "unreachable", None
+    if isinstance(e, TelegramBadRequest):
+        return "refused", None
+    if isinstance(e, TelegramNetworkError | TelegramServerError):
+        return "network", None
+    return None
 
 
 def _message_key(message: Message) -> str:
