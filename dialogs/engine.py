@@ -102,7 +102,8 @@ class Engine:
         else:
             await self._run("action_fallback" if intent == "nlu_fallback" else "utter_default_menu", state, out)
         if intent != "nlu_fallback" and rule is not None and "action_fallback" not in rule.actions:
-            slots["fallback_count"] = 0
+            state["slots"]["fallback_count"] = 0
+        state.pop("_restarted", None)  # a per-turn signal, never stored
         await asyncio.to_thread(self.store.save, key, state)
         return out, state
 

@@ -134,20 +134,21 @@ def housekeeper_job(session: Session, housekeeper_id: int, booking_id: int) -> B
     return b
 
 
-def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+def _progress(ctx: Context, session: Session, housekeeper_id: int, booking_id: int, status: str,
+              template: str) -> Booking:
     b = housekeeper_job(session, housekeeper_id, booking_id)
-    set_status(ctx, session, b, "in_progress", f"housekeeper:{housekeeper_id}")
-    notify(session, ctx.clock.now(), "client", b.client_id, "job_started", f"job:{b.id}:started",
+    set_status(ctx, session, b, status, f"housekeeper:{housekeeper_id}")
+    notify(session, ctx.clock.now(), "client", b.client_id, template, f"job:{b.id}:{template}",
            booking_id=b.id, service=b.service)
     return b
+
+
+def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+    return _progress(ctx, session, housekeeper_id, booking_id, "in_progress", "job_started")
 
 
 def finish(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
-    b = housekeeper_job(session, housekeeper_id, booking_id)
-    set_status(ctx, session, b, "completed", f"housekeeper:{housekeeper_id}")
-    notify(session, ctx.clock.now(), "client", b.client_id, "job_finished", f"job:{b.id}:finished",
-           booking_id=b.id, service=b.service)
-    return b
+    return _progress(ctx, session, housekeeper_id, booking_id, "completed", "job_finished")
 
 
 def jobs_between(session: Session, housekeeper_id: int, start: datetime, end: datetime) -> list[Booking]:
