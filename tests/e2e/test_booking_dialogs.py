@@ -194,3 +194,23 @@ async def test_a_returning_client_is_not_asked_for_phone_and_address_again(chat:
         assert expect in text(await chat.say(m, "c-8"))
     summary = text(await chat.say("没有", "c-8"))
     assert "13812345678" in summary and "朝阳区建国路88号3号楼501" in summary and "11月20日（周五）14:00" in summary
+
+
+async def test_cancel_and_reschedule_an_existing_booking(chat: Chat) -> None:
+    first = await book_cleaning_zh(chat, "c-9")
+    r = await chat.say("我想改个时间", "c-9")
+    assert f"#{first}" in text(r)
+    change = next(b["payload"] for b in buttons(r) if b["payload"].startswith("/change_booking"))
+    r = text(await chat.say(change, "c-9"))
+    assert "重新确认" in r and "什么时间" in r
+    assert chat.app.backend.booking(first)["status"] == "cancelled"
+    for m in ("后天下午两点", "3小时"):
+        r = await chat.say(m, "c-9")
+    summary = text(r) if "确认下单吗" in text(r) else text(await chat.say("没有", "c-9"))
+    assert "11月20日（周五）14:00" in summary and "朝阳区建国路88号3号楼501" in summary
+    second = int(re.search(r"#(\d+)", text(await chat.say("/affirm", "c-9"))).group(1))
+    assert second != first
+    r = text(await chat.say("取消预约", "c-9"))
+    assert f"预约 #{second}" in r and "已取消" in r
+    assert chat.app.backend.booking(second)["status"] == "cancelled"
+    assert "没有进行中的预约" in text(await chat.say("取消订单", "c-9"))
