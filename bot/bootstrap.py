@@ -15,6 +15,7 @@ from dialogs.actions.booking import booking_required_slots
 from dialogs.desk import FrontDesk
 from dialogs.domain import Domain, load_rules
 from dialogs.engine import Engine
+from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.nlu import load_nlu
 from dialogs.notify import Notifier
 from dialogs.tracker_store import TrackerStore
@@ -60,7 +61,8 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     engine = Engine(load_nlu(settings), domain, rules, after_form, executor, store, booking_required_slots,
                     lambda: backend.now, settings.nlu.max_chars)
     notifier = Notifier(domain, backend.catalogue, backend.ctx.tz)
-    return App(settings, backend, FrontDesk(backend, engine, notifier), notifier)
+    locks = RedisLocks.from_url(settings.redis_url) if settings.redis_url else InProcessLocks()
+    return App(settings, backend, FrontDesk(backend, engine, notifier, locks), notifier)
 
 
 def migrate(backend: Backend) -> None:

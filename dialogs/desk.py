@@ -1,18 +1,19 @@
 """The intent layer's single entry point: one message in, replies out.
 
 Routes staff to the staff desk and clients to the dialogue engine; one conversation is processed at
-a time (per-sender lock) and duplicate platform deliveries are dropped before processing.
+a time (per-sender lock, in-process or Redis) and duplicate platform deliveries are dropped before
+processing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from typing import Any
 
 from backend.api import Backend
 from dialogs.engine import Engine
+from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.messages import IncomingMessage
 from dialogs.notify import Notifier
 from dialogs.staff import StaffDesk
@@ -20,31 +21,12 @@ from dialogs.staff import StaffDesk
 log = logging.getLogger(__name__)
 
 
-class LockStore:
-    """One asyncio lock per conversation (in-process: the embedded default runs one process)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
-        self._size = size
-
-    def lock(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-            while len(self._locks) > self._size:  # forget idle conversations' locks
-                old_key, old = next(iter(self._locks.items()))
-                if old.locked():
-                    break
-                del self._locks[old_key]
-        self._locks.move_to_end(key)
-        return lock
-
-
 class FrontDesk:
-    def __init__(self, backend: Backend, engine: Engine, notifier: Notifier, locks: LockStore | None = None) -> None:
+    def __init__(self, backend: Backend, engine: Engine, notifier: Notifier,
+                 locks: InProcessLocks | RedisLocks | None = None) -> None:
         self.be, self.engine, self.notifier = backend, engine, notifier
         self.staff = StaffDesk(backend, notifier)
-        self.locks = locks or LockStore()
+        self.locks = locks or InProcessLocks()
 
     async def handle(self, msg: IncomingMessage) -> list[dict[str, Any]]:
         key = f"{msg.channel}:{msg.sender_id}"

@@ -1,0 +1,59 @@
+"""Several workers share one Redis: a conversation still has one writer at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dialogs.locks import RedisLocks
+
+
+async def test_redis_locks_serialise_one_conversation_across_workers(redis_url: str) -> None:
+    workers = [RedisLocks.from_url(redis_url) for _ in range(3)]  # three processes' connections
+    inside: list[str] = []
+    log: list[tuple[str, str]] = []
+
+    async def turn(w: RedisLocks, key: str, name: str) -> None:
+        async with w.lock(key):
+            inside.append(name)
+            assert [n for n in inside if n.startswith(key)] == [name]  # alone in this conversation
+            log.append(("in", name))
+            await asyncio.sleep(0.05)
+            log.append(("out", name))
+            inside.remove(name)
+
+    await asyncio.gather(*(turn(workers[i % 3], "chat-1", f"chat-1/{i}") for i in range(6)),
+                         *(turn(workers[i % 3], "chat-2", f"chat-2/{i}") for i in range(6)))
+    for key in ("chat-1", "chat-2"):
+        events = [e for e in log if e[1].startswith(key)]
+        assert all(events[i][0] == "in" and events[i + 1] == ("out", events[i][1]) for i in range(0, 12, 2))
+    for w in workers:
+        await w.client.aclose()
+
+
+async def test_a_lock_left_by_a_dead_worker_expires(redis_url: str) -> None:
+    dead = RedisLocks.from_url(redis_url)
+    dead.lease = 0.5
+    held = dead.lock("chat-9")
+    await held.__aenter__()  # the worker dies without releasing
+    alive = RedisLocks.from_url(redis_url)
+    alive.wait = 5
+    async with alive.lock("chat-9"):
+        pass
+    for w in (dead, alive):
+        await w.client.aclose()
+
+
+async def test_the_front_desk_runs_on_redis_locks(tmp_path, trained_model, redis_url: str) -> None:
+    from dialogs.messages import IncomingMessage
+    from tests.conftest import make_app
+
+    app = make_app(tmp_path, model=trained_model)
+    app.desk.locks = RedisLocks.from_url(redis_url)
+    # Three messages of one conversation at once: whichever order the lock lets them in, each is
+    # handled alone, so the form ends up with all three answers and asks for the address next.
+    replies = await asyncio.gather(*(app.desk.handle(IncomingMessage("rest", "r-1", m)) for m in
+                                     ("约个保洁", "明天上午10点", "3个小时")))
+    assert all(replies)
+    nxt = await app.desk.handle(IncomingMessage("rest", "r-1", "朝阳区建国路88号"))
+    assert "手机号" in nxt[0]["text"]
+    await app.desk.locks.client.aclose()
