@@ -5,7 +5,6 @@ The dialogue layer and the channels call only this; they never see sessions or O
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -155,8 +154,10 @@ class Backend:
 
     def candidates(self, booking_id: int) -> list[dict[str, Any]]:
         with self.db.uow() as s:
-            return [{"housekeeper_id": c.housekeeper_id, "rank": c.rank, "score": c.score, "reasons": c.reasons,
-                     "state": c.state} for c in s.scalars(select(MatchCandidate).where(
+            names = dict(s.execute(select(Housekeeper.id, Housekeeper.name)).all())
+            return [{"housekeeper_id": c.housekeeper_id, "name": names.get(c.housekeeper_id, ""), "rank": c.rank,
+                     "score": c.score, "reasons": c.reasons, "state": c.state}
+                    for c in s.scalars(select(MatchCandidate).where(
                          MatchCandidate.booking_id == booking_id).order_by(MatchCandidate.rank))]
 
     # --- housekeepers -------------------------------------------------------------------------
@@ -314,15 +315,8 @@ class Backend:
         p = s.get(model, person_id)
         return getattr(p, "lang", "zh") if p else "zh"
 
-    def person_lang(self, kind: str, person_id: int) -> str:
-        with self.db.uow() as s:
-            return self._lang(s, kind, person_id)
-
 
 def _esc(e: Escalation) -> dict[str, Any]:
     return {"id": e.id, "kind": e.kind, "status": e.status, "client_id": e.client_id, "booking_id": e.booking_id,
             "detail": e.detail, "created_at": e.created_at.isoformat()}
 
-
-def request_from(data: dict[str, Any]) -> Request:
-    return Request(**{k: data.get(k) for k in asdict(Request("x", datetime.now()))})

@@ -94,6 +94,16 @@ class StaffDesk:
                 e = await call(fn, p.id, int(args["escalation_id"]))
                 return [self.n.text(f"staff_{'acknowledged' if intent == 'acknowledge' else 'resolved'}", lang,
                                     escalation_id=e["id"])]
+            if cmd == "/candidates":
+                parts = text.split()
+                booking_id = int(parts[1].lstrip("#")) if len(parts) > 1 and parts[1].lstrip("#").isdigit() else 0
+                cands = await call(be.candidates, booking_id)
+                if not cands:
+                    return [self.n.text("staff_no_candidates", lang, booking_id=booking_id)]
+                lines = "\n".join(
+                    f"{c['rank']}. {c['name']} {c['score']:.2f} [{c['state']}] "
+                    + ", ".join(f"{k} {v}" for k, v in c["reasons"].items()) for c in cands[:15])
+                return [self.n.text("staff_candidates", lang, booking_id=booking_id, lines=lines)]
             if cmd == "/escalations":
                 items = await call(be.escalations)
                 if not items:

@@ -25,7 +25,6 @@ TRANSITIONS: dict[BookingStatus, frozenset[BookingStatus]] = {
     S.COMPLETED: frozenset(),
     S.CANCELLED: frozenset(),
 }
-OPEN = frozenset({S.REQUESTED, S.OFFERED, S.UNASSIGNED, S.CONFIRMED})
 
 
 class IllegalTransition(ValueError):

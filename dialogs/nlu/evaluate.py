@@ -32,11 +32,9 @@ def predict(nlu: NLU, examples: list[Example], progress: bool = True, desc: str 
     out = []
     for ex in tqdm(examples, desc=desc, disable=not progress, leave=False):
         r = nlu.parse(ex.text, now=TRAIN_NOW)
-        # The report measures the classifier: a fallback counts as its top intent with its confidence.
-        top = r["intent_ranking"][1] if r["intent"]["name"] == "nlu_fallback" and len(r["intent_ranking"]) > 1 \
-            else r["intent"]
-        if r["intent"]["name"] == "nlu_fallback" and not r["intent_ranking"]:
-            top = r["intent"]
+        # The report measures the classifier: a fallback counts as its top intent with its confidence
+        # (only text with nothing to classify, such as "。。。", stays nlu_fallback).
+        top = next((i for i in r["intent_ranking"] if i["name"] != "nlu_fallback"), r["intent"])
         out.append(Prediction(ex, top["name"], float(top["confidence"]), r["entities"]))
     return out
 

@@ -141,6 +141,8 @@ async def test_decline_and_expiry_cascade_to_a_manager(chat: Chat) -> None:
     ack = next(b["payload"] for b in buttons(alert) if b["title"] == "确认收到")
     assert "已确认收到" in text(await chat.say(ack, chat.token("MGR01")))
     assert "Escalation" in text(await chat.inbox(chat.token("MGR02")))  # the English-speaking manager
+    why = text(await chat.say(f"/candidates {booking_id}", chat.token("MGR01")))
+    assert "候选阿姨" in why and "[declined]" in why and "rating" in why
 
     booking_2 = await book_cleaning_zh(chat, "c-6")
     first_offer, first_hk = chat.offer_for(booking_2)
