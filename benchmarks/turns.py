@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from aiohttp import ClientSession, web
+from cryptography.fernet import Fernet
 
 DIALOG = ["你好", "我想约明天上午10点的保洁", "3个小时", "朝阳区建国路88号3号楼501", "13812345678", "没有", "/affirm"]
 DIALOG_EN = ["hi", "I need a cleaner tomorrow at 2pm", "3 hours", "Room 1203, 88 Jianguo Road, Chaoyang",
@@ -47,7 +48,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from config import load_settings
 
     tmp = Path(tempfile.mkdtemp(prefix="frontdesk-bench-"))
-    settings = load_settings(data_dir=tmp, data_key="PSngobkeOhBS4XyCkYOJadpNvsQZ26sQ9II_hd47FLk=")
+    settings = load_settings(data_dir=tmp, data_key=Fernet.generate_key().decode())
     app = build(settings, db_url=args.postgres)
     rows = [staff.parse_row(i, r, app.backend.catalogue) for i, r in enumerate(staff.demo_rows(), 1)]
     app.backend.import_staff(rows)

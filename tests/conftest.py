@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from config.settings import ROOT
 
@@ -54,7 +55,7 @@ def fresh_postgres(url: str) -> str:
     return url.rsplit("/", 1)[0] + "/" + name
 
 
-TEST_KEY = "PSngobkeOhBS4XyCkYOJadpNvsQZ26sQ9II_hd47FLk="  # tests only; production reads FRONTDESK_DATA_KEY
+TEST_KEY = Fernet.generate_key().decode()  # a fresh key per run; production reads FRONTDESK_DATA_KEY
 NOW_ISO = "2026-11-18T10:30:00+08:00"  # a Wednesday
 
 
