@@ -248,10 +248,13 @@ class Backend:
                           f"takeover:{esc.id}:{manager_id}:{self.now.isoformat()}", manager=m.name if m else "")
             return {"client_id": esc.client_id, "escalation_id": esc.id}
 
-    def takeover_of_client(self, client_id: int) -> int | None:
+    def client_turn(self, client_id: int) -> dict[str, Any]:
+        """What a client's turn needs, in one transaction: who holds the conversation, the known phone."""
         with self.db.uow() as s:
-            return s.scalar(select(Takeover.manager_id).where(Takeover.client_id == client_id,
-                                                              Takeover.ended_at.is_(None)))
+            manager = s.scalar(select(Takeover.manager_id).where(Takeover.client_id == client_id,
+                                                                 Takeover.ended_at.is_(None)))
+            c = s.get(Client, client_id)
+            return {"manager_id": manager, "phone": c.phone if c else None}
 
     def takeover_of_manager(self, manager_id: int) -> int | None:
         with self.db.uow() as s:

@@ -31,9 +31,7 @@ class FrontDesk:
     async def handle(self, msg: IncomingMessage) -> list[dict[str, Any]]:
         key = f"{msg.channel}:{msg.sender_id}"
         async with self.locks.lock(key):
-            if msg.message_id and not await asyncio.to_thread(self.engine.store.first_time, msg.channel,
-                                                              str(msg.message_id)):
-                log.info("dropped duplicate %s message %s", msg.channel, msg.message_id)
+            if await self._duplicate(msg):
                 return []
             lang = "zh"
             try:
@@ -45,16 +43,15 @@ class FrontDesk:
                     person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id,
                                                      hint if hint in ("zh", "en") else "zh")
                 lang = person.lang
-                manager = await asyncio.to_thread(self.be.takeover_of_client, person.id)
-                if manager is not None:
+                ctx = await asyncio.to_thread(self.be.client_turn, person.id)
+                if ctx["manager_id"] is not None:
                     # A manager holds this conversation: the bot stays quiet and passes the words on.
-                    await asyncio.to_thread(self.be.relay, "manager", manager, "client_message",
+                    await asyncio.to_thread(self.be.relay, "manager", ctx["manager_id"], "client_message",
                                             client_id=person.id, text=msg.text[:2000])
                     return []
                 known = {"client_id": person.id}
-                profile = await asyncio.to_thread(self.be.client, person.id)
-                if profile.get("phone"):
-                    known["phone"] = profile["phone"]  # asked once, remembered for the next bookings
+                if ctx["phone"]:
+                    known["phone"] = ctx["phone"]  # asked once, remembered for the next bookings
                 out, state = await self.engine.turn(key, msg, person.lang, known)
                 new_lang = state["slots"].get("language")
                 if new_lang in ("zh", "en") and new_lang != person.lang:
@@ -63,6 +60,15 @@ class FrontDesk:
             except Exception:
                 log.exception("turn failed for %s", key)
                 return [self.notifier.text("utter_error", lang)]
+
+    async def _duplicate(self, msg: IncomingMessage) -> bool:
+        """A platform delivering the same message twice: seen before means drop it."""
+        if not msg.message_id:
+            return False
+        if await asyncio.to_thread(self.engine.store.first_time, msg.channel, str(msg.message_id)):
+            return False
+        log.info("dropped duplicate %s message %s", msg.channel, msg.message_id)
+        return True
 
     async def set_language(self, channel: str, sender_id: str, lang: str) -> None:
         """An explicit choice (e.g. Telegram's /lang): stored for the client and the conversation."""
@@ -77,8 +83,7 @@ class FrontDesk:
     async def handle_staff(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
         """Staff-only channels: None for anybody who is not on the roster (the caller refuses them)."""
         async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"):
-            if msg.message_id and not await asyncio.to_thread(self.engine.store.first_time, msg.channel,
-                                                              str(msg.message_id)):
+            if await self._duplicate(msg):
                 return []
             person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
             if person is None or person.kind == "client":
