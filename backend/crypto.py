@@ -6,6 +6,8 @@ generated into the data folder on first run (with a warning): losing that file l
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 from pathlib import Path
@@ -17,10 +19,17 @@ log = logging.getLogger(__name__)
 
 class Cipher:
     def __init__(self, key: bytes | str) -> None:
-        self._f = Fernet(key if isinstance(key, bytes) else key.encode())
+        raw = key if isinstance(key, bytes) else key.encode()
+        self._f = Fernet(raw)
+        self._mac_key = hashlib.sha256(b"frontdesk-digest:" + raw).digest()
 
     def encrypt(self, text: str) -> str:
         return self._f.encrypt(text.encode("utf-8")).decode("ascii")
+
+    def digest(self, text: str) -> str:
+        """A keyed hash (HMAC-SHA256 under a key derived from the data key): equal inputs can be found
+        by lookup without the value itself being readable or guessable from the table."""
+        return hmac.new(self._mac_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
     def decrypt(self, token: str) -> str:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -53,6 +54,28 @@ class Encrypted(TypeDecorator[str]):
         return Encrypted.cipher.decrypt(value)
 
 
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value encrypted as a whole (escalation details, outbox parameters, audit details):
+    whatever a caller puts in may hold client text, so none of it is readable at rest."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if Encrypted.cipher is None:
+            raise RuntimeError("no data key configured: call backend.db.Database(...) first")
+        return Encrypted.cipher.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if Encrypted.cipher is None:
+            raise RuntimeError("no data key configured: call backend.db.Database(...) first")
+        return json.loads(Encrypted.cipher.decrypt(value))
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -71,6 +94,7 @@ class Client(Base):
     never_again: Mapped[list[int]] = mapped_column(JSON, default=list)
     last_housekeeper_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data erased on request
 
 
 class Identity(Base):
@@ -84,13 +108,14 @@ class Identity(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str] = mapped_column(String(128))
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # proactive messages go to the latest
 
 
 class Housekeeper(Base):
     __tablename__ = "housekeepers"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Encrypted)
     phone: Mapped[str | None] = mapped_column(Encrypted)
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -98,6 +123,9 @@ class Housekeeper(Base):
     rating: Mapped[float] = mapped_column(Float, default=4.5)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     lang: Mapped[str] = mapped_column(String(8), default="zh")
+    # active | suspended_from_matching (keeps chat access; reasons in hold_reasons) | deactivated
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Certificate(Base):
@@ -129,8 +157,9 @@ class Manager(Base):
     __tablename__ = "managers"
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(Encrypted)
     lang: Mapped[str] = mapped_column(String(8), default="zh")
+    status: Mapped[str] = mapped_column(String(32), default="active")  # active | deactivated
 
 
 class Booking(Base):
@@ -149,6 +178,8 @@ class Booking(Base):
     status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
     housekeeper_id: Mapped[int | None] = mapped_column(ForeignKey("housekeepers.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The booking form instance that submitted it: a second 确认 (retry, crash, double tap) finds this row.
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class MatchCandidate(Base):
@@ -182,7 +213,7 @@ class Escalation(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -196,7 +227,12 @@ class Notification(Base):
     person_kind: Mapped[str] = mapped_column(String(16))
     person_id: Mapped[int] = mapped_column(Integer)
     template: Mapped[str] = mapped_column(String(64))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    # Order holds per person, channel and subject ("booking:12", "case:3"; "" for none); urgent rows
+    # (emergencies, breaches) are never held behind others.
+    subject: Mapped[str] = mapped_column(String(64), default="")
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str | None] = mapped_column(String(16))  # the channel it went out on (or was pulled from)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -227,7 +263,7 @@ class AuditLog(Base):
     new: Mapped[str] = mapped_column(String(32))
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
 
 
 class Invite(Base):
@@ -252,3 +288,45 @@ class Takeover(Base):
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffToken(Base):
+    """A staff member's REST/shell token: only its SHA-256 is stored; shown once when issued."""
+
+    __tablename__ = "staff_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_kind: Mapped[str] = mapped_column(String(16))  # housekeeper | manager
+    person_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class InboxMessage(Base):
+    """A message acknowledged to its platform before its turn ran (WeChat's 5-second rule): kept here,
+    encrypted, until a worker has run it through the normal turn."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "sender_id", "message_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    sender_id: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)  # the IncomingMessage's fields
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PrivacyRequest(Base):
+    """A client's request to export or erase their personal data, recorded for managers."""
+
+    __tablename__ = "privacy_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # erase | export
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | done | rejected
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))

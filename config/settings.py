@@ -46,20 +46,65 @@ class TelegramSettings(BaseModel):
     polling_timeout: int = 25
 
 
+class AuthSettings(BaseModel):
+    """Who may talk on the REST channel (see README "Authentication")."""
+
+    session_secret: str | None = None  # FRONTDESK_AUTH__SESSION_SECRET: HMAC key for public session tokens
+    session_days: int = Field(30, gt=0)  # a website visitor's session, renewed on use
+    stream_token_seconds: int = Field(300, gt=0)  # short-lived token for EventSource (?token=…)
+    api_key: str | None = None  # FRONTDESK_AUTH__API_KEY: trusted back ends only (server to server)
+    cors_origins: list[str] = []  # exact origins allowed to call the REST channel from a browser
+    trusted_proxies: list[str] = []  # addresses whose X-Forwarded-For is believed
+
+
+class RateLimits(BaseModel):
+    """Limits in the `limits` library's notation ("30/minute"); shared in Redis when REDIS_URL is set."""
+
+    rest_per_sender: str = "30/minute"
+    rest_per_address: str = "120/minute"
+    sessions_per_address: str = "20/hour"
+    platform_per_sender: str = "30/minute"  # Telegram / WeChat, counted after the signature check
+    escalations_per_client_hour: int = Field(5, ge=1)
+
+
+class PrivacySettings(BaseModel):
+    retention_days: int = Field(180, gt=0)  # conversation history older than this is pruned
+    erase_mode: str = Field("approval", pattern="^(approval|auto)$")  # a manager approves erasure, or not
+
+
+class OutboxSettings(BaseModel):
+    lease_seconds: float = Field(120, gt=0)  # a claimed row comes back after this if its sender died
+
+
+class TestHooks(BaseModel):
+    """Only for the kill-and-restart tests; refused when environment is production."""
+
+    enabled: bool = False
+    clock_file: Path | None = None  # the time is read from this file (ISO 8601) on every call
+    crash_at: str | None = None  # a named crash point: the process SIGKILLs itself there
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="ignore")
 
+    environment: str = Field("development", pattern="^(development|production)$")
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("data")
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "FRONTDESK_DATABASE_URL"))
     redis_url: str | None = Field(None, validation_alias=AliasChoices("REDIS_URL", "FRONTDESK_REDIS_URL"))
     data_key: str | None = None  # FRONTDESK_DATA_KEY: Fernet key for personal data at rest
+    key_file: Path = Path("keys/data.key")  # the generated key when FRONTDESK_DATA_KEY is unset: not in data/
     services_file: Path = Path("config/services.yaml")
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
     booking: BookingPolicy = BookingPolicy()
     telegram: TelegramSettings = TelegramSettings()
+    auth: AuthSettings = AuthSettings()
+    rate_limits: RateLimits = RateLimits()
+    privacy: PrivacySettings = PrivacySettings()
+    outbox: OutboxSettings = OutboxSettings()
+    test_hooks: TestHooks = TestHooks()
 
     @property
     def db_url(self) -> str:

@@ -65,7 +65,8 @@ class FrontDesk:
         """A platform delivering the same message twice: seen before means drop it."""
         if not msg.message_id:
             return False
-        if await asyncio.to_thread(self.engine.store.first_time, msg.channel, str(msg.message_id)):
+        if await asyncio.to_thread(self.engine.store.first_time, msg.channel, msg.sender_id,
+                                   str(msg.message_id)):
             return False
         log.info("dropped duplicate %s message %s", msg.channel, msg.message_id)
         return True

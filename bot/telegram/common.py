@@ -19,7 +19,8 @@ metadata = MetaData()
 callback_refs = Table(
     "callback_refs", metadata,
     Column("ref", String(16), primary_key=True),
-    Column("payload", Text, nullable=False, unique=True),
+    Column("payload_hash", String(64), nullable=False, unique=True),  # keyed hash: find a payload's ref
+    Column("payload", Text, nullable=False),  # encrypted: a payload may carry what a client typed
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -33,14 +34,16 @@ class CallbackRefs:
         self._cache: OrderedDict[str, str] = OrderedDict()
 
     def ref(self, payload: str) -> str:
+        digest = _cipher().digest(payload)
         with self.engine.connect() as c:
-            row = c.execute(select(callback_refs.c.ref).where(callback_refs.c.payload == payload)).first()
+            row = c.execute(select(callback_refs.c.ref).where(callback_refs.c.payload_hash == digest)).first()
         if row:
             return f"r:{row[0]}"
         ref = secrets.token_urlsafe(9)[:12]
         try:
             with self.engine.begin() as c:
-                c.execute(insert(callback_refs).values(ref=ref, payload=payload, created_at=datetime.now(UTC)))
+                c.execute(insert(callback_refs).values(ref=ref, payload_hash=digest, payload=_cipher().encrypt(payload),
+                                                       created_at=datetime.now(UTC)))
         except IntegrityError:  # the same payload stored by someone else meanwhile
             return self.ref(payload)
         return f"r:{ref}"
@@ -53,11 +56,21 @@ class CallbackRefs:
             return self._cache[key]
         with self.engine.connect() as c:
             row = c.execute(select(callback_refs.c.payload).where(callback_refs.c.ref == key)).first()
-        if row:
-            self._cache[key] = row[0]
-            while len(self._cache) > 5000:
-                self._cache.popitem(last=False)
-        return row[0] if row else None
+        if not row:
+            return None
+        payload = _cipher().decrypt(row[0])
+        self._cache[key] = payload
+        while len(self._cache) > 5000:
+            self._cache.popitem(last=False)
+        return payload
+
+
+def _cipher():  # type: ignore[no-untyped-def]
+    from backend.orm import Encrypted
+
+    if Encrypted.cipher is None:
+        raise RuntimeError("no data key configured")
+    return Encrypted.cipher
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
