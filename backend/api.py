@@ -15,6 +15,10 @@ from backend.catalogue import Catalogue, load_catalogue
 from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
+from backend.facade.inbox import InboxFacade
+from backend.facade.outbox import OutboxFacade
+from backend.facade.privacy import PrivacyFacade
+from backend.facade.staff import StaffFacade
 from backend.orm import (
     Booking,
     Client,
@@ -40,7 +44,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
             "housekeeper_phone": offers.mask_phone(hk.phone) if hk else None, "district": b.district}
 
 
-class Backend:
+class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -306,8 +310,9 @@ class Backend:
                 if not due:
                     return done
                 t = due[0]
-                if t.kind == "offer_expiry":
-                    offers.expire(self.ctx, s, t.ref_id)
+                handler = timers.HANDLERS.get(t.kind)
+                if handler is not None:
+                    handler(self.ctx, s, t.ref_id)
                 t.status = "done"
             done += 1
         return done

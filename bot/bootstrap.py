@@ -8,6 +8,7 @@ from typing import Any
 
 from rasa_sdk.executor import ActionExecutor
 
+from backend import testhooks
 from backend.api import Backend
 from config import Settings
 from dialogs.actions import runtime
@@ -48,6 +49,9 @@ def ensure_model(settings: Settings) -> None:
 
 
 def build(settings: Settings, clock: Any = None, db_url: str | None = None, create_tables: bool = True) -> App:
+    testhooks.configure(settings)  # refuses test hooks in production
+    if clock is None and settings.test_hooks.enabled and settings.test_hooks.clock_file:
+        clock = testhooks.FileClock(settings.test_hooks.clock_file)
     backend = Backend.from_settings(settings, clock=clock, db_url=db_url)
     store = TrackerStore(backend.db.engine)
     if create_tables:

@@ -17,7 +17,7 @@ from backend.services.escalations import escalate
 from backend.services.outbox import notify
 from backend.services.roster import BUSY, free_candidates, why_not
 from backend.services.timers import cancel as cancel_timer
-from backend.services.timers import schedule
+from backend.services.timers import handler, schedule
 
 
 def mask_phone(phone: str | None) -> str:
@@ -143,6 +143,7 @@ def decline(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) 
     return offer
 
 
+@handler("offer_expiry")
 def expire(ctx: Context, session: Session, offer_id: int) -> None:
     now = ctx.clock.now()
     offer = session.get(Offer, offer_id, with_for_update=True)

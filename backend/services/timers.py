@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.orm import Timer
+
+# kind → handler(ctx, session, ref_id). A handler writes only the database and the outbox, inside the
+# timer's own transaction, so a crash rolls the timer back instead of half-running it.
+HANDLERS: dict[str, Callable[[Any, Session, int], None]] = {}
+
+
+def handler(kind: str) -> Callable[[Callable[[Any, Session, int], None]], Callable[[Any, Session, int], None]]:
+    def register(fn: Callable[[Any, Session, int], None]) -> Callable[[Any, Session, int], None]:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
 
 
 def schedule(session: Session, kind: str, ref_id: int, due_at: datetime, key: str) -> None:

@@ -1,0 +1,7 @@
+"""Staff lifecycle: tokens, status, deactivation."""
+
+from __future__ import annotations
+
+
+class StaffFacade:
+    pass
