@@ -10,11 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from backend import testhooks
 from backend.catalogue import Catalogue, load_catalogue
 from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
+from backend.domain import contact
 from backend.facade.inbox import InboxFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
@@ -31,7 +34,7 @@ from backend.orm import (
     Offer,
     Takeover,
 )
-from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, staff, timers
+from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, timers
 from backend.services.bookings import Request
 
 __all__ = ["Backend", "DomainError", "Request"]
@@ -50,13 +53,19 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
 
     @classmethod
     def from_settings(cls, settings: Any, clock: Any = None, db_url: str | None = None) -> Backend:
-        key = load_key(settings.data_key, settings.path(settings.data_dir))
+        # The generated key lives outside the data folder it protects (settings.key_file).
+        key = load_key(settings.data_key, settings.path(settings.key_file), settings.path(settings.data_dir),
+                       production=settings.environment == "production")
         db = Database(db_url or settings.db_url, Cipher(key))
         catalogue = load_catalogue(settings.path(settings.services_file))
         p = settings.booking
         ctx = Context(catalogue, ZoneInfo(settings.timezone), clock or SystemClock(), p.travel_buffer_minutes,
                       p.offer_timeout_minutes, p.lead_time_minutes, p.max_days_ahead, p.max_area, p.alternatives)
-        return cls(db, catalogue, ctx)
+        ctx.retention_days, ctx.erase_mode = settings.privacy.retention_days, settings.privacy.erase_mode
+        ctx.escalations_per_client_hour = settings.rate_limits.escalations_per_client_hour
+        backend = cls(db, catalogue, ctx)
+        backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
+        return backend
 
     @property
     def now(self) -> datetime:
@@ -72,12 +81,14 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
             return people.client_for(s, channel, external_id, lang)
 
     def set_client(self, client_id: int, **fields: Any) -> None:
-        allowed = {"lang", "name", "phone", "address"}
+        """Update a client's profile; every value is checked here whatever path it came by."""
+        clean = {k: _contact_field(k, v) for k, v in fields.items() if v is not None}
         with self.db.uow() as s:
             c = s.get(Client, client_id)
-            for k, v in fields.items():
-                if k in allowed and v is not None:
-                    setattr(c, k, v)
+            if c is None:
+                raise DomainError("client_not_found")
+            for k, v in clean.items():
+                setattr(c, k, v)
 
     def client(self, client_id: int) -> dict[str, Any]:
         with self.db.uow() as s:
@@ -87,31 +98,6 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def bind(self, kind: str, person_id: int, channel: str, external_id: str) -> None:
         with self.db.uow() as s:
             people.bind(s, kind, person_id, channel, external_id)
-
-    def staff_by_code(self, code: str) -> people.Person | None:
-        with self.db.uow() as s:
-            for kind, model in (("housekeeper", Housekeeper), ("manager", Manager)):
-                p = s.scalar(select(model).where(model.code == code))
-                if p is not None:
-                    return people.Person(kind, p.id, p.lang, p.name)
-        return None
-
-    def rest_id_of(self, kind: str, person_id: int) -> str | None:
-        with self.db.uow() as s:
-            return next((i.external_id for i in people.identities_of(s, kind, person_id) if i.channel == "rest"),
-                        None)
-
-    def import_staff(self, rows: list[staff.Row]) -> dict[str, str]:
-        with self.db.uow() as s:
-            return staff.save_rows(s, rows)
-
-    def person_unreachable(self, kind: str, person_id: int) -> None:
-        """A housekeeper who cannot be reached loses her pending offers to the next candidates at once."""
-        if kind != "housekeeper":
-            return
-        with self.db.uow() as s:
-            for o in s.scalars(select(Offer).where(Offer.housekeeper_id == person_id, Offer.status == "pending")):
-                offers.decline(self.ctx, s, o.id, person_id)
 
     def mark_unreachable(self, channel: str, external_id: str) -> None:
         with self.db.uow() as s:
@@ -135,10 +121,25 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
             alts = bookings.alternatives(self.ctx, s, client_id, req)
             return {"ok": False, "error": "nobody_free", "alternatives": [a.isoformat() for a in alts]}
 
-    def book(self, client_id: int, req: Request) -> dict[str, Any]:
-        with self.db.uow() as s:
-            b = bookings.create(self.ctx, s, client_id, req, f"client:{client_id}")
-            return booking_view(b)
+    def book(self, client_id: int, req: Request, request_key: str | None = None) -> dict[str, Any]:
+        """Submit a booking. The same ``request_key`` (the form instance) twice is one booking: the
+        second call returns the first, also when both race (the key is unique)."""
+        try:
+            with self.db.uow() as s:
+                existing = bookings.by_request_key(s, client_id, request_key) if request_key else None
+                if existing is not None:
+                    return booking_view(existing)
+                b = bookings.create(self.ctx, s, client_id, req, f"client:{client_id}", request_key)
+                s.info.setdefault("bookings", []).append(b.id)  # the turn's after-commit crash point
+                return booking_view(b)
+        except IntegrityError:
+            if request_key is None:
+                raise
+            with self.db.uow() as s:  # a twin submission committed first: answer with its booking
+                b = bookings.by_request_key(s, client_id, request_key)
+                if b is None:
+                    raise
+                return booking_view(b)
 
     def open_bookings(self, client_id: int) -> list[dict[str, Any]]:
         with self.db.uow() as s:
@@ -196,9 +197,11 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
 
     # --- escalations --------------------------------------------------------------------------
     def escalate(self, kind: str, client_id: int | None = None, booking_id: int | None = None,
-                 **detail: Any) -> int:
+                 by_client: bool = False, **detail: Any) -> int:
+        """``by_client``: the client asked for it, so the hourly cap applies (DomainError "escalation_limit")."""
         with self.db.uow() as s:
-            return escalations.escalate(self.ctx, s, kind, client_id, booking_id, **detail).id
+            return escalations.escalate(self.ctx, s, kind, client_id, booking_id, by_client=by_client,
+                                        **detail).id
 
     def escalations(self) -> list[dict[str, Any]]:
         with self.db.uow() as s:
@@ -279,28 +282,7 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
         with self.db.uow() as s:
             outbox.notify(s, self.now, to_kind, to_id, template, f"relay:{people.new_token()}", **params)
 
-    # --- outbox and timers --------------------------------------------------------------------
-    def pull(self, kind: str, person_id: int) -> list[dict[str, Any]]:
-        with self.db.uow() as s:
-            return [{"id": n.id, "template": n.template, "params": n.params}
-                    for n in outbox.pull(s, self.now, kind, person_id)]
-
-    def claim_push(self, channels: list[str], limit: int = 50) -> list[dict[str, Any]]:
-        with self.db.uow() as s:
-            return [{"id": n.id, "key": n.key, "template": n.template, "params": n.params, "channel": i.channel,
-                     "external_id": i.external_id, "person_kind": n.person_kind, "person_id": n.person_id,
-                     "lang": self._lang(s, n.person_kind, n.person_id)}
-                    for n, i in outbox.claim_for_channels(s, self.now, channels, limit)]
-
-    def delivered(self, notification_id: int) -> None:
-        with self.db.uow() as s:
-            outbox.delivered(s, self.now, notification_id)
-
-    def failed(self, notification_id: int, error: str, retry_after: float | None = None,
-               permanent: bool = False) -> None:
-        with self.db.uow() as s:
-            outbox.failed(s, self.now, notification_id, error, retry_after, permanent)
-
+    # --- timers (the outbox is in backend/facade/outbox.py) ----------------------------------------
     def run_due_timers(self, limit: int = 100) -> int:
         """Run due timers one per transaction: a crash mid-way leaves the rest pending, not lost."""
         done = 0
@@ -314,6 +296,7 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
                 if handler is not None:
                     handler(self.ctx, s, t.ref_id)
                 t.status = "done"
+                testhooks.crash_point("timer_run")  # killed here, the timer and its effects roll back
             done += 1
         return done
 
@@ -322,6 +305,18 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
         model = {"client": Client, "housekeeper": Housekeeper, "manager": Manager}[kind]
         p = s.get(model, person_id)
         return getattr(p, "lang", "zh") if p else "zh"
+
+
+def _contact_field(field: str, value: Any) -> Any:
+    """A profile value as stored, or DomainError("invalid_<field>")."""
+    check = {"phone": contact.phone, "address": contact.address, "name": contact.name,
+             "lang": lambda v: v if v in ("zh", "en") else None}.get(field)
+    if check is None:
+        raise DomainError("unknown_field")
+    clean = check(value) if isinstance(value, str) else None
+    if clean is None:
+        raise DomainError(f"invalid_{field}")
+    return clean
 
 
 def _esc(e: Escalation) -> dict[str, Any]:

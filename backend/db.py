@@ -1,9 +1,21 @@
-"""Engines, sessions and the unit of work. SQLite file by default, PostgreSQL via DATABASE_URL."""
+"""Engines, sessions and the unit of work. SQLite file by default, PostgreSQL via DATABASE_URL.
+
+A chat turn is one transaction: ``Database.turn()`` puts a session in a context variable, and every
+``uow()`` (or ``read()``) opened inside it joins that session through a SAVEPOINT — also from
+threads started by ``asyncio.to_thread``, which copy the context. A refused command (DomainError)
+rolls back only its savepoint; the processed message id, the tracker, bookings and outbox rows of
+the turn commit once, together, or not at all.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +26,33 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.crypto import Cipher
 from backend.orm import Base, Encrypted
 
+log = logging.getLogger(__name__)
+READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
+_ambient: ContextVar[tuple[Database, Session] | None] = ContextVar("frontdesk_turn", default=None)
+
+
+def _private_file(db_file: str) -> None:
+    """Create the SQLite file owner-only before SQLite opens it (its -wal/-shm files copy the mode)."""
+    path = Path(db_file)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        if path.stat().st_mode & 0o077:
+            try:
+                os.chmod(path, 0o600)  # a file from an older version: tighten it
+            except PermissionError:
+                log.warning("the database file %s is readable by others and not ours to tighten", path)
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         db_file = make_url(url).database
-        if db_file and db_file != ":memory:":
-            Path(db_file).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        if db_file and db_file != ":memory:" and not db_file.startswith("file:"):
+            _private_file(db_file)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _: Any) -> None:
@@ -31,18 +63,101 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted or rewritten rows leave no old bytes in free pages
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # One writer at a time: the equivalent of row locks for the embedded default, so two
-            # confirmations can never both see a housekeeper as free.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # confirmations can never both see a housekeeper as free. Readers (polls) take no lock.
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+
+
+def ambient(engine: Engine) -> Session | None:
+    """The session of the turn running in this context on ``engine``, if any (the tracker store joins it)."""
+    current = _ambient.get()
+    if current is not None and current[0].engine is engine:
+        return current[1]
+    return None
+
+
+class Turn:
+    """One chat turn's transaction; ``with`` in a thread, ``async with`` on the event loop.
+
+    ``info`` (the session's info dict) carries facts for after the commit, e.g. ``bookings`` created.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.session: Session | None = None
+        self.info: dict[str, Any] = {}
+        self._joined = False
+        self._token: Token[Any] | None = None
+        self._gate: asyncio.Semaphore | None = None
+
+    def _open(self) -> Turn:
+        current = _ambient.get()
+        if current is not None and current[0] is self.db:
+            self._joined, self.session = True, current[1]  # a turn inside a turn is the same turn
+        else:
+            self.session = self.db.sessions()
+            self._token = _ambient.set((self.db, self.session))
+        self.info = self.session.info
+        return self
+
+    def _finish(self, ok: bool) -> None:
+        if self._joined or self.session is None:
+            return
+        try:
+            if ok:
+                self.session.commit()
+            else:
+                self.session.rollback()
+        finally:
+            self.session.close()
+
+    def _leave(self) -> None:
+        if self._token is not None:
+            _ambient.reset(self._token)
+            self._token = None
+        if self._gate is not None:
+            self._gate.release()
+            self._gate = None
+
+    def __enter__(self) -> Turn:
+        return self._open()
+
+    def __exit__(self, exc_type: Any, *_: Any) -> None:
+        try:
+            self._finish(exc_type is None)
+        finally:
+            self._leave()
+
+    async def __aenter__(self) -> Turn:
+        current = _ambient.get()
+        if not (current is not None and current[0] is self.db):
+            # A turn holds its connection (and on SQLite the write lock) across awaits. Turns queue
+            # here, on the loop, rather than in threads waiting for a connection or the lock while
+            # the turns holding them wait for a thread.
+            self._gate = self.db.gate()
+            await self._gate.acquire()
+        try:
+            return self._open()
+        except BaseException:
+            self._leave()
+            raise
+
+    async def __aexit__(self, exc_type: Any, *_: Any) -> None:
+        try:
+            if not self._joined:
+                await asyncio.shield(asyncio.to_thread(self._finish, exc_type is None))
+        finally:
+            self._leave()
 
 
 class Database:
@@ -50,19 +165,54 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
+                                          expire_on_commit=False)
+        self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
         Encrypted.cipher = cipher  # one key per process, set before any row is read or written
 
     @property
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
     def create_all(self) -> None:
         """For tests and the embedded default; production uses `frontdesk db upgrade`."""
         Base.metadata.create_all(self.engine)
 
+    def turn(self) -> Turn:
+        """The transaction of one chat turn: every unit of work inside joins it (see the module doc)."""
+        return Turn(self)
+
+    def gate(self) -> asyncio.Semaphore:
+        """How many turns may run at once on this loop: one on SQLite (one writer), on PostgreSQL
+        the pool's steady size, leaving its overflow to workers and polls."""
+        loop = asyncio.get_running_loop()
+        gate = self._gates.get(loop)
+        if gate is None:
+            for old in [k for k in self._gates if k.is_closed()]:
+                del self._gates[old]
+            size = getattr(self.engine.pool, "size", lambda: 1)()
+            gate = self._gates[loop] = asyncio.Semaphore(1 if self.is_sqlite else max(1, size))
+            # Writers outside turns (timers, dispatcher) block a thread each while a turn holds the
+            # lock or rows they need; enough threads keep some free for the turns themselves (the
+            # stock pool has cpu+4).
+            loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="frontdesk"))
+        return gate
+
     @contextmanager
     def uow(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error."""
+        """One unit of work: commits on success, rolls back on any error. Inside a turn, a savepoint."""
+        current = _ambient.get()
+        if current is not None and current[0] is self:
+            session = current[1]
+            with session.begin_nested():
+                # Each call sees the rows as the database has them, as it would in its own session.
+                session.expire_all()
+                yield session
+            return
         session = self.sessions()
         try:
             yield session
@@ -71,6 +221,21 @@ class Database:
             session.rollback()
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session for polling: on SQLite a deferred BEGIN, so no write lock is taken.
+        Anything written through it is rolled back. Inside a turn, the turn's session."""
+        current = _ambient.get()
+        if current is not None and current[0] is self:
+            yield current[1]
+            return
+        session = self.read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
             session.close()
 
     def dispose(self) -> None:

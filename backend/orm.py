@@ -6,7 +6,19 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -222,6 +234,8 @@ class Notification(Base):
     """The outbox: a message to a person, written in the transaction that caused it."""
 
     __tablename__ = "notifications"
+    # A person's queue (pending rows, oldest first) is what every claim and poll looks up.
+    __table_args__ = (Index("ix_notifications_queue", "person_kind", "person_id", "status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
     person_kind: Mapped[str] = mapped_column(String(16))

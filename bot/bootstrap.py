@@ -53,9 +53,10 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     if clock is None and settings.test_hooks.enabled and settings.test_hooks.clock_file:
         clock = testhooks.FileClock(settings.test_hooks.clock_file)
     backend = Backend.from_settings(settings, clock=clock, db_url=db_url)
-    store = TrackerStore(backend.db.engine)
+    store = TrackerStore(backend.db.engine, now=lambda: backend.now)  # one clock for retention
     if create_tables:
         migrate(backend)
+    backend.ensure_retention()  # the daily prune of old conversation history (a durable timer)
     runtime.configure(backend)
     executor = ActionExecutor()
     executor.register_package("dialogs.actions")

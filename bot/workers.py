@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from backend.api import Backend
+from backend.testhooks import crash_point
 from dialogs.notify import Notifier
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,14 @@ async def timer_worker(backend: Backend, stop: asyncio.Event, interval: float = 
 
 
 class Dispatcher:
-    """Delivers outbox rows to push channels, with retries, backoff and unreachable marking."""
+    """Delivers outbox rows to push channels, with retries, backoff and unreachable marking.
+
+    Each pass claims only the head of every (person, subject) queue, so rows of one queue go out one
+    at a time, in order, even with several dispatchers (processes) running. Delivery is at least
+    once: a crash after the platform accepted a message but before ``delivered`` was recorded (crash
+    point "outbox_send") sends it again once the lease has run out. A "sending" mark could not tell
+    "sent" from "not sent" after such a crash either, so it would trade the repeat for a possible loss;
+    a repeated message is the lesser harm, and it happens at most once per crash during a send."""
 
     def __init__(self, backend: Backend, notifier: Notifier, pushers: dict[str, Pusher],
                  concurrency: int = 8) -> None:
@@ -61,8 +69,9 @@ class Dispatcher:
             try:
                 await self.pushers[row["channel"]](row["external_id"], msg)
             except Unreachable as e:
-                await asyncio.to_thread(self.be.mark_unreachable, row["channel"], row["external_id"])
-                await asyncio.to_thread(self.be.failed, row["id"], f"unreachable: {e}", None, False)
+                # Try the person's next identity at once; with none left managers are told.
+                await asyncio.to_thread(self.be.unreachable, row["id"], row["channel"], row["external_id"],
+                                        f"unreachable: {e}")
                 await asyncio.to_thread(self.be.person_unreachable, row["person_kind"], row["person_id"])
             except Retry as e:
                 await asyncio.to_thread(self.be.failed, row["id"], str(e), e.retry_after)
@@ -70,8 +79,9 @@ class Dispatcher:
                 await asyncio.to_thread(self.be.failed, row["id"], f"refused: {e}", None, True)
             except Exception as e:
                 log.exception("delivery of notification %s failed", row["id"])
-                await asyncio.to_thread(self.be.failed, row["id"], repr(e))
+                await asyncio.to_thread(self.be.failed, row["id"], repr(e)[:300])
             else:
+                crash_point("outbox_send")
                 await asyncio.to_thread(self.be.delivered, row["id"])
 
     async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:

@@ -1,20 +1,44 @@
 """Settings are read once, here, and passed down; nothing reads the environment at import time.
 
 Precedence: environment (``FRONTDESK_*``, nested with ``__``) > ``config/frontdesk.yaml`` > defaults.
-Relative paths are resolved against the project root so the CLI works from any directory.
+
+Relative paths resolve when the settings are loaded, so the CLI works from any directory:
+- writable files (``data_dir``, ``key_file``, ``nlu.model_path``) go in the *home folder*: ``FRONTDESK_HOME``
+  if set, else the project root when running from a checkout, else the current directory;
+- read-only resources (``nlu.data_dir``, ``services_file``, ``config/frontdesk.yaml``) are taken from the
+  home folder when a copy exists there, else from the installed package (they ship in the wheel).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed from a wheel
 DEFAULT_FILE = Path(__file__).resolve().parent / "frontdesk.yaml"
+
+
+def default_home() -> Path:
+    """Where writable files go when FRONTDESK_HOME is unset: the checkout, else the current directory."""
+    if (ROOT / "pyproject.toml").is_file() and (ROOT / "config" / "settings.py").is_file():
+        return ROOT
+    return Path.cwd()
+
+
+def home_from(value: str | Path | None) -> Path:
+    return Path(value).expanduser().absolute() if value else default_home()
+
+
+def resource(p: Path, home: Path) -> Path:
+    """A read-only file: the home folder's copy when there is one, else the one shipped in the package."""
+    if p.is_absolute():
+        return p
+    return home / p if (home / p).exists() else ROOT / p
 
 
 class NLUSettings(BaseModel):
@@ -88,6 +112,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FRONTDESK_", env_nested_delimiter="__", extra="ignore")
 
     environment: str = Field("development", pattern="^(development|production)$")
+    home: Path | None = None  # FRONTDESK_HOME: the folder for writable files (see the module docstring)
     timezone: str = "Asia/Shanghai"
     data_dir: Path = Path("data")
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "FRONTDESK_DATABASE_URL"))
@@ -106,13 +131,34 @@ class Settings(BaseSettings):
     outbox: OutboxSettings = OutboxSettings()
     test_hooks: TestHooks = TestHooks()
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        # Resolved once here so every caller agrees, whatever its working directory.
+        self.home = home_from(self.home)
+        self.data_dir = self.path(self.data_dir)
+        self.key_file = self.path(self.key_file)
+        self.services_file = self.resource(self.services_file)
+        self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
+                                               "model_path": self.path(self.nlu.model_path)})
+        if self.test_hooks.clock_file is not None:
+            self.test_hooks = self.test_hooks.model_copy(update={"clock_file": self.path(self.test_hooks.clock_file)})
+        return self
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home or default_home()
+
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.path(self.data_dir) / 'frontdesk.db'}"
 
     def path(self, p: Path) -> Path:
-        """Resolve a configured path against the project root."""
-        return p if p.is_absolute() else ROOT / p
+        """A writable path: relative ones live in the home folder."""
+        return p if p.is_absolute() else self.home_dir / p
+
+    def resource(self, p: Path) -> Path:
+        """A read-only resource: the home folder's copy if present, else the packaged one."""
+        return resource(p, self.home_dir)
 
     @classmethod
     def settings_customise_sources(
@@ -137,9 +183,9 @@ class _YamlSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        import os
-
-        path = self._path or Path(os.environ.get("FRONTDESK_CONFIG", DEFAULT_FILE))
+        env = os.environ.get("FRONTDESK_CONFIG")
+        home = home_from(os.environ.get("FRONTDESK_HOME"))
+        path = self._path or (Path(env) if env else resource(Path("config/frontdesk.yaml"), home))
         if not path.exists():
             return {}
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

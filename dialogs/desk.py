@@ -1,8 +1,8 @@
 """The intent layer's single entry point: one message in, replies out.
 
 Routes staff to the staff desk and clients to the dialogue engine; one conversation is processed at
-a time (per-sender lock, in-process or Redis) and duplicate platform deliveries are dropped before
-processing.
+a time (per-sender lock, in-process or Redis), and each turn is one database transaction that also
+marks the platform message id, so a duplicate delivery is dropped and a failed turn can be retried.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
+from backend import testhooks
 from backend.api import Backend
 from dialogs.engine import Engine
 from dialogs.locks import InProcessLocks, RedisLocks
@@ -28,55 +29,81 @@ class FrontDesk:
         self.staff = StaffDesk(backend, notifier)
         self.locks = locks or InProcessLocks()
 
-    async def handle(self, msg: IncomingMessage) -> list[dict[str, Any]]:
+    async def handle(self, msg: IncomingMessage, inbox_id: int | None = None) -> list[dict[str, Any]]:
+        """One message in, replies out: lock → one transaction {message id marked; identify; dialogue
+        turn; tracker saved} → commit. A duplicate id is dropped; a failed turn leaves no trace.
+
+        From the inbox worker (``inbox_id``) the replies are queued to the outbox and the inbox row
+        closed in the same transaction, and a failure is raised for the worker to retry later."""
         key = f"{msg.channel}:{msg.sender_id}"
+        hint = (msg.lang_hint or "")[:2]
+        lang = [hint if hint in ("zh", "en") else "zh"]
         async with self.locks.lock(key):
-            if await self._duplicate(msg):
-                return []
-            lang = "zh"
             try:
-                person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
-                if person is not None and person.kind != "client":
-                    return await self.staff.handle(person, msg.text)
-                hint = (msg.lang_hint or "")[:2]
-                if person is None:
-                    person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id,
-                                                     hint if hint in ("zh", "en") else "zh")
-                lang = person.lang
-                ctx = await asyncio.to_thread(self.be.client_turn, person.id)
-                if ctx["manager_id"] is not None:
-                    # A manager holds this conversation: the bot stays quiet and passes the words on.
-                    await asyncio.to_thread(self.be.relay, "manager", ctx["manager_id"], "client_message",
-                                            client_id=person.id, text=msg.text[:2000])
-                    return []
-                known = {"client_id": person.id}
-                if ctx["phone"]:
-                    known["phone"] = ctx["phone"]  # asked once, remembered for the next bookings
-                out, state = await self.engine.turn(key, msg, person.lang, known)
-                new_lang = state["slots"].get("language")
-                if new_lang in ("zh", "en") and new_lang != person.lang:
-                    await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)
+                async with self.be.db.turn() as turn:
+                    if not await self._first_time(msg):
+                        if inbox_id is not None:  # ran before (a lease ran out mid-commit): just close it
+                            await asyncio.to_thread(self.be.inbox_done, inbox_id)
+                        if msg.answer_duplicates:
+                            return await asyncio.to_thread(self.engine.store.answer_of, msg.channel,
+                                                           msg.sender_id, str(msg.message_id)[:128])
+                        return []
+                    out = await self._turn(msg, key, lang)
+                    if msg.message_id and msg.answer_duplicates:
+                        await asyncio.to_thread(self.engine.store.remember, msg.channel, msg.sender_id,
+                                                str(msg.message_id)[:128], out)
+                    if inbox_id is not None:
+                        await asyncio.to_thread(self.be.inbox_done, inbox_id, out)
+                    testhooks.crash_point("mid_turn")
+                if turn.info.get("bookings"):
+                    testhooks.crash_point("after_booking_commit")
                 return out
             except Exception:
-                log.exception("turn failed for %s", key)
-                return [self.notifier.text("utter_error", lang)]
+                if inbox_id is not None:
+                    raise
+                log.exception("turn failed on channel %s", msg.channel)  # sender ids stay out of logs
+                return [self.notifier.text("utter_error", lang[0])]
 
-    async def _duplicate(self, msg: IncomingMessage) -> bool:
-        """A platform delivering the same message twice: seen before means drop it."""
+    async def _turn(self, msg: IncomingMessage, key: str, lang: list[str]) -> list[dict[str, Any]]:
+        await asyncio.to_thread(self.be.seen, msg.channel, msg.sender_id)  # proactive messages follow here
+        person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
+        if person is not None and person.kind != "client":
+            lang[0] = person.lang
+            return await self.staff.handle(person, msg.text)
+        if person is None:
+            person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id, lang[0])
+        lang[0] = person.lang
+        ctx = await asyncio.to_thread(self.be.client_turn, person.id)
+        if ctx["manager_id"] is not None:
+            # A manager holds this conversation: the bot stays quiet and passes the words on.
+            await asyncio.to_thread(self.be.relay, "manager", ctx["manager_id"], "client_message",
+                                    client_id=person.id, text=msg.text[:2000])
+            return []
+        known = {"client_id": person.id}
+        if ctx["phone"]:
+            known["phone"] = ctx["phone"]  # asked once, remembered for the next bookings
+        out, state = await self.engine.turn(key, msg, person.lang, known)
+        new_lang = state["slots"].get("language")
+        if new_lang in ("zh", "en") and new_lang != person.lang:
+            await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)
+        return out
+
+    async def _first_time(self, msg: IncomingMessage) -> bool:
+        """Mark the platform message id in the turn's transaction; seen before means drop it."""
         if not msg.message_id:
-            return False
+            return True
         if await asyncio.to_thread(self.engine.store.first_time, msg.channel, msg.sender_id,
-                                   str(msg.message_id)):
-            return False
-        log.info("dropped duplicate %s message %s", msg.channel, msg.message_id)
-        return True
+                                   str(msg.message_id)[:128]):
+            return True
+        log.info("dropped a duplicate %s message", msg.channel)
+        return False
 
     async def set_language(self, channel: str, sender_id: str, lang: str) -> None:
         """An explicit choice (e.g. Telegram's /lang): stored for the client and the conversation."""
-        person = await asyncio.to_thread(self.be.client_for, channel, sender_id, lang)
-        await asyncio.to_thread(self.be.set_client, person.id, lang=lang)
         key = f"{channel}:{sender_id}"
-        async with self.locks.lock(key):
+        async with self.locks.lock(key), self.be.db.turn():
+            person = await asyncio.to_thread(self.be.client_for, channel, sender_id, lang)
+            await asyncio.to_thread(self.be.set_client, person.id, lang=lang)
             state = await asyncio.to_thread(self.engine.store.load, key)
             state["slots"]["language"] = lang
             await asyncio.to_thread(self.engine.store.save, key, state)
@@ -84,21 +111,29 @@ class FrontDesk:
     async def handle_staff(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
         """Staff-only channels: None for anybody who is not on the roster (the caller refuses them)."""
         async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"):
-            if await self._duplicate(msg):
-                return []
-            person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
-            if person is None or person.kind == "client":
-                return None
+            lang = "zh"
             try:
-                return await self.staff.handle(person, msg.text)
+                async with self.be.db.turn():
+                    person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
+                    if person is None or person.kind == "client":
+                        return None  # nothing marked: a stranger's message changes nothing
+                    lang = person.lang
+                    if not await self._first_time(msg):
+                        return []
+                    await asyncio.to_thread(self.be.seen, msg.channel, msg.sender_id)
+                    out = await self.staff.handle(person, msg.text)
+                    testhooks.crash_point("mid_turn")
+                return out
             except Exception:
-                log.exception("staff message failed for %s", msg.sender_id)
-                return [self.notifier.text("utter_error", person.lang)]
+                log.exception("staff message failed on channel %s", msg.channel)
+                return [self.notifier.text("utter_error", lang)]
 
-    async def pull(self, channel: str, sender_id: str) -> list[dict[str, Any]]:
-        """Proactive messages waiting for this person (pull channels: REST long-poll, SSE, shell)."""
-        person = await asyncio.to_thread(self.be.identify, channel, sender_id)
-        if person is None:
+    async def pull(self, channel: str, sender_id: str, ack: list[int] | None = None) -> list[dict[str, Any]]:
+        """Proactive messages waiting for this person on this pull channel (REST long-poll, SSE, shell),
+        each with its ``id``. They stay pending until the client acknowledges them: pass the ids it
+        has as ``ack`` (on the next poll or an explicit ack); other people's ids are ignored."""
+        got = await asyncio.to_thread(self.be.pull_for, channel, sender_id, ack)
+        if got is None:
             return []
-        rows = await asyncio.to_thread(self.be.pull, person.kind, person.id)
-        return [self.notifier.render(r["template"], r["params"], person.lang) for r in rows]
+        return [{**self.notifier.render(r["template"], r["params"], got["lang"]), "id": r["id"]}
+                for r in got["rows"]]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,11 @@ from dialogs.tracker_store import TrackerStore, new_state
 
 log = logging.getLogger(__name__)
 _PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)(?P<json>\{.*\})?$", re.S)
+_PAYLOAD_WITH_JSON = re.compile(r"^/[a-z_]+\{")
+# Buttons carry a few short values (an id, a time, a service); anything bigger is not one of ours.
+PAYLOAD_MAX_CHARS = 1000
+PAYLOAD_MAX_VALUE_CHARS = 500
+PAYLOAD_MAX_NUMBER = 2**31 - 1
 # Said while a form or a summary is open, these always leave it (Rasa would need a rule per word).
 STOP_WORDS = {"取消", "算了", "不约了", "不要了", "退出", "不订了", "stop", "cancel", "quit", "exit", "never mind",
               "forget it", "取消预约", "不用了"}
@@ -37,22 +43,44 @@ HARD_INTERRUPTS = {"ask_price", "ask_services", "request_human", "report_emergen
 RequiredSlots = Callable[[str, dict[str, Any]], list[str]]
 
 
-def parse_payload(text: str) -> dict[str, Any] | None:
-    """Rasa's button payload: /intent or /intent{"entity": value}."""
+def _scalar(v: Any) -> bool:
+    """A string, a number that fits a database integer column, a boolean or null."""
+    if isinstance(v, str):
+        return len(v) <= PAYLOAD_MAX_VALUE_CHARS
+    if isinstance(v, bool) or v is None:
+        return True
+    if isinstance(v, int | float):
+        return math.isfinite(v) and abs(v) <= PAYLOAD_MAX_NUMBER
+    return False
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a value")  # NaN, Infinity
+
+
+def parse_payload(text: str, entities: Collection[str] | None = None) -> dict[str, Any] | None:
+    """Rasa's button payload: /intent or /intent{"entity": value}.
+
+    None unless it is a small flat JSON object of scalars (at most ``PAYLOAD_MAX_CHARS``); keys
+    outside ``entities``, when given, are dropped. Which slot a payload may fill is the engine's
+    business (only the one the form asks), not this parser's."""
+    if len(text) > PAYLOAD_MAX_CHARS:
+        return None
     m = _PAYLOAD.match(text.strip())
     if not m:
         return None
-    entities = []
+    found = []
     if m["json"]:
         try:
-            data = json.loads(m["json"])
-        except json.JSONDecodeError:
+            data = json.loads(m["json"], parse_constant=_no_constants)
+        except (ValueError, RecursionError):
             return None
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not all(_scalar(v) for v in data.values()):
             return None
-        entities = [{"entity": k, "value": v, "extractor": "payload"} for k, v in data.items()]
+        found = [{"entity": k, "value": v, "extractor": "payload"} for k, v in data.items()
+                 if entities is None or k in entities]
     return {"text": text, "intent": {"name": m["intent"], "confidence": 1.0},
-            "intent_ranking": [{"name": m["intent"], "confidence": 1.0}], "entities": entities}
+            "intent_ranking": [{"name": m["intent"], "confidence": 1.0}], "entities": found}
 
 
 class Engine:
@@ -78,8 +106,14 @@ class Engine:
             self._utter("utter_too_long", state, out, max=self.max_chars)
             await asyncio.to_thread(self.store.save, key, state)
             return out, state
-        parse = parse_payload(msg.text) if msg.text.startswith("/") else None
-        if parse is None:
+        payload = msg.text.startswith("/")
+        parse = parse_payload(msg.text, self.domain.raw.get("entities") or ()) if payload else None
+        if parse is None and payload and _PAYLOAD_WITH_JSON.match(msg.text):
+            # A button payload that is not one of ours (too big, nested, not JSON): understood as nothing.
+            parse = {"text": msg.text, "intent": {"name": "nlu_fallback", "confidence": 0.0}, "intent_ranking": [],
+                     "entities": []}
+        elif parse is None:
+            payload = False
             parse = await asyncio.to_thread(self.nlu.parse, msg.text, self.now())
             if parse.get("language") in ("zh", "en") and any(c.isalpha() for c in msg.text):
                 slots["language"] = parse["language"]
@@ -93,7 +127,7 @@ class Engine:
         state["latest_message"] = parse
         state["events"].append({"event": "user", "text": msg.text, "parse_data": parse, "timestamp": time.time(),
                                 "input_channel": msg.channel, "message_id": msg.message_id})
-        extracted = self._extract(parse, state, msg)
+        extracted = self._extract(parse, state, msg, payload)
         rule = self._rule(intent, state, extracted)
         if rule is not None:
             await self._run_rule(rule, state, out)
@@ -108,14 +142,24 @@ class Engine:
         return out, state
 
     # --- slots --------------------------------------------------------------------------------
-    def _extract(self, parse: dict[str, Any], state: dict[str, Any], msg: IncomingMessage) -> list[str]:
-        """Slot mappings: from_entity always, from_text for the question the form asked."""
+    def _extract(self, parse: dict[str, Any], state: dict[str, Any], msg: IncomingMessage,
+                 payload: bool = False) -> list[str]:
+        """Slot mappings: from_entity always, from_text for the question the form asked.
+
+        A button payload is typed as easily as pressed, so its values fill only the slot the form
+        is asking for (or, for a payload that opens a form, the slot it will ask first: a deep link
+        /book_service{"service_type": ...}), and nothing otherwise; the NLU's entities fill every
+        slot they map to ("明天上午10点保洁3小时" answers several questions at once)."""
         slots, found = state["slots"], []
         intent = parse["intent"]["name"]
         if state["active_loop"] and intent in HARD_INTERRUPTS:
             return found  # "保洁多少钱一小时" asked mid-form is a question, not an answer of 1 hour
         requested = slots.get("requested_slot") if state["active_loop"] else None
+        if payload and not state["active_loop"]:
+            requested = self._first_question(intent, state)
         for name, spec in self.domain.slots.items():
+            if payload and name != requested:
+                continue
             for m in spec.get("mappings", []):
                 value = None
                 if m.get("type") == "from_entity":
@@ -132,6 +176,14 @@ class Engine:
             self._set(state, "phone", msg.contact_phone)
             found.append("phone")
         return found
+
+    def _first_question(self, intent: str, state: dict[str, Any]) -> str | None:
+        """The slot a form opened by ``intent``'s rule asks first, if that rule opens a form."""
+        rule = self._rule(intent, state, [])
+        if rule is None or not rule.actions or rule.actions[0] not in self.domain.forms:
+            return None
+        form, slots = rule.actions[0], state["slots"]
+        return next((s for s in self.required_slots(form, slots) if slots.get(s) is None), None)
 
     @staticmethod
     def _set(state: dict[str, Any], name: str, value: Any) -> None:

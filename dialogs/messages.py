@@ -14,6 +14,9 @@ class IncomingMessage:
     message_id: str | None = None  # platform message id, for dropping duplicate deliveries
     lang_hint: str | None = None  # e.g. Telegram's language_code
     contact_phone: str | None = None  # a shared contact, never packed into the text
+    # Request/response channels (REST): a duplicate id is the client retrying because it lost the answer,
+    # so it gets the stored answer again. Push channels leave it False: their answer was already sent.
+    answer_duplicates: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
 
 

@@ -30,6 +30,8 @@ class Notifier:
         return sid or ""
 
     def render(self, template: str, params: dict[str, Any], lang: str) -> dict[str, Any]:
+        if template == "reply":  # a turn's replies, already in the conversation's language (inbox turns)
+            return {k: params[k] for k in ("text", "buttons", "custom") if params.get(k)}
         p = dict(params)
         p["time"] = self.when(params.get("starts_at"), lang)
         p["end"] = self.when(params.get("ends_at"), lang, time_only=True)
@@ -44,8 +46,16 @@ class Notifier:
                     f"client {params['client_id']}" if lang == "en" and params.get("client_id") else
                     (f"客户 {params['client_id']}" if params.get("client_id") else "")]
             p["detail_text"] = " · ".join(b for b in bits if b)
+        if template == "delivery_failed":
+            p["kind_text"] = self._word(f"outbox_person_{params.get('recipient_kind')}", lang,
+                                     params.get("recipient_kind"))
+            p["reason_text"] = self._word(f"outbox_reason_{params.get('reason')}", lang, params.get("reason"))
         msg = self.domain.render(f"notify_{template}", lang, p)
         return msg or {"text": f"{template}: {params}"}
+
+    def _word(self, response: str, lang: str, fallback: Any) -> str:
+        found = self.domain.render(response, lang, {})
+        return found["text"] if found else str(fallback or "")
 
     def text(self, response: str, lang: str, **params: Any) -> dict[str, Any]:
         return self.domain.render(response, lang, params) or {"text": response}

@@ -9,7 +9,9 @@ import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
+from backend.domain.booking_state import IllegalTransition
 from backend.services.people import Person
+from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
 
@@ -38,11 +40,20 @@ class StaffDesk:
         try:
             return await self._dispatch(person, lang, cmd, intent, args, text)
         except DomainError as e:
-            code = e.code
-            name = ERRORS.get(code, "staff_error_bad_state")
-            return [self.n.text(name, lang, detail=code, **{k: v for k, v in args.items()})]
-        except (TypeError, ValueError) as e:
-            return [self.n.text("staff_error_bad_state", lang, detail=str(e)[:80])]
+            # A stable code chooses the message; exception text never reaches the chat.
+            name = ERRORS.get(e.code, "staff_error_bad_state")
+            params = {k: v for k, v in args.items() if k != "detail"}  # payload entities cannot clash
+            return [self.n.text(name, lang, detail=e.code, **params)]
+        except IllegalTransition as e:
+            return [self.n.text("staff_error_bad_state", lang, detail=str(e.current))]
+        except (TypeError, ValueError, KeyError):
+            return [self.n.text("staff_error_invalid", lang)]
+
+    def suspended_note(self, reasons: list[str], lang: str) -> dict[str, Any]:
+        """Why she gets no offers now: her hold reasons in her language."""
+        sep = "、" if lang == "zh" else ", "
+        return self.n.text("staff_suspended_note", lang,
+                           reasons=sep.join(self.n.text(f"staff_hold_{r}", lang)["text"] for r in reasons))
 
     async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
                         text: str = "") -> list[dict]:
@@ -71,6 +82,8 @@ class StaffDesk:
                                   f"{j['status']}" for j in jobs)
                 return [self.n.text("staff_jobs", lang, jobs=lines)]
             if cmd == "/offers":
+                if p.status == "suspended_from_matching":
+                    return [self.suspended_note(await call(be.hold_reasons, p.id), lang)]
                 offers = await call(be.pending_offers, p.id)
                 if not offers:
                     return [self.n.text("staff_no_jobs", lang)]
@@ -78,6 +91,8 @@ class StaffDesk:
                                                     "booking_id": o["id"], "district": o.get("district") or ""}, lang)
                         for o in offers]
         if p.kind == "manager":
+            if cmd == "/privacy" or intent in privacy.STAFF_INTENTS:  # clients' erasure requests (H6)
+                return await privacy.staff_command(be, self.n, p, lang, cmd, intent, args) or []
             if intent == "take_over":
                 t = await call(be.take_over, p.id, int(args["escalation_id"]))
                 return [self.n.text("staff_took_over", lang, client_id=t["client_id"])]

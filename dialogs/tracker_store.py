@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend.db import ambient
 
 metadata = MetaData()
 conversations = Table(
@@ -22,6 +28,8 @@ processed_messages = Table(
     Column("sender_id", String(128), primary_key=True),  # platform ids are unique per sender, not globally
     Column("message_id", String(128), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    # The turn's answer, encrypted: a request/response client that lost it and retries gets it again.
+    Column("replies", Text, nullable=True),
 )
 MAX_EVENTS = 60  # events kept per conversation; slots carry the state that matters
 
@@ -32,35 +40,78 @@ def new_state() -> dict[str, Any]:
 
 
 class TrackerStore:
-    def __init__(self, engine: Engine) -> None:
+    """Load/save conversations and mark message ids. Inside a turn (``Database.turn``) all of it runs
+    on the turn's session, so the tracker, the processed id and the turn's effects commit together."""
+
+    def __init__(self, engine: Engine, now: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
+        # The backend's clock, so retention (backend/services/retention.py) ages conversations on it.
+        self.now = now or (lambda: datetime.now(UTC))
 
     def create_tables(self) -> None:
         metadata.create_all(self.engine)
 
+    @contextmanager
+    def _conn(self) -> Iterator[Session | Connection]:
+        turn = ambient(self.engine)
+        if turn is not None:
+            yield turn
+            return
+        with self.engine.begin() as c:
+            yield c
+
     def load(self, key: str) -> dict[str, Any]:
-        with self.engine.connect() as c:
+        with self._conn() as c:
             row = c.execute(select(conversations.c.state).where(conversations.c.sender_key == key)).first()
         return _decode(row[0]) if row else new_state()
 
     def save(self, key: str, state: dict[str, Any]) -> None:
         state = {**state, "events": state["events"][-MAX_EVENTS:]}
-        now = datetime.now(UTC)
-        with self.engine.begin() as c:
+        now = self.now()
+        with self._conn() as c:
             done = c.execute(update(conversations).where(conversations.c.sender_key == key)
                              .values(state=_encode(state), updated_at=now)).rowcount
             if not done:
                 c.execute(insert(conversations).values(sender_key=key, state=_encode(state), updated_at=now))
 
     def first_time(self, channel: str, sender_id: str, message_id: str) -> bool:
-        """True the first time a platform message id is seen; duplicates are dropped by the caller."""
-        try:
-            with self.engine.begin() as c:
-                c.execute(insert(processed_messages).values(channel=channel, sender_id=sender_id,
-                                                            message_id=message_id, at=datetime.now(UTC)))
-            return True
-        except IntegrityError:
-            return False
+        """Mark a platform message id processed; False when it already was (the caller drops it).
+
+        Inside a turn the mark commits with the turn's effects: a turn that fails or dies leaves the id
+        unmarked, so the platform's retry runs. On PostgreSQL a concurrent holder of the same id makes
+        this wait for its commit (then False) or rollback (then True)."""
+        values = {"channel": channel, "sender_id": sender_id, "message_id": message_id, "at": self.now()}
+        if self.engine.dialect.name == "postgresql":
+            stmt = pg_insert(processed_messages).values(**values).on_conflict_do_nothing()
+        else:
+            stmt = sqlite_insert(processed_messages).values(**values).on_conflict_do_nothing()
+        with self._conn() as c:  # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
+            return c.execute(stmt.returning(processed_messages.c.message_id)).first() is not None
+
+    def remember(self, channel: str, sender_id: str, message_id: str, replies: list[dict[str, Any]]) -> None:
+        """Keep the turn's answer with its message id (in the turn's transaction)."""
+        with self._conn() as c:
+            c.execute(update(processed_messages).where(
+                processed_messages.c.channel == channel, processed_messages.c.sender_id == sender_id,
+                processed_messages.c.message_id == message_id).values(replies=_encode_any(replies)))
+
+    def answer_of(self, channel: str, sender_id: str, message_id: str) -> list[dict[str, Any]]:
+        """The answer a processed message got ([] when none was kept)."""
+        with self._conn() as c:
+            row = c.execute(select(processed_messages.c.replies).where(
+                processed_messages.c.channel == channel, processed_messages.c.sender_id == sender_id,
+                processed_messages.c.message_id == message_id)).first()
+        if row is None or row[0] is None:
+            return []
+        from backend.orm import EncryptedJSON
+
+        return list(EncryptedJSON().process_result_value(row[0], None) or [])
+
+
+def _encode_any(value: Any) -> str:
+    from backend.orm import EncryptedJSON
+
+    return EncryptedJSON().process_bind_param(value, None) or ""
 
 
 def _encode(state: dict[str, Any]) -> str:

@@ -113,3 +113,18 @@ def redis_url():
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
+
+
+# Hypothesis: a bounded number of examples in CI (the CI variable is set there), fewer by default.
+# Select another with `pytest --hypothesis-profile=dev`.
+def _hypothesis_profiles() -> None:
+    import os
+
+    from hypothesis import settings
+
+    settings.register_profile("ci", max_examples=150, deadline=None, print_blob=True)
+    settings.register_profile("dev", max_examples=40, deadline=None)
+    settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+_hypothesis_profiles()

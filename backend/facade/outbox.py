@@ -2,6 +2,113 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from backend.orm import Client, Housekeeper, Identity, Manager
+from backend.services import outbox, people
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from backend.db import Database
+    from backend.services import Context
+
+SEEN_FRESH = timedelta(minutes=5)  # last_seen_at is rewritten at most this often while the route holds
+LANG_MODELS = {"client": Client, "housekeeper": Housekeeper, "manager": Manager}
+
 
 class OutboxFacade:
-    pass
+    db: Database
+    ctx: Context
+    now: datetime
+    # How long a claimed push row stays with its dispatcher before another may take it (a crashed
+    # dispatcher's rows come back after it); Backend.from_settings sets it from settings.outbox.
+    outbox_lease: timedelta = timedelta(seconds=120)
+
+    # --- incoming messages decide the route -----------------------------------------------------
+    def seen(self, channel: str, external_id: str) -> None:
+        """A message arrived from this chat identity: proactive messages follow it there, and it is
+        reachable again. Checked in a read first, so a steady conversation costs no extra write."""
+        with self.db.read() as s:
+            if not outbox.stale_route(s, self.now, channel, external_id, SEEN_FRESH):
+                return
+        with self.db.uow() as s:
+            outbox.seen(s, self.now, channel, external_id)
+
+    # --- pull channels ------------------------------------------------------------------------------
+    def pull_for(self, channel: str, external_id: str, ack: list[int] | None = None,
+                 limit: int = 50) -> dict[str, Any] | None:
+        """What a pull channel shows this chat identity: ``{"lang", "rows": [{"id", "template",
+        "params"}]}``, None for strangers. ``ack`` ids (only the person's own) are marked delivered
+        first; the returned rows stay pending until acknowledged. With nothing to ack and nothing
+        stale this is a read only: no write lock per poll."""
+        with self.db.read() as s:
+            person = people.identify(s, channel, external_id)
+        if person is None:
+            return None
+        if ack:
+            with self.db.uow() as s:
+                outbox.ack(s, self.now, person.kind, person.id, channel, ack)
+        with self.db.read() as s:
+            rows, stale = outbox.visible(s, self.now, person.kind, person.id, channel, limit)
+            out = [{"id": n.id, "template": n.template, "params": n.params} for n in rows]
+        if stale:
+            with self.db.uow() as s:
+                outbox.mark_stale(s, stale)
+        return {"lang": person.lang, "rows": out}
+
+    def pull(self, kind: str, person_id: int, channel: str | None = None) -> list[dict[str, Any]]:
+        """A person's pending rows (for tests and tools): routed to ``channel``, or all when None.
+        Nothing is marked delivered; see ``pull_for`` and ``acknowledge``."""
+        with self.db.read() as s:
+            if channel is None:
+                rows = outbox.pending_of(s, kind, person_id)
+            else:
+                rows, _ = outbox.visible(s, self.now, kind, person_id, channel)
+            return [{"id": n.id, "template": n.template, "params": n.params, "subject": n.subject,
+                     "urgent": n.urgent} for n in rows]
+
+    def acknowledge(self, kind: str, person_id: int, channel: str, ids: list[int]) -> int:
+        with self.db.uow() as s:
+            return outbox.ack(s, self.now, kind, person_id, channel, ids)
+
+    # --- push channels ----------------------------------------------------------------------------
+    def claim_push(self, channels: list[str], limit: int = 50) -> list[dict[str, Any]]:
+        """Claim the heads of the queues routed to these push channels (see backend.services.outbox).
+        An idle pass is a read only: no write lock every half second."""
+        with self.db.read() as s:
+            if not outbox.work_for(s, self.now, channels):
+                return []
+        with self.db.uow() as s:
+            return [{"id": n.id, "key": n.key, "template": n.template, "params": n.params, "channel": i.channel,
+                     "external_id": i.external_id, "person_kind": n.person_kind, "person_id": n.person_id,
+                     "lang": _lang(s, n.person_kind, n.person_id), "subject": n.subject, "urgent": n.urgent}
+                    for n, i in outbox.claim_for_channels(s, self.now, channels, limit, self.outbox_lease)]
+
+    def delivered(self, notification_id: int) -> None:
+        with self.db.uow() as s:
+            outbox.delivered(s, self.now, notification_id)
+
+    def failed(self, notification_id: int, error: str, retry_after: float | None = None,
+               permanent: bool = False) -> None:
+        with self.db.uow() as s:
+            outbox.failed(s, self.now, notification_id, error, retry_after, permanent)
+
+    def unreachable(self, notification_id: int, channel: str, external_id: str, error: str) -> bool:
+        """The platform says this chat is gone (blocked, deleted): mark it, and send the row on the
+        person's next identity at once; with none left it is undeliverable and managers are told.
+        Returns whether another identity is left."""
+        with self.db.uow() as s:
+            ident = s.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
+            if ident is not None:
+                ident.unreachable = True
+                s.flush()
+            return outbox.rerouted(s, self.now, notification_id, error)
+
+
+def _lang(s: Session, kind: str, person_id: int) -> str:
+    p = s.get(LANG_MODELS[kind], person_id)
+    return getattr(p, "lang", "zh") if p else "zh"

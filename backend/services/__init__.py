@@ -29,3 +29,6 @@ class Context:
     max_days_ahead: int = 180
     max_area: float = 2000
     alternatives: int = 3
+    retention_days: int = 180  # conversation history older than this is pruned (backend.services.retention)
+    erase_mode: str = "approval"  # a client's erasure request waits for a manager, or runs at once ("auto")
+    escalations_per_client_hour: int = 5  # beyond this a client's new request joins the ones the team has

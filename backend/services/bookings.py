@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.domain import contact
 from backend.orm import Booking, Client
 from backend.services import Context, DomainError
 from backend.services.audit import record
-from backend.services.offers import offer_next, rank_candidates, set_status, withdraw_pending
+from backend.services.offers import lock_pending, offer_next, rank_candidates, set_status, withdraw_pending
 from backend.services.outbox import notify
 from backend.services.roster import free_candidates
 
@@ -48,6 +49,12 @@ def validate(ctx: Context, req: Request) -> None:
         raise DomainError("duration_range")
     if svc.unit == "sqm" and req.area is not None and not 10 <= req.area <= ctx.max_area:
         raise DomainError("area_range")
+    if req.address is not None and contact.address(req.address) is None:
+        raise DomainError("invalid_address")
+    if req.notes is not None and contact.notes(req.notes) is None:
+        raise DomainError("invalid_notes")
+    if req.district is not None and not 0 < len(req.district) <= 64:
+        raise DomainError("invalid_district")
     if svc.hours and svc.is_visit:
         start, end = interval(ctx, req)
         ls, le = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
@@ -87,15 +94,33 @@ def alternatives(ctx: Context, session: Session, client_id: int, req: Request) -
     return found
 
 
-def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str) -> Booking:
+def by_request_key(session: Session, client_id: int, request_key: str) -> Booking | None:
+    """The booking a form instance already submitted (a second 确认, a retry, a double tap)."""
+    b = session.scalar(select(Booking).where(Booking.request_key == request_key))
+    if b is not None and b.client_id != client_id:
+        raise DomainError("request_key_taken")
+    return b
+
+
+def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str,
+           request_key: str | None = None) -> Booking:
+    """A new booking, ranked and offered; with a ``request_key`` already used, that booking instead
+    (nothing offered or notified a second time)."""
+    if request_key is not None:
+        if not 0 < len(request_key) <= 64:
+            raise DomainError("invalid_request_key")
+        existing = by_request_key(session, client_id, request_key)
+        if existing is not None:
+            return existing
     validate(ctx, req)
     svc = ctx.catalogue[req.service]
     start, end = interval(ctx, req)
     b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
                 area=req.area, address=req.address, district=req.district, notes=req.notes,
-                price_estimate=svc.estimate(req.hours, req.area), status="requested", created_at=ctx.clock.now())
+                price_estimate=svc.estimate(req.hours, req.area), status="requested", created_at=ctx.clock.now(),
+                request_key=request_key)
     session.add(b)
-    session.flush()
+    session.flush()  # a concurrent twin with the same request_key fails here, before anything is offered
     record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
     rank_candidates(ctx, session, b)
     offer_next(ctx, session, b)
@@ -103,20 +128,21 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
 
 
 def client_booking(session: Session, client_id: int, booking_id: int) -> Booking:
-    b = session.get(Booking, booking_id, with_for_update=True)
+    b = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     if b is None or b.client_id != client_id:
         raise DomainError("booking_not_found")
     return b
 
 
 def cancel(ctx: Context, session: Session, client_id: int, booking_id: int) -> Booking:
+    lock_pending(session, booking_id)  # offers before the booking: the order accept and expiry lock in
     b = client_booking(session, client_id, booking_id)
     was = b.status
     set_status(ctx, session, b, "cancelled", f"client:{client_id}")
     withdraw_pending(ctx, session, b.id, "cancelled")
     if was == "confirmed" and b.housekeeper_id:
         notify(session, ctx.clock.now(), "housekeeper", b.housekeeper_id, "job_cancelled", f"job:{b.id}:cancelled",
-               booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+               subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
     return b
 
 
@@ -128,7 +154,7 @@ def open_bookings(ctx: Context, session: Session, client_id: int) -> list[Bookin
 
 
 def housekeeper_job(session: Session, housekeeper_id: int, booking_id: int) -> Booking:
-    b = session.get(Booking, booking_id, with_for_update=True)
+    b = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     if b is None or b.housekeeper_id != housekeeper_id:
         raise DomainError("not_your_job")
     return b
@@ -139,7 +165,7 @@ def _progress(ctx: Context, session: Session, housekeeper_id: int, booking_id: i
     b = housekeeper_job(session, housekeeper_id, booking_id)
     set_status(ctx, session, b, status, f"housekeeper:{housekeeper_id}")
     notify(session, ctx.clock.now(), "client", b.client_id, template, f"job:{b.id}:{template}",
-           booking_id=b.id, service=b.service)
+           subject=f"booking:{b.id}", booking_id=b.id, service=b.service)
     return b
 
 

@@ -61,20 +61,27 @@ def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system"
         session.flush()
         set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=hk.id)
         schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
-        notify(session, now, "housekeeper", hk.id, "offer_new", f"offer:{offer.id}", offer_id=offer.id,
-               booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
+        notify(session, now, "housekeeper", hk.id, "offer_new", f"offer:{offer.id}", subject=f"booking:{b.id}",
+               offer_id=offer.id, booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
                ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes)
         return offer
     set_status(ctx, session, b, "unassigned", actor)
     notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
-           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+           subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
     escalate(ctx, session, "unassigned", client_id=b.client_id, booking_id=b.id, service=b.service,
              starts_at=b.starts_at.isoformat())
     return None
 
 
+def lock_offer(session: Session, offer_id: int) -> Offer | None:
+    """The offer row, locked and re-read. Every path that changes an offer (accept, decline, expiry,
+    withdrawal) takes this lock first, then the booking's: they queue here instead of both acting on
+    a "pending" they each read (SQLite serialises all writers anyway)."""
+    return session.get(Offer, offer_id, with_for_update=True, populate_existing=True)
+
+
 def _offer_for(session: Session, offer_id: int, housekeeper_id: int) -> Offer:
-    offer = session.get(Offer, offer_id)
+    offer = lock_offer(session, offer_id)
     if offer is None:
         raise DomainError("offer_not_found")
     if offer.housekeeper_id != housekeeper_id:
@@ -89,16 +96,16 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
     now = ctx.clock.now()
     # Lock the housekeeper first: every confirmation for her queues here, so the overlap check
     # below sees the jobs confirmed by whoever went before (SQLite serialises all writers anyway).
-    hk = session.get(Housekeeper, housekeeper_id, with_for_update=True)
+    # Lock order everywhere: housekeeper, offer, booking.
+    hk = session.get(Housekeeper, housekeeper_id, with_for_update=True, populate_existing=True)
     if hk is None:
         raise DomainError("not_your_offer")
     offer = _offer_for(session, offer_id, housekeeper_id)
-    session.refresh(offer)
     if offer.status != "pending":
         raise DomainError(f"offer_{offer.status}")
     if offer.expires_at <= now:
         raise DomainError("offer_expired")
-    b = session.get(Booking, offer.booking_id, with_for_update=True)
+    b = session.get(Booking, offer.booking_id, with_for_update=True, populate_existing=True)
     if b is None or b.status != "offered":
         offer.status = "withdrawn"
         raise DomainError("offer_withdrawn")
@@ -120,11 +127,12 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
     if client is not None:
         client.last_housekeeper_id = hk.id
     notify(session, now, "client", b.client_id, "booking_confirmed", f"booking:{b.id}:confirmed:{offer.id}",
-           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(), housekeeper=hk.name,
-           rating=round(hk.rating, 1), housekeeper_phone=mask_phone(hk.phone))
+           subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
+           housekeeper=hk.name, rating=round(hk.rating, 1), housekeeper_phone=mask_phone(hk.phone))
     notify(session, now, "housekeeper", hk.id, "job_confirmed", f"job:{b.id}:confirmed:{offer.id}",
-           booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(), ends_at=b.ends_at.isoformat(),
-           address=b.address or "", client_phone=mask_phone(client.phone if client else None))
+           subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
+           ends_at=b.ends_at.isoformat(), address=b.address or "",
+           client_phone=mask_phone(client.phone if client else None))
     return b, None
 
 
@@ -137,7 +145,7 @@ def decline(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) 
     cancel_timer(session, f"offer_expiry:{offer.id}")
     record(session, now, "offer", offer.id, "pending", "declined", f"housekeeper:{housekeeper_id}")
     _close_candidate(session, offer, "declined")
-    b = session.get(Booking, offer.booking_id, with_for_update=True)
+    b = session.get(Booking, offer.booking_id, with_for_update=True, populate_existing=True)
     if b is not None and b.status == "offered":
         offer_next(ctx, session, b)
     return offer
@@ -146,24 +154,35 @@ def decline(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) 
 @handler("offer_expiry")
 def expire(ctx: Context, session: Session, offer_id: int) -> None:
     now = ctx.clock.now()
-    offer = session.get(Offer, offer_id, with_for_update=True)
+    offer = lock_offer(session, offer_id)
     if offer is None or offer.status != "pending" or offer.expires_at > now:
         return
     offer.status = "expired"
     record(session, now, "offer", offer.id, "pending", "expired", "timer")
     _close_candidate(session, offer, "expired")
     notify(session, now, "housekeeper", offer.housekeeper_id, "offer_expired", f"offer:{offer.id}:expired",
-           offer_id=offer.id, booking_id=offer.booking_id)
-    b = session.get(Booking, offer.booking_id, with_for_update=True)
+           subject=f"booking:{offer.booking_id}", offer_id=offer.id, booking_id=offer.booking_id)
+    b = session.get(Booking, offer.booking_id, with_for_update=True, populate_existing=True)
     if b is not None and b.status == "offered":
         offer_next(ctx, session, b, actor="timer")
 
 
+def lock_pending(session: Session, booking_id: int) -> list[Offer]:
+    """A booking's pending offers, locked (before the booking row, in the order accept takes them)."""
+    return list(session.scalars(select(Offer).where(Offer.booking_id == booking_id, Offer.status == "pending")
+                                .order_by(Offer.id).with_for_update()
+                                .execution_options(populate_existing=True)))
+
+
 def withdraw_pending(ctx: Context, session: Session, booking_id: int, reason: str) -> None:
-    for offer in session.scalars(select(Offer).where(Offer.booking_id == booking_id, Offer.status == "pending")):
+    for offer in lock_pending(session, booking_id):
         offer.status = "withdrawn"
         cancel_timer(session, f"offer_expiry:{offer.id}")
         record(session, ctx.clock.now(), "offer", offer.id, "pending", "withdrawn", "system", reason=reason)
+        if reason == "cancelled":  # she may have seen the card: say it is gone (an unsent card goes stale)
+            notify(session, ctx.clock.now(), "housekeeper", offer.housekeeper_id, "offer_withdrawn",
+                   f"offer:{offer.id}:withdrawn", subject=f"booking:{booking_id}", offer_id=offer.id,
+                   booking_id=booking_id)
 
 
 def _close_candidate(session: Session, offer: Offer, state: str) -> None:

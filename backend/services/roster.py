@@ -33,7 +33,8 @@ def schedules(session: Session, hks: list[Housekeeper], around: datetime) -> dic
     for b in session.scalars(select(Booking).where(Booking.housekeeper_id.in_(ids), Booking.status.in_(BUSY),
                                                    Booking.ends_at > window[0], Booking.starts_at < window[1])):
         jobs[b.housekeeper_id].append((b.starts_at, b.ends_at))
-    return {h.id: Schedule(frozenset(h.skills), certs[h.id], hours[h.id], offs[h.id], jobs[h.id], h.active)
+    return {h.id: Schedule(frozenset(h.skills), certs[h.id], hours[h.id], offs[h.id], jobs[h.id],
+                          h.status == "active")
             for h in hks}
 
 
@@ -52,7 +53,7 @@ def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start
 
 def free_candidates(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
                     exclude: set[int]) -> list[Candidate]:
-    hks = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.active.is_(True))
+    hks = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.status == "active")
                                         .order_by(Housekeeper.id))
            if hk.id not in exclude and service in hk.skills]
     if not hks:

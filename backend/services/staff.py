@@ -1,4 +1,9 @@
-"""Loading a roster of housekeepers and managers (CSV or YAML), with line-numbered errors."""
+"""The roster file (format 1, CSV or YAML): an upsert of the columns present, with line-numbered errors.
+
+A column absent from the file (or an empty cell) keeps the stored value; a new person needs ``code``,
+``name`` and, for housekeepers, ``skills``. Unknown columns are an error. Later issues add columns;
+``format`` stays 1 as long as old files still mean the same thing.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,15 @@ from sqlalchemy.orm import Session
 
 from backend.catalogue import Catalogue
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
-from backend.services.people import bind, new_token
+from backend.services import people, staff_tokens
 
+FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
           "certificates", "lang")
+REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
+CLEAR = "-"  # in phone, districts or certificates: remove the stored value
+DEFAULT_DAYS, DEFAULT_HOURS = [0, 1, 2, 3, 4], (480, 1200)
 
 
 class RosterError(ValueError):
@@ -30,23 +39,36 @@ class RosterError(ValueError):
 
 @dataclass
 class Row:
+    """One roster entry. ``present`` names the columns the file gave a value; only those change an
+    existing person. The other attributes hold the value or the default a new person gets."""
+
     line: int
     code: str
-    role: str
+    role: str  # "" when absent: an existing person keeps hers, a new one is a housekeeper
     name: str
     phone: str | None = None
     skills: list[str] = field(default_factory=list)
-    languages: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=lambda: ["zh"])
     districts: list[str] = field(default_factory=list)
     rating: float = 4.5
-    days: list[int] = field(default_factory=list)
-    hours: tuple[int, int] = (480, 1200)
+    days: list[int] = field(default_factory=lambda: list(DEFAULT_DAYS))
+    hours: tuple[int, int] = DEFAULT_HOURS
     certificates: dict[str, date] = field(default_factory=dict)
     lang: str = "zh"
+    present: frozenset[str] = frozenset()
+    where: str = ""
+
+    def __post_init__(self) -> None:
+        self.where = self.where or f"line {self.line}"
+
+
+def _given(raw: dict[str, Any], key: str) -> bool:
+    v = raw.get(key)
+    return v is not None and str(v).strip() != "" and v != []
 
 
 def _list(v: Any) -> list[str]:
-    if v is None or v == "":
+    if v is None or v == "" or v == CLEAR:
         return []
     if isinstance(v, list):
         return [str(x).strip() for x in v if str(x).strip()]
@@ -59,85 +81,145 @@ def _clock(s: str) -> int:
 
 
 def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
-    """One roster entry → Row, or ValueError naming the field."""
+    """One roster entry → Row, or ValueError naming the field. Only the given columns are checked."""
+    unknown = sorted(str(k) for k in raw if k not in FIELDS)
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(unknown)}; known: {', '.join(FIELDS)}")
+    present = frozenset(k for k in FIELDS if _given(raw, k))
     code = str(raw.get("code") or "").strip()
-    role = str(raw.get("role") or "housekeeper").strip().lower()
-    name = str(raw.get("name") or "").strip()
-    if not code or len(code) > 32:
-        raise ValueError("code is required (at most 32 characters)")
-    if role not in ("housekeeper", "manager"):
+    if not code or len(code) > 32 or not code.isprintable() or " " in code:
+        raise ValueError("code is required (at most 32 characters, no spaces)")
+    role = str(raw.get("role") or "").strip().lower()
+    if role not in ("", "housekeeper", "manager"):
         raise ValueError(f"role must be housekeeper or manager, not {role!r}")
-    if not name:
-        raise ValueError("name is required")
-    phone = str(raw.get("phone") or "").strip().replace(" ", "").replace("-", "") or None
-    if phone and not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
-        raise ValueError(f"phone must be an 11-digit mainland mobile, not {raw.get('phone')!r}")
-    row = Row(line, code, role, name, phone, lang=str(raw.get("lang") or "zh").strip())
-    if row.lang not in ("zh", "en"):
-        raise ValueError("lang must be zh or en")
+    name = str(raw.get("name") or "").strip()
+    if len(name) > 64:
+        raise ValueError("name must be at most 64 characters")
+    row = Row(line, code, role, name, present=present)
+    if "phone" in present:
+        phone = str(raw["phone"]).strip().replace(" ", "").replace("-", "") if raw["phone"] != CLEAR else ""
+        if phone and not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+            raise ValueError(f"phone must be an 11-digit mainland mobile (or - to clear), not {raw.get('phone')!r}")
+        row.phone = phone or None
+    if "lang" in present:
+        row.lang = str(raw["lang"]).strip()
+        if row.lang not in ("zh", "en"):
+            raise ValueError("lang must be zh or en")
     if role == "manager":
         return row
-    row.skills = _list(raw.get("skills"))
-    unknown = [s for s in row.skills if s not in catalogue]
-    if not row.skills or unknown:
-        raise ValueError(f"skills must be service ids from config/services.yaml; unknown: {unknown or 'none given'}")
-    row.languages = _list(raw.get("languages")) or ["zh"]
-    row.districts = _list(raw.get("districts"))
-    try:
-        row.rating = float(raw.get("rating") or 4.5)
-    except ValueError:
-        raise ValueError(f"rating must be a number from 0 to 5, not {raw.get('rating')!r}") from None
-    if not 0 <= row.rating <= 5:
-        raise ValueError("rating must be from 0 to 5")
-    days = _list(raw.get("days") or "mon;tue;wed;thu;fri")
-    if any(d[:3].lower() not in WEEKDAYS for d in days):
-        raise ValueError(f"days must be mon..sun, not {raw.get('days')!r}")
-    row.days = sorted({WEEKDAYS[d[:3].lower()] for d in days})
-    try:
-        start, end = str(raw.get("hours") or "08:00-20:00").split("-")
-        row.hours = (_clock(start), _clock(end))
-    except ValueError:
-        raise ValueError(f"hours must look like 08:00-18:00, not {raw.get('hours')!r}") from None
-    if row.hours[0] >= row.hours[1]:
-        raise ValueError("hours must end after they start")
-    for item in _list(raw.get("certificates")):
-        kind, _, expiry = item.partition(":")
+    if "skills" in present:
+        row.skills = _list(raw["skills"])
+        unknown = [s for s in row.skills if s not in catalogue]
+        if not row.skills or unknown:
+            raise ValueError(f"skills must be service ids from config/services.yaml; unknown: {unknown or 'none'}")
+    if "languages" in present:
+        row.languages = _list(raw["languages"]) or ["zh"]
+    if "districts" in present:
+        row.districts = _list(raw["districts"])
+    if "rating" in present:
         try:
-            row.certificates[kind.strip()] = date.fromisoformat(expiry.strip())
+            row.rating = float(raw["rating"])
         except ValueError:
-            raise ValueError(f"certificates must look like health:2027-06-30, not {item!r}") from None
+            raise ValueError(f"rating must be a number from 0 to 5, not {raw.get('rating')!r}") from None
+        if not 0 <= row.rating <= 5:
+            raise ValueError("rating must be from 0 to 5")
+    if "days" in present:
+        days = _list(raw["days"])
+        if not days or any(d[:3].lower() not in WEEKDAYS for d in days):
+            raise ValueError(f"days must be mon..sun, not {raw.get('days')!r}")
+        row.days = sorted({WEEKDAYS[d[:3].lower()] for d in days})
+    if "hours" in present:
+        try:
+            start, end = str(raw["hours"]).split("-")
+            row.hours = (_clock(start), _clock(end))
+        except ValueError:
+            raise ValueError(f"hours must look like 08:00-18:00, not {raw.get('hours')!r}") from None
+        if row.hours[0] >= row.hours[1]:
+            raise ValueError("hours must end after they start")
+    if "certificates" in present:
+        for item in _list(raw["certificates"]):
+            kind, _, expiry = item.partition(":")
+            try:
+                row.certificates[kind.strip()] = date.fromisoformat(expiry.strip())
+            except ValueError:
+                raise ValueError(f"certificates must look like health:2027-06-30, not {item!r}") from None
     return row
 
 
+def _format(value: Any, where: str) -> None:
+    if str(value).strip() != str(FORMAT):
+        raise RosterError([f"{where}: roster format {value!r} is not supported; this version reads format {FORMAT}"])
+
+
+def _yaml_entries(name: str, text: str) -> list[tuple[int, Any]]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise RosterError([f"{name} line {mark.line + 1 if mark else 1}: not valid YAML"]) from None
+    if isinstance(data, dict):
+        extra = sorted(str(k) for k in data if k not in ("format", "staff"))
+        if extra:
+            raise RosterError([f"{name}: unknown top-level key(s) {', '.join(extra)}; expected format and staff"])
+        _format(data.get("format", FORMAT), name)
+        data = data.get("staff") or []
+    if data is None:
+        data = []
+    if not isinstance(data, list):
+        raise RosterError([f"{name}: expected a list of staff entries under 'staff:'"])
+    return [(i + 1, d) for i, d in enumerate(data)]
+
+
+def _csv_entries(name: str, text: str) -> list[tuple[int, Any]]:
+    offset = 0
+    if text.startswith("#"):
+        first, _, text = text.partition("\n")
+        key, _, value = first.lstrip("#").partition(":")
+        if key.strip().lower() != "format":
+            raise RosterError([f"{name} line 1: the only comment allowed is '# format: {FORMAT}'"])
+        _format(value, f"{name} line 1")
+        offset = 1
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    unknown = [h for h in header if h not in FIELDS]
+    if unknown or "code" not in header:
+        problem = (f"unknown column(s) {', '.join(repr(h) for h in unknown)}" if unknown else "missing column 'code'")
+        raise RosterError([f"{name} line {offset + 1}: {problem}; known columns: {', '.join(FIELDS)}"])
+    entries: list[tuple[int, Any]] = []
+    for raw in reader:
+        n = offset + reader.line_num
+        if None in raw:
+            entries.append((n, "more cells than columns"))
+        elif any(v for v in raw.values()):
+            entries.append((n, raw))
+    return entries
+
+
 def read_roster(path: Path, catalogue: Catalogue) -> list[Row]:
-    text = path.read_text(encoding="utf-8-sig")
+    """Parse and check a roster file; RosterError lists every bad entry with its line (CSV) or entry number."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise RosterError([f"{path.name}: not UTF-8 text"]) from None
     if path.suffix.lower() in (".yml", ".yaml"):
-        data = yaml.safe_load(text) or []
-        if isinstance(data, dict):
-            data = data.get("staff", [])
-        if not isinstance(data, list):
-            raise RosterError([f"{path.name}: expected a list of staff entries"])
-        lines = [(i + 1, d) for i, d in enumerate(data)]
-        where = "entry"
+        entries, where = _yaml_entries(path.name, text), "entry"
     else:
-        reader = csv.DictReader(io.StringIO(text))
-        missing = {"code", "name"} - set(reader.fieldnames or [])
-        if missing:
-            raise RosterError([f"{path.name} line 1: missing columns {sorted(missing)}"])
-        lines = [(i + 2, d) for i, d in enumerate(reader)]
-        where = "line"
+        entries, where = _csv_entries(path.name, text), "line"
     rows, errors, seen = [], [], set()
-    for n, raw in lines:
+    for n, raw in entries:
+        at = f"{path.name} {where} {n}"
         if not isinstance(raw, dict):
-            errors.append(f"{path.name} {where} {n}: not a mapping")
+            errors.append(f"{at}: {raw if isinstance(raw, str) else 'not a mapping'}")
             continue
         try:
             row = parse_row(n, raw, catalogue)
         except ValueError as exc:
-            errors.append(f"{path.name} {where} {n}: {exc}")
+            errors.append(f"{at}: {exc}")
             continue
+        row.where = at
         if row.code in seen:
-            errors.append(f"{path.name} {where} {n}: code {row.code} appears twice")
+            errors.append(f"{at}: code {row.code} appears twice")
             continue
         seen.add(row.code)
         rows.append(row)
@@ -146,32 +228,84 @@ def read_roster(path: Path, catalogue: Catalogue) -> list[Row]:
     return rows
 
 
-def save_rows(session: Session, rows: list[Row]) -> dict[str, str]:
-    """Insert or update; returns code → REST token (how staff identify themselves on the REST channel)."""
+def _existing(session: Session, code: str) -> tuple[str, Housekeeper | Manager] | None:
+    for kind, model in people.STAFF_MODELS.items():
+        p = session.scalar(select(model).where(model.code == code))
+        if p is not None:
+            return kind, p
+    return None
+
+
+def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str]:
+    """Upsert; returns code → staff token for the people this import created (shown once). Existing
+    people keep their tokens and every value whose column is absent. RosterError when a new person
+    lacks a required column or a row would change someone's role (nothing is saved)."""
+    found = {r.code: _existing(session, r.code) for r in rows}
+    errors = []
+    for r in rows:
+        hit = found[r.code]
+        if hit is not None and r.role and r.role != hit[0]:
+            errors.append(f"{r.where}: {r.code} is a {hit[0]}; a roster cannot change someone's role")
+        elif hit is None:
+            missing = [f for f in REQUIRED_NEW[r.role or "housekeeper"] if f not in r.present]
+            if missing:
+                errors.append(f"{r.where}: new {r.role or 'housekeeper'} {r.code} needs {', '.join(missing)}")
+    if errors:
+        raise RosterError(errors)
     tokens = {}
     for r in rows:
-        model = Manager if r.role == "manager" else Housekeeper
-        person = session.scalar(select(model).where(model.code == r.code))
-        if person is None:
-            person = model(code=r.code, name=r.name)
+        hit = found[r.code]
+        new = hit is None
+        if hit is None:
+            kind = r.role or "housekeeper"
+            person = people.STAFF_MODELS[kind](code=r.code, name=r.name, lang=r.lang, status="active")
             session.add(person)
-        person.name, person.lang = r.name, r.lang
+        else:
+            kind, person = hit
+        given = set(FIELDS) if new else set(r.present)
+        if "name" in given:
+            person.name = r.name
+        if "lang" in given:
+            person.lang = r.lang
         if isinstance(person, Housekeeper):
-            person.phone, person.skills, person.languages = r.phone, r.skills, r.languages
-            person.districts, person.rating, person.active = r.districts, r.rating, True
+            for attr in ("phone", "skills", "languages", "districts", "rating"):
+                if attr in given:
+                    setattr(person, attr, getattr(r, attr))
+            if new:
+                person.active, person.hold_reasons = True, []
         session.flush()
         if isinstance(person, Housekeeper):
-            session.execute(delete(WorkingHours).where(WorkingHours.housekeeper_id == person.id))
-            session.execute(delete(Certificate).where(Certificate.housekeeper_id == person.id))
-            for d in r.days:
-                session.add(WorkingHours(housekeeper_id=person.id, weekday=d, start_minute=r.hours[0],
-                                         end_minute=r.hours[1]))
-            for kind, expiry in r.certificates.items():
-                session.add(Certificate(housekeeper_id=person.id, kind=kind, expires_on=expiry))
-        token = new_token()
-        bind(session, r.role, person.id, "rest", f"staff-{token}")
-        tokens[r.code] = f"staff-{token}"
+            _save_schedule(session, person.id, r, given)
+        _rest_identity(session, kind, person)
+        if new:
+            tokens[r.code] = staff_tokens.issue(session, now, kind, person.id)
     return tokens
+
+
+def _save_schedule(session: Session, hk_id: int, r: Row, given: set[str]) -> None:
+    if {"days", "hours"} & given:
+        stored = list(session.scalars(select(WorkingHours).where(WorkingHours.housekeeper_id == hk_id)))
+        days = r.days if "days" in given else sorted({w.weekday for w in stored}) or DEFAULT_DAYS
+        hours = r.hours if "hours" in given else (
+            (stored[0].start_minute, stored[0].end_minute) if stored else DEFAULT_HOURS)
+        session.execute(delete(WorkingHours).where(WorkingHours.housekeeper_id == hk_id))
+        for d in days:
+            session.add(WorkingHours(housekeeper_id=hk_id, weekday=d, start_minute=hours[0], end_minute=hours[1]))
+    if "certificates" in given:
+        session.execute(delete(Certificate).where(Certificate.housekeeper_id == hk_id))
+        for kind, expiry in r.certificates.items():
+            session.add(Certificate(housekeeper_id=hk_id, kind=kind, expires_on=expiry))
+
+
+def _rest_identity(session: Session, kind: str, person: Housekeeper | Manager) -> None:
+    """Staff speak on REST as "staff:CODE" (no secret in it; the Bearer token proves it). Older
+    "staff-<hex>" sender ids were secrets in the sender and are removed."""
+    for ident in people.identities_of(session, kind, person.id):
+        if ident.channel == "rest" and ident.external_id != people.rest_sender(person.code):
+            session.delete(ident)
+    session.flush()
+    if person.status != "deactivated":
+        people.bind(session, kind, person.id, "rest", people.rest_sender(person.code))
 
 
 DISTRICTS = ["朝阳", "海淀", "东城", "西城", "丰台", "通州", "浦东", "徐汇", "静安", "闵行"]

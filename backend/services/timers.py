@@ -40,6 +40,9 @@ def claim_due(session: Session, now: datetime, limit: int = 20) -> list[Timer]:
 
 
 def cancel(session: Session, key: str) -> None:
-    t = session.scalar(select(Timer).where(Timer.key == key, Timer.status == "pending"))
+    """Cancel a pending timer. One locked by a worker is running right now: skip it rather than wait
+    (the worker waits on the same rows as us: a deadlock); its handler re-checks the state anyway."""
+    t = session.scalar(select(Timer).where(Timer.key == key, Timer.status == "pending")
+                       .with_for_update(skip_locked=True))
     if t is not None:
         t.status = "cancelled"

@@ -18,6 +18,17 @@ def setup_logging(verbose: bool = False) -> None:
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Secrets and personal data never reach the logs (bot/logscrub.py); request lines are noise.
+    from bot import logscrub
+    from config import load_settings
+
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        secrets = logscrub.known_secrets(load_settings())
+    except Exception:  # bad settings are reported by the command itself; the patterns still apply
+        secrets = []
+    logscrub.install(secrets)
 
 
 def build_app():  # type: ignore[no-untyped-def]

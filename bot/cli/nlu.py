@@ -72,7 +72,11 @@ def nlu_parse(
     model: Annotated[Path | None, typer.Option(help="Model file (default: config)")] = None,
     lang: Annotated[str | None, typer.Option(help="Language hint: zh or en")] = None,
 ) -> None:
-    """Read utterances from stdin, one per line; print one JSON parse per line."""
+    """Read utterances from stdin, one per line; print one JSON parse per line.
+
+    A line that cannot be parsed gets ``{"line": n, "error": ...}`` in its place (and a note on
+    stderr), and the next lines are parsed as usual: the exit code is 0 unless the model cannot load.
+    """
     from dialogs.nlu import NLU, ModelError
 
     settings = load_settings()
@@ -82,10 +86,23 @@ def nlu_parse(
                        settings.timezone, settings.nlu.max_chars)
     except ModelError as exc:
         fail(str(exc))
-    for raw in sys.stdin.buffer:
-        text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        sys.stdout.write(json.dumps(nlu.parse(text, now=ref, lang=lang), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+    out = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else None
+    for number, raw in enumerate(sys.stdin.buffer, 1):
+        try:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            line = json.dumps(nlu.parse(text, now=ref, lang=lang), ensure_ascii=False)
+        except Exception as exc:  # one bad line must not cost the lines after it
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            line = json.dumps({"line": number, "error": error}, ensure_ascii=False)
+            typer.echo(f"line {number}: cannot parse ({error})", err=True)
+        # Written as UTF-8 bytes whatever the terminal's encoding, so output never fails on a character.
+        if out is not None:
+            sys.stdout.flush()
+            out.write(line.encode("utf-8", errors="backslashreplace") + b"\n")
+            out.flush()
+        else:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
 
 
 @nlu_app.command("test")
@@ -98,6 +115,11 @@ def nlu_test(
     design: Annotated[str | None, typer.Option(help="Classifier design for cross-validation")] = None,
 ) -> None:
     """Intent and entity reports, errors.json, confusion matrix and confidence histogram."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:  # an extra: only these plots need it
+        fail("`frontdesk nlu test` draws its plots with matplotlib: pip install 'frontdesk[report]' "
+             "(in a checkout, scripts/setup.sh installs it)")
     from dialogs.nlu import NLU, ModelError, classifier
     from dialogs.nlu.data import DataError, load
     from dialogs.nlu.evaluate import cross_validate, format_table, predict, write_reports

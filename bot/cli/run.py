@@ -21,41 +21,53 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
 
     setup_logging(verbose)
     settings = load_settings()
-    fd = build_app()
+    try:
+        fd = build_app()
+        web_app = make_app(fd)
+    except (RuntimeError, ValueError) as e:  # settings refused at start-up (test hooks in production, secrets)
+        fail(f"frontdesk serve cannot start: {e}")
     h, p = host or settings.host, port or settings.port
     typer.echo(f"front desk on http://{h}:{p}  (POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
-    web.run_app(make_app(fd), host=h, port=p, print=None)
+    web.run_app(web_app, host=h, port=p, print=None)
 
 
 @app.command()
 def shell(as_: Annotated[str | None, typer.Option("--as", help="Act as a staff member (roster code)")] = None,
+          token: Annotated[str | None, typer.Option(help="Staff token for --as (better: FRONTDESK_STAFF_TOKEN, "
+                                                        "or leave both out to be asked)")] = None,
           sender: Annotated[str, typer.Option(help="Client id for this chat")] = "shell-user") -> None:
     """Chat with the front desk in the terminal. Type a number to press a button; Ctrl-D quits."""
     import asyncio
 
-    from bot.shell import run_shell
+    from bot.shell import ShellAuthError, authenticate_staff, run_shell, staff_token
 
     setup_logging()
     fd = build_app()
-    channel, sid = "shell", sender
-    if as_:
-        person = fd.backend.staff_by_code(as_)
-        if person is None:
-            fail(f"no staff member with code {as_!r}; run `frontdesk demo` or `frontdesk staff import`")
-        channel, sid = "rest", fd.backend.rest_id_of(person.kind, person.id) or ""
-    asyncio.run(run_shell(fd, channel, sid))
+    if not as_:
+        asyncio.run(run_shell(fd, "shell", sender))
+        return
+    try:
+        channel, sid, still_valid = authenticate_staff(fd, as_, staff_token(token, as_))
+    except ShellAuthError as e:
+        fail(str(e))
+    asyncio.run(run_shell(fd, channel, sid, still_valid))
 
 
 @app.command()
-def actions(port: Annotated[int, typer.Option(help="Port of the action server")] = 5055) -> None:
+def actions(port: Annotated[int, typer.Option(help="Port of the action server")] = 5055,
+            host: Annotated[str, typer.Option(help="Interface (0.0.0.0 only inside a container)")] = "127.0.0.1"
+            ) -> None:
     """Serve the custom actions (dialogs/actions) to a Rasa server, as `rasa run actions` would."""
-    from rasa_sdk.endpoint import run
-    from rasa_sdk.executor import ActionExecutor
+    from backend.api import Backend
+    from bot.action_server import serve
+    from bot.migrate import is_current
 
     setup_logging()
-    build_app()  # configures the actions' backend
-    executor = ActionExecutor()
-    executor.register_package("dialogs.actions")
-    run(executor, port=port)
-
-
+    backend = Backend.from_settings(load_settings())  # bad settings fail here, not in a worker
+    with backend.db.engine.connect() as c:
+        current = is_current(c)
+    backend.db.dispose()
+    if not current:
+        fail("the database schema is not current: run `frontdesk db upgrade` first")
+    typer.echo(f"action server on http://{host}:{port}  (POST /webhook, GET /health); Ctrl-C stops")
+    serve(host, port)

@@ -1,17 +1,46 @@
-"""`frontdesk staff …` and `frontdesk demo`: housekeepers and managers."""
+"""`frontdesk staff …` and `frontdesk demo`: housekeepers and managers.
+
+Tokens are printed only by the command that creates them, only for the people it was asked about,
+and only once: the database keeps their SHA-256, never the token.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from bot.cli import app, build_app, fail, setup_logging
 from config import load_settings
 
-staff_app = typer.Typer(help="Housekeepers and managers.", no_args_is_help=True)
+staff_app = typer.Typer(help="Housekeepers and managers: roster, tokens, status.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
+
+PROBLEMS = {
+    "no_such_staff": "no staff member with code {code!r}",
+    "person_deactivated": "{code} is deactivated; `frontdesk staff reinstate {code}` first",
+    "token_exists": ("{code} already has a token and tokens are never shown again; "
+                     "`frontdesk staff token {code} --rotate` issues a new one and revokes the old"),
+    "bad_hold_reason": "reason must be one of: expired_certificate, failed_assessment, manager_hold "
+                       "(and, for reinstate, one {code} is held for)",
+    "managers_cannot_be_suspended": "{code} is a manager: managers are active or deactivated, never suspended",
+}
+HOW_TO_TOKEN = "a staff token for the shell and the REST channel: frontdesk staff token {code} --rotate"
+
+
+def _backend() -> Any:
+    setup_logging()
+    return build_app().backend
+
+
+def _call(code: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    from backend.services import DomainError
+
+    try:
+        return fn(code, *args, **kwargs)
+    except DomainError as e:
+        fail(PROBLEMS.get(e.code, e.code).format(code=code))
 
 
 @app.command()
@@ -26,30 +55,101 @@ def demo(if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no
         return
     today = fd.backend.now.astimezone(fd.backend.ctx.tz).date()
     rows = [staff.parse_row(i, r, fd.backend.catalogue) for i, r in enumerate(staff.demo_rows(today), 1)]
-    tokens = fd.backend.import_staff(rows)
-    typer.echo(f"seeded {len(rows) - 2} housekeepers and 2 managers")
-    typer.echo("REST sender ids (use as \"sender\" to act as staff, or `frontdesk shell --as CODE`):")
-    for code in ("HK001", "HK002", "MGR01", "MGR02"):
-        typer.echo(f"  {code}: {tokens[code]}")
+    fd.backend.import_staff(rows)  # the tokens it returns are not printed: nobody asked for them
+    typer.echo(f"seeded {len(rows) - 2} housekeepers and 2 managers (HK001…HK{len(rows) - 2:03d}, MGR01, MGR02)")
+    typer.echo("to act as one of them, issue " + HOW_TO_TOKEN.format(code="HK001"))
+    typer.echo("then: FRONTDESK_STAFF_TOKEN=<token> frontdesk shell --as HK001")
 
 
 @staff_app.command("import")
-def staff_import(file: Annotated[Path, typer.Argument(help="Roster as CSV or YAML (see README)")]) -> None:
-    """Load or update housekeepers and managers; bad rows are reported with their line numbers."""
+def staff_import(file: Annotated[Path, typer.Argument(help="Roster as CSV or YAML, format 1 (see README)")]) -> None:
+    """Add or update staff: only the columns present change; new people get a token, shown once."""
     from backend.services.staff import RosterError, read_roster
 
-    setup_logging()
-    fd = build_app()
+    be = _backend()
     try:
-        rows = read_roster(file, fd.backend.catalogue)
-    except FileNotFoundError:
+        rows = read_roster(file, be.catalogue)
+        tokens = be.import_staff(rows)
+    except (FileNotFoundError, IsADirectoryError):
         fail(f"no such file: {file}")
     except RosterError as e:
         fail("roster not imported, nothing was changed:\n" + "\n".join(f"  {x}" for x in e.errors))
-    tokens = fd.backend.import_staff(rows)
-    typer.echo(f"imported {len(rows)} staff")
-    for code, token in tokens.items():
-        typer.echo(f"  {code}: {token}")
+    typer.echo(f"imported {len(rows)} staff: {len(tokens)} new, {len(rows) - len(tokens)} updated")
+    if tokens:
+        typer.echo("tokens of the new staff (shown once; give each to her owner only):")
+    for r in rows:
+        typer.echo(f"  {r.code}: {tokens[r.code]}" if r.code in tokens else f"  {r.code}: kept (existing token)")
+
+
+@staff_app.command("token")
+def staff_token(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK001")],
+                rotate: Annotated[bool, typer.Option("--rotate", help="Issue a new token and revoke the old")]
+                = False) -> None:
+    """Issue a staff token for the shell and the REST channel; printed once, never shown again."""
+    be = _backend()
+    token = _call(code, be.issue_staff_token, rotate=rotate)
+    typer.echo(token)
+    typer.echo(f"token for {code}: shown once; {'older tokens are revoked; ' if rotate else ''}"
+               "send it as `Authorization: Bearer <token>` or FRONTDESK_STAFF_TOKEN", err=True)
+
+
+@staff_app.command("revoke")
+def staff_revoke(code: Annotated[str, typer.Argument(help="Roster code")]) -> None:
+    """Revoke every token of a staff member (her chats stay bound)."""
+    n = _call(code, _backend().revoke_staff_tokens)
+    typer.echo(f"revoked {n} token(s) of {code}")
+
+
+@staff_app.command("deactivate")
+def staff_deactivate(code: Annotated[str, typer.Argument(help="Roster code")]) -> None:
+    """No access at all: out of matching, pending offers to the next candidate, chats unbound, tokens
+    revoked; her confirmed jobs are escalated to the managers for reassignment."""
+    r = _call(code, _backend().deactivate_staff)
+    if r["already"]:
+        typer.echo(f"{code} was already deactivated; nothing changed")
+        return
+    typer.echo(f"{code} deactivated: {len(r['offers_moved'])} pending offer(s) passed on, "
+               f"{r['identities_removed']} chat identity(ies) unbound, {r['tokens_revoked']} token(s) revoked")
+    if r["escalated_bookings"]:
+        ids = ", ".join(f"#{b}" for b in r["escalated_bookings"])
+        typer.echo(f"confirmed jobs escalated to the managers for reassignment: {ids}")
+    if r["takeovers_ended"]:
+        typer.echo(f"{r['takeovers_ended']} conversation(s) she held went back to the bot")
+
+
+@staff_app.command("suspend")
+def staff_suspend(code: Annotated[str, typer.Argument(help="Roster code of a housekeeper")],
+                  reason: Annotated[str, typer.Option(help="expired_certificate | failed_assessment | manager_hold")]
+                  ) -> None:
+    """Pause a housekeeper from new offers; she keeps chat access and her confirmed jobs."""
+    r = _call(code, _backend().suspend_staff, reason)
+    typer.echo(f"{code} suspended from matching ({', '.join(r['hold_reasons'])}); "
+               f"{len(r['offers_moved'])} pending offer(s) passed on")
+
+
+@staff_app.command("reinstate")
+def staff_reinstate(code: Annotated[str, typer.Argument(help="Roster code")],
+                    reason: Annotated[str | None, typer.Option(help="Lift only this hold reason")] = None) -> None:
+    """Lift a suspension (one reason or all), or bring a deactivated person back."""
+    be = _backend()
+    before = be.staff_by_code(code)
+    r = _call(code, be.reinstate_staff, reason)
+    if r["status"] == "active":
+        typer.echo(f"{code} is active")
+    else:
+        typer.echo(f"{code} is still suspended ({', '.join(r['hold_reasons'])})")
+    if before is not None and before.status == "deactivated":
+        typer.echo(f"{code} has no chats and no token: `frontdesk staff invite {code}` and "
+                   + HOW_TO_TOKEN.format(code=code))
+
+
+@staff_app.command("show")
+def staff_show(code: Annotated[str, typer.Argument(help="Roster code")]) -> None:
+    """Status, hold reasons, token (present or not; never the token) and bound channels."""
+    r = _call(code, _backend().staff_summary)
+    reasons = f" ({', '.join(r['hold_reasons'])})" if r["hold_reasons"] else ""
+    typer.echo(f"{r['code']} {r['kind']} {r['name']}: {r['status']}{reasons}; "
+               f"token: {'yes' if r['token'] else 'none'}; channels: {', '.join(r['channels']) or 'none'}")
 
 
 @staff_app.command("invite")
@@ -64,6 +164,8 @@ def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK0
     person = fd.backend.staff_by_code(code)
     if person is None:
         fail(f"no staff member with code {code!r}")
+    if person.status == "deactivated":
+        fail(PROBLEMS["person_deactivated"].format(code=code))
     token = fd.backend.create_invite(person.kind, person.id, days)
     username = settings.telegram.staff_bot_username
     if not username and settings.telegram.staff_token:
@@ -80,5 +182,3 @@ def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK0
         username = asyncio.run(ask())
     typer.echo(f"https://t.me/{username or '<staff_bot_username>'}?start={token}")
     typer.echo(f"one-time link for {person.name} ({code}), valid {days} days")
-
-

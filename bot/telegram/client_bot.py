@@ -26,10 +26,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
 )
 from telegram.ext import filters as F
 
@@ -65,14 +67,31 @@ class ClientBot:
         self.desk, self.cfg, self.refs, self.limiter = desk, cfg, refs, limiter
         builder = (ApplicationBuilder().token(cfg.client_token or "")
                    .base_url(f"{cfg.api_base}/bot").base_file_url(f"{cfg.api_base}/file/bot"))
-        if cfg.mode == "webhook":
-            builder = builder.updater(None)
+        # No library updater: our own polling loop confirms a batch (the next getUpdates offset) only
+        # after its turns have committed, so a crash mid-turn leaves the update with Telegram.
+        builder = builder.updater(None)
         self.app: Application = builder.build()
+        self._polling: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
         self.app.add_handler(CommandHandler("start", self.on_start))
         self.app.add_handler(CommandHandler("lang", self.on_lang))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(F.CONTACT, self.on_contact))
         self.app.add_handler(MessageHandler(F.TEXT, self.on_text))
+
+    def limit_senders(self, limits: Any) -> None:
+        """Count updates per chat before any handler (so before any database work), in webhook and
+        polling mode alike; beyond the limit the chat hears "slow down" once per window."""
+        async def guard(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            chat = update.effective_chat
+            if chat is None or await limits.allow("platform_per_sender", CHANNEL, str(chat.id)):
+                return
+            if await limits.first_refusal("platform_per_sender", CHANNEL, str(chat.id)):
+                with contextlib.suppress(Exception):
+                    await self.send(chat.id, self.desk.notifier.text("utter_slow_down", _lang_of(update)))
+            raise ApplicationHandlerStop
+
+        self.app.add_handler(TypeHandler(Update, guard), group=-1)
 
     # --- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -82,13 +101,50 @@ class ClientBot:
             await self.app.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/client",
                                            secret_token=self.cfg.webhook_secret)
         else:
-            await self.app.updater.start_polling(timeout=self.cfg.polling_timeout, poll_interval=0.0)
+            await self.app.bot.delete_webhook()
+            self._stop.clear()
+            self._polling = asyncio.create_task(self._poll(), name="client-polling")
 
     async def stop(self) -> None:
-        if self.app.updater and self.app.updater.running:
-            await self.app.updater.stop()
+        if self._polling is not None:
+            self._stop.set()
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
         await self.app.stop()
         await self.app.shutdown()
+
+    async def _poll(self) -> None:
+        """getUpdates long-poll. Telegram forgets updates below the next call's offset, so a batch is
+        confirmed only once every turn in it has finished (committed or answered with an error):
+        chats run side by side, each chat's updates in order."""
+        offset: int | None = None
+        while not self._stop.is_set():
+            try:
+                updates = await self.app.bot.get_updates(offset=offset, timeout=self.cfg.polling_timeout,
+                                                         allowed_updates=Update.ALL_TYPES)
+            except RetryAfter as e:
+                await asyncio.sleep(retry_seconds(e.retry_after))
+                continue
+            except (NetworkError, TelegramError) as e:
+                log.warning("client bot: getUpdates failed (%s); retrying", type(e).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if not updates:
+                continue
+            by_chat: dict[object, list[Update]] = {}
+            for u in updates:
+                by_chat.setdefault(u.effective_chat.id if u.effective_chat else u.update_id, []).append(u)
+            await asyncio.gather(*(self._run_in_order(batch) for batch in by_chat.values()))
+            offset = updates[-1].update_id + 1
+
+    async def _run_in_order(self, updates: list[Update]) -> None:
+        for u in updates:
+            try:
+                await self.app.process_update(u)
+            except Exception:
+                log.exception("client bot: an update failed")
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
@@ -99,7 +155,8 @@ class ClientBot:
             update = Update.de_json(await request.json(), self.app.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400, text="not an update")
-        await self.app.process_update(update)
+        # Telegram hanging up must not cancel a half-done turn: the update runs in its own task.
+        await asyncio.shield(asyncio.ensure_future(self.app.process_update(update)))
         return web.Response(text="ok")
 
     # --- handlers -------------------------------------------------------------------------------

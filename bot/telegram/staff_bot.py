@@ -52,8 +52,24 @@ class StaffBot:
     # --- life cycle -----------------------------------------------------------------------------
     def register_webhook(self, app: web.Application) -> None:
         # aiogram's handler checks the X-Telegram-Bot-Api-Secret-Token header itself.
-        SimpleRequestHandler(self.dp, self.bot, handle_in_background=False,
-                             secret_token=self.cfg.webhook_secret).register(app, path="/telegram/staff")
+        ShieldedRequestHandler(self.dp, self.bot, handle_in_background=False,
+                               secret_token=self.cfg.webhook_secret).register(app, path="/telegram/staff")
+
+    def limit_senders(self, limits: Any) -> None:
+        """Count updates per chat before any handler (outer middleware: after the secret check, in
+        webhook and polling mode alike); beyond the limit the chat hears "slow down" once per window."""
+        async def guard(handler: Any, event: Any, data: dict[str, Any]) -> Any:
+            chat = data.get("event_chat")
+            if chat is None or await limits.allow("platform_per_sender", CHANNEL, str(chat.id)):
+                return await handler(event, data)
+            if await limits.first_refusal("platform_per_sender", CHANNEL, str(chat.id)):
+                user = data.get("event_from_user")
+                lang = "en" if user is not None and (user.language_code or "").startswith("en") else "zh"
+                with contextlib.suppress(Exception):
+                    await self.send(chat.id, self.desk.notifier.text("utter_slow_down", lang))
+            return None
+
+        self.dp.update.outer_middleware(guard)
 
     async def start(self) -> None:
         if self.cfg.mode == "webhook":
@@ -61,8 +77,11 @@ class StaffBot:
                                        secret_token=self.cfg.webhook_secret)
         else:
             self._polling = asyncio.create_task(
+                # handle_as_tasks=False: aiogram asks for the next offset (which confirms an update to
+                # Telegram) only after the update's turn has finished, so a crash mid-turn loses nothing.
                 self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                      polling_timeout=self.cfg.polling_timeout), name="staff-polling")
+                                      polling_timeout=self.cfg.polling_timeout, handle_as_tasks=False),
+                name="staff-polling")
 
     async def stop(self) -> None:
         if self._polling is not None:
@@ -132,6 +151,13 @@ class StaffBot:
 
     async def push(self, external_id: str, reply: dict[str, Any]) -> None:
         await self.send(int(external_id), reply)
+
+
+class ShieldedRequestHandler(SimpleRequestHandler):
+    """Telegram hanging up must not cancel a half-done turn: each update runs in its own task."""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        return await asyncio.shield(asyncio.ensure_future(super().handle(request)))
 
 
 def _classify(e: Exception) -> Verdict | None:

@@ -19,6 +19,21 @@ STATUS = {"zh": {"requested": "已提交", "offered": "正在安排阿姨", "con
                  "completed": "completed", "cancelled": "cancelled"}}
 
 
+async def client_escalation(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str,
+                            booking_id: int | None = None, quiet: bool = False, **detail: Any) -> int | None:
+    """Open a case the client asked for; None (and, unless ``quiet``, a polite word that the earlier
+    request is already with the team) when this client has opened too many this hour."""
+    try:
+        return await call(backend().escalate, kind, client_id=tracker.get_slot("client_id"), booking_id=booking_id,
+                          by_client=True, **detail)
+    except DomainError as e:
+        if e.code != "escalation_limit":
+            raise
+        if not quiet:
+            dispatcher.utter_message(response="utter_escalation_limit")
+        return None
+
+
 def entity(tracker: Tracker, name: str) -> Any:
     return next((e["value"] for e in tracker.latest_message.get("entities", []) if e.get("entity") == name), None)
 
@@ -101,9 +116,9 @@ class ActionCancelBooking(Action):
             if b is None or e.code == "booking_not_found":
                 dispatcher.utter_message(response="utter_no_bookings")
                 return []
-            await call(be.escalate, "cancel_help", client_id=client_id, booking_id=booking_id)
             dispatcher.utter_message(response="utter_cannot_cancel", booking_id=booking_id,
                                      status=STATUS[lang].get(b["status"], b["status"]))
+            await client_escalation(dispatcher, tracker, "cancel_help", booking_id=booking_id, quiet=True)
             return []
         dispatcher.utter_message(response="utter_booking_cancelled", booking_id=b["id"],
                                  service=service_name(b["service"], lang), time=when(b["starts_at"], lang))
@@ -131,9 +146,9 @@ class ActionRequestHuman(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        await call(backend().escalate, "human_requested", client_id=tracker.get_slot("client_id"),
-                   text=tracker.latest_message.get("text", "")[:300])
-        dispatcher.utter_message(response="utter_human_coming")
+        if await client_escalation(dispatcher, tracker, "human_requested",
+                                   text=tracker.latest_message.get("text", "")[:300]) is not None:
+            dispatcher.utter_message(response="utter_human_coming")
         return [SlotSet("fallback_count", 0)]
 
 
@@ -143,9 +158,8 @@ class ActionEmergency(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response="utter_emergency")
-        await call(backend().escalate, "emergency", client_id=tracker.get_slot("client_id"),
-                   text=tracker.latest_message.get("text", "")[:300])
+        dispatcher.utter_message(response="utter_emergency")  # people first: whom to call comes before all else
+        await client_escalation(dispatcher, tracker, "emergency", text=tracker.latest_message.get("text", "")[:300])
         return []
 
 
@@ -155,9 +169,10 @@ class ActionComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        esc = await call(backend().escalate, "complaint", client_id=tracker.get_slot("client_id"),
-                         text=tracker.latest_message.get("text", "")[:500])
-        dispatcher.utter_message(response="utter_complaint_received", escalation_id=esc)
+        esc = await client_escalation(dispatcher, tracker, "complaint",
+                                      text=tracker.latest_message.get("text", "")[:500])
+        if esc is not None:
+            dispatcher.utter_message(response="utter_complaint_received", escalation_id=esc)
         return []
 
 
@@ -168,8 +183,8 @@ class ActionCustomization(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = tracker.latest_message.get("text", "")[:500]
-        await call(backend().escalate, "customization", client_id=tracker.get_slot("client_id"), text=text)
-        dispatcher.utter_message(response="utter_customization_received", request=text[:80])
+        if await client_escalation(dispatcher, tracker, "customization", text=text) is not None:
+            dispatcher.utter_message(response="utter_customization_received", request=text[:80])
         return []
 
 
@@ -187,8 +202,8 @@ class ActionFallback(Action):
         else:
             dispatcher.utter_message(response="utter_offer_human")
         if count == 3:
-            await call(backend().escalate, "repeated_misunderstanding", client_id=tracker.get_slot("client_id"),
-                       text=tracker.latest_message.get("text", "")[:300])
+            await client_escalation(dispatcher, tracker, "repeated_misunderstanding", quiet=True,
+                                    text=tracker.latest_message.get("text", "")[:300])
         return [SlotSet("fallback_count", count)]
 
 

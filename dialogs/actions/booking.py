@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,12 +12,16 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError, Request
+from backend.domain import contact
 from backend.services.bookings import validate
 from dialogs.actions.runtime import backend, call, service_name, when
 from dialogs.nlu.normalize import normalize
 
+# form_key names one filling of the form: submitting it twice (a retry, a double tap) is one booking.
 FORM_SLOTS = ("service_type", "time", "pending_date", "duration", "area", "address", "phone", "notes",
-              "awaiting_confirmation", "requested_slot")
+              "awaiting_confirmation", "requested_slot", "form_key")
+# A value the backend refused at submit time → the slot to ask again (time for anything else).
+REASK = {"invalid_phone": "phone", "invalid_address": "address", "invalid_notes": "notes"}
 NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "nothing", "nope", "n/a", "没什么", "否"}
 
 
@@ -51,6 +56,14 @@ def lang_of(tracker: Tracker) -> str:
 class ValidateBookingForm(FormValidationAction):
     def name(self) -> str:
         return "validate_booking_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        if not tracker.get_slot("form_key"):
+            events.append(SlotSet("form_key", uuid.uuid4().hex))  # this filling of the form, for submit
+            events.append(SlotSet("submitted_booking_id", None))  # a new booking: the last one is done
+        return events
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: dict[str, Any]) -> list[str]:
@@ -136,17 +149,19 @@ class ValidateBookingForm(FormValidationAction):
 
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> dict[str, Any]:
-        digits = re.sub(r"\D", "", str(value or ""))
-        if len(digits) == 13 and digits.startswith("86"):
-            digits = digits[2:]
-        if len(digits) == 11 and digits.startswith("1") and digits[1] in "3456789":
+        # The dialogue is lenient ("我的手机138 1234 5678"); the backend checks the number again.
+        digits = contact.phone(re.sub(r"\D", "", str(value or "")))
+        if digits is not None:
             return {"phone": digits}
         dispatcher.utter_message(response="utter_invalid_phone")
         return {"phone": None}
 
     def validate_notes(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> dict[str, Any]:
-        text = str(value or "").strip()[:500]
+        text = str(value or "").strip()[:contact.NOTES_MAX]
+        if contact.notes(text) is None:
+            dispatcher.utter_message(response="utter_invalid_notes")
+            return {"notes": None}
         return {"notes": "" if normalize(text).text.strip(" .。!！") in NO_NOTES else text}
 
 
@@ -242,15 +257,34 @@ class ActionSubmitBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         be, slots = backend(), tracker.slots
-        await call(be.set_client, slots["client_id"], phone=slots.get("phone"), address=slots.get("address"))
         try:
-            booking = await call(be.book, slots["client_id"], request_of(slots))
-        except DomainError:
-            dispatcher.utter_message(response="utter_booking_failed")
-            return [SlotSet("time", None), SlotSet("awaiting_confirmation", False), ActiveLoop("booking_form"),
-                    FollowupAction("booking_form")]
+            await call(be.set_client, slots["client_id"], phone=slots.get("phone"), address=slots.get("address"))
+            booking = await call(be.book, slots["client_id"], request_of(slots), request_key=slots.get("form_key"))
+        except DomainError as e:
+            slot = REASK.get(e.code)
+            dispatcher.utter_message(response=f"utter_invalid_{slot}" if slot else "utter_booking_failed")
+            return [SlotSet(slot or "time", None), SlotSet("awaiting_confirmation", False),
+                    ActiveLoop("booking_form"), FollowupAction("booking_form")]
         dispatcher.utter_message(response="utter_booking_submitted", booking_id=booking["id"])
-        return [SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")]
+        return [*[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")],
+                SlotSet("submitted_booking_id", booking["id"])]
+
+
+class ActionAffirmOutOfContext(Action):
+    """确认 with nothing to confirm: right after a submission it is a double tap or a retry after a
+    crash, so the client hears that the booking is in (once); otherwise the menu."""
+
+    def name(self) -> str:
+        return "action_affirm_out_of_context"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        booking_id = tracker.get_slot("submitted_booking_id")
+        if booking_id is None:
+            dispatcher.utter_message(response="utter_default_menu")
+            return []
+        dispatcher.utter_message(response="utter_booking_already_submitted", booking_id=booking_id)
+        return [SlotSet("submitted_booking_id", None)]
 
 
 class ActionChangeBooking(Action):

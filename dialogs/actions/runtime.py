@@ -1,8 +1,13 @@
-"""What actions need at run time, set once by the bootstrap (rasa-sdk builds the action objects)."""
+"""What actions need at run time: the backend, set by the bootstrap (rasa-sdk builds the action objects).
+
+rasa-sdk's action server (`frontdesk actions`) runs actions in Sanic worker processes that the bootstrap
+never ran in, so a process that was not configured builds its own backend from the settings on first use.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -11,17 +16,35 @@ from backend.api import Backend
 
 T = TypeVar("T")
 _backend: Backend | None = None
+_lock = threading.Lock()  # actions run in threads too (runtime.call): build the backend once
 
 
 def configure(backend: Backend) -> None:
     global _backend
-    _backend = backend
+    with _lock:
+        _backend = backend
 
 
 def backend() -> Backend:
+    global _backend
     if _backend is None:
-        raise RuntimeError("actions are not configured: bootstrap must call dialogs.actions.runtime.configure")
+        with _lock:
+            if _backend is None:
+                _backend = _from_settings()
     return _backend
+
+
+def _from_settings() -> Backend:
+    """The backend of a process the bootstrap did not configure, from the same settings (environment)."""
+    from backend import testhooks
+    from config import load_settings
+
+    settings = load_settings()
+    testhooks.configure(settings)  # refuses test hooks in production, as the bootstrap does
+    clock = None
+    if settings.test_hooks.enabled and settings.test_hooks.clock_file:
+        clock = testhooks.FileClock(settings.test_hooks.clock_file)
+    return Backend.from_settings(settings, clock=clock)
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -11,8 +11,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from dialogs.nlu.numerals import finditer
+
 _H = r"[\u4e00-\u9fff]"
-_N = r"(?:\d+|[一二三四五六七八九十百零〇]+|[a-z])"
+# Every repetition is bounded and numbers start where their run starts, so that no pattern rescans a
+# long run of digits or Chinese characters from each position in it (quadratic on hostile input).
+_N = r"(?:(?<!\d)\d{1,6}|[一二三四五六七八九十百零〇]{1,6}|[a-z])"
 _ZH_PARTS = [
     rf"{_H}{{2,6}}?(?:省|自治区)",
     rf"{_H}{{1,6}}?市(?!场|面|内)",
@@ -22,11 +26,11 @@ _ZH_PARTS = [
     rf"[\u4e00-\u9fff\w]{{1,10}}?(?:小区|花园|家园|新村|公寓|大厦|广场|苑|园|府|庭|湾|公馆|名邸|国际|城|村|里|院)"
     rf"(?:{_N}\s*期)?",
     rf"{_N}\s*(?:号楼|栋|幢|座|号院|单元|楼|层|室|号|户)",
-    r"\d{3,4}(?:室|房)?",
+    r"(?<!\d)\d{3,4}(?!\d)(?:室|房)?",
 ]
 _ZH_STRONG = re.compile(
     r"(?:区|县|路|街|巷|胡同|弄|小区|花园|家园|新村|公寓|大厦|苑|号楼|栋|幢|单元|室|号院)")
-_ZH_ADDR = re.compile(r"(?:(?:" + "|".join(_ZH_PARTS) + r")[\s,，-]*){2,}")
+_ZH_ADDR = re.compile(r"(?:(?:" + "|".join(_ZH_PARTS) + r")[\s,，-]{0,3}){2,12}")
 _LEAD = re.compile(
     r"(?:(?:我|我们|咱|咱们)?的?(?:家|住址|地址|位置|房子|新房|老房子|公司)?的?地?址?"
     r"(?:是|在|住在|位于|改成|改为|换成|换到|搬到|定位)了?[:：\s]*"
@@ -35,19 +39,23 @@ _LEAD = re.compile(
     r"|住)+")
 _HAS_DIGIT = re.compile(r"\d")
 _EN_ROAD = r"(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|highway|hwy)\.?"
+_W = r"[a-z]{1,20}"
 _EN_ADDR = re.compile(
-    rf"(?:(?:room|rm|flat|apt|apartment|unit|suite)\s*#?\s*\w+[\s,]*)?"
-    rf"(?:(?:building|bldg|block|tower)\s*#?\s*\w+[\s,]*)?"
-    rf"(?:no\.?\s*)?\d+[a-z]?\s+(?:[a-z]+\s+){{1,3}}{_EN_ROAD}(?:[\s,]+[a-z]+\s+district)?(?:[\s,]+[a-z]+\s+city)?"
-    rf"|(?:room|rm|flat|apt|apartment|unit|suite)\s*#?\s*\d+\w*(?:[\s,]+(?:building|bldg|block|tower)\s*#?\s*\w+)?"
-    rf"(?:[\s,]+[a-z]+(?:\s+[a-z]+){{0,2}}\s+(?:garden|gardens|estate|residence|court|plaza|apartments|compound))?")
+    rf"(?:(?:room|rm|flat|apt|apartment|unit|suite)\s{{0,2}}#?\s{{0,2}}\w{{1,8}}[\s,]{{0,3}})?"
+    rf"(?:(?:building|bldg|block|tower)\s{{0,2}}#?\s{{0,2}}\w{{1,8}}[\s,]{{0,3}})?"
+    rf"(?:no\.?\s{{0,2}})?(?<!\d)\d{{1,6}}[a-z]?\s{{1,3}}(?:{_W}\s{{1,3}}){{1,3}}{_EN_ROAD}"
+    rf"(?:[\s,]{{1,3}}{_W}\s{{1,3}}district)?(?:[\s,]{{1,3}}{_W}\s{{1,3}}city)?"
+    rf"|(?:room|rm|flat|apt|apartment|unit|suite)\s{{0,2}}#?\s{{0,2}}\d{{1,6}}\w{{0,4}}"
+    rf"(?:[\s,]{{1,3}}(?:building|bldg|block|tower)\s{{0,2}}#?\s{{0,2}}\w{{1,8}})?"
+    rf"(?:[\s,]{{1,3}}{_W}(?:\s{{1,3}}{_W}){{0,2}}\s{{1,3}}"
+    rf"(?:garden|gardens|estate|residence|court|plaza|apartments|compound))?")
 
 
 def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str, Any]]:
     """``taken`` are spans other entities (times, phones) already own; an address starts after them."""
     zh = _ZH_STRONG.search(text) is not None  # cheap pre-checks: the full patterns backtrack on long text
     en = _HAS_DIGIT.search(text) is not None
-    for m in _ZH_ADDR.finditer(text) if zh else ():
+    for m in finditer(_ZH_ADDR, text) if zh else ():
         start, end = m.start(), m.end()
         for a, b in taken:
             if a < end and b > start:
@@ -62,6 +70,6 @@ def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str
             start = lead.end()
         if _ZH_STRONG.search(text, start, end) and end - start >= 4:
             yield {"entity": "address", "start": start, "end": end, "value": text[start:end]}
-    for m in _EN_ADDR.finditer(text) if en else ():
+    for m in finditer(_EN_ADDR, text) if en else ():
         if m.end() - m.start() >= 6:
             yield {"entity": "address", "start": m.start(), "end": m.end(), "value": m[0].strip(" ,")}

@@ -6,6 +6,7 @@ reads the fitted model and compiled patterns and writes nothing, so it needs no 
 
 from __future__ import annotations
 
+import logging
 import pickle
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,8 +18,9 @@ from dialogs.nlu import classifier
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
 from dialogs.nlu.fast import FastLinear
-from dialogs.nlu.normalize import normalize
+from dialogs.nlu.normalize import Normalized, normalize
 
+log = logging.getLogger(__name__)
 FORMAT = 1
 FALLBACK = "nlu_fallback"
 CLASSIFY_CHARS = 300
@@ -112,11 +114,27 @@ class NLU:
         return now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)
 
     def parse(self, text: Any, now: datetime | None = None, lang: str | None = None) -> dict[str, Any]:
-        """Rasa's parse format for one message. Never raises on odd input."""
-        if isinstance(text, bytes | bytearray):
-            text = bytes(text).decode("utf-8", errors="replace")
-        text = "" if text is None else str(text)
+        """Rasa's parse format for one message. Never raises: input no extractor foresaw is logged
+        and answered as a fallback, so a client's odd message can never break a conversation."""
+        try:
+            if isinstance(text, bytes | bytearray):
+                text = bytes(text).decode("utf-8", errors="replace")
+            text = "" if text is None else str(text)
+        except Exception:  # an object whose __str__ fails
+            text = ""
+        try:
+            return self.parse_text(text, now, lang)
+        except Exception:
+            log.exception("NLU failed on a message of %d characters; answering with a fallback", len(text))
+            return {"text": text, "intent": {"name": FALLBACK, "confidence": 0.0}, "intent_ranking": [],
+                    "entities": [], "language": lang or "und"}
+
+    def parse_text(self, text: str, now: datetime | None = None, lang: str | None = None) -> dict[str, Any]:
+        """``parse`` without the safety net (the property tests call this one, to see any error)."""
         norm = normalize(text[: self.max_chars])
+        if len(norm.text) > self.max_chars:  # emoji spelt out as words can lengthen the text
+            cut = norm.text[: self.max_chars].rstrip()
+            norm = Normalized(norm.original, cut, norm.index[: len(cut)])
         result: dict[str, Any] = {"text": text, "intent": {"name": FALLBACK, "confidence": 0.0},
                                   "intent_ranking": [], "entities": [],
                                   "language": lang or detect_language(norm.text)}

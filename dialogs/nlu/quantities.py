@@ -6,9 +6,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from dialogs.nlu.numerals import NUM, as_int_if_whole, to_number
+from dialogs.nlu.numerals import NUM, as_int_if_whole, finditer, negative_before, to_number
 
-_EN_NUM = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an)"
+_EN_NUM = r"(?:\d{1,6}(?:\.\d{1,3})?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an)"
 
 DURATION = [
     re.compile(rf"(?P<n>{NUM})\s*(?:个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头|小时工)(?!后|以后|之后)"),
@@ -21,8 +21,8 @@ DURATION = [
 ]
 AREA = [
     re.compile(rf"(?P<n>{NUM})\s*(?:多)?\s*(?:平方米|平米|平方|平|m2|㎡|m²|方)(?!时|安|常|台|板|均|面|便|式|案|法|衡)"),
-    re.compile(r"\b(?P<n>\d+(?:\.\d+)?)\s*(?:sqm|sq\.?\s*m(?:eters?|etres?)?\b|square\s+met(?:er|re)s?|m2\b)"),
-    re.compile(r"\b(?P<ft>\d+(?:\.\d+)?)\s*(?:sq\.?\s*ft|square\s+feet|sqft)\b"),
+    re.compile(r"\b(?P<n>\d{1,6}(?:\.\d{1,3})?)\s*(?:sqm|sq\.?\s*m(?:eters?|etres?)?\b|square\s+met(?:er|re)s?|m2\b)"),
+    re.compile(r"\b(?P<ft>\d{1,6}(?:\.\d{1,3})?)\s*(?:sq\.?\s*ft|square\s+feet|sqft)\b"),
 ]
 PHONE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(?P<p>1[3-9]\d(?:[\s-]?\d){8})(?!\d)")
 RATING = [
@@ -40,10 +40,18 @@ def _value(m: re.Match[str]) -> float | None:
     return to_number(n) if n is not None else None
 
 
+def _negative(m: re.Match[str], text: str) -> bool:
+    """负三小时, -100 m², minus 3 stars: a signed quantity is no quantity at all."""
+    group = next((g for g in ("n", "ft") if m.groupdict().get(g) is not None), None)
+    return group is not None and negative_before(text, m.start(group))
+
+
 def durations(text: str) -> Iterator[dict[str, Any]]:
     for rx in DURATION:
-        for m in rx.finditer(text):
+        for m in finditer(rx, text):
             g = m.groupdict()
+            if _negative(m, text):
+                continue
             if g.get("halfhour"):
                 hours: float | None = 0.5
             elif g.get("halfday"):
@@ -60,7 +68,9 @@ def durations(text: str) -> Iterator[dict[str, Any]]:
 
 def areas(text: str) -> Iterator[dict[str, Any]]:
     for rx in AREA:
-        for m in rx.finditer(text):
+        for m in finditer(rx, text):
+            if _negative(m, text):
+                continue
             if m.groupdict().get("ft"):
                 v: float | None = round(float(m["ft"]) * 0.092903, 1)
             else:
@@ -70,14 +80,16 @@ def areas(text: str) -> Iterator[dict[str, Any]]:
 
 
 def phones(text: str) -> Iterator[dict[str, Any]]:
-    for m in PHONE.finditer(text):
+    for m in finditer(PHONE, text):
         digits = re.sub(r"\D", "", m["p"])
         yield {"entity": "phone", "start": m.start(), "end": m.end(), "value": digits}
 
 
 def ratings(text: str) -> Iterator[dict[str, Any]]:
     for rx in RATING:
-        for m in rx.finditer(text):
+        for m in finditer(rx, text):
+            if _negative(m, text):
+                continue
             v = 5.0 if m.groupdict().get("max") else _value(m)
             if v is not None and 1 <= v <= 5 and (v * 2).is_integer():
                 # "give it a 4": the entity is the number, not the verb phrase

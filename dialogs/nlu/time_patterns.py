@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 
-ZH_H = r"(?:\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
+# Digits are anchored at the start of their run: 125点 is no clock (not 25点, not 5点).
+ZH_H = r"(?:(?<!\d)\d{1,2}|[零〇一二两三四五六七八九十]{1,3})"
 ZH_M = r"(?:\d{1,2}|[零〇一二三四五六七八九十]{1,4})"
 WEEKDAY_ZH = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
               "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
@@ -44,9 +45,9 @@ ZH = {
     "fused": re.compile(r"(?P<d>今|明|后)(?P<pod>早|晚|晨|夜)(?!上|晨|饭|餐|点儿)"),
     "relday": re.compile(r"大大后天|大后天|后天|明天|明日|明儿|今天|今日|今儿|当天|本日"),
     "weekday": re.compile(
-        r"(?P<pre>下下个?|下个?|这个?|本|上个?|next)?\s*(?:周|星期|礼拜|週)(?P<wd>[一二三四五六日天末1-7])"),
+        r"(?P<pre>下下个?|下个?|这个?|本|上个?|next)?\s?(?:周|星期|礼拜|週)(?P<wd>[一二三四五六日天末1-7])"),
     "ymd": re.compile(
-        r"(?:(?P<y>\d{4}|[零〇一二三四五六七八九]{4})\s*年\s*)?(?P<mo>\d{1,2}|[一二三四五六七八九十]{1,2})\s*月\s*"
+        r"(?:(?P<y>(?<!\d)\d{4}|[零〇一二三四五六七八九]{4})\s*年\s*)?(?P<mo>(?<!\d)\d{1,2}|[一二三四五六七八九十]{1,2})\s*月\s*"
         r"(?P<d>\d{1,2}|[一二三四五六七八九十]{1,3})\s*(?:日|号)?(?![\d零一二三四五六七八九十]|点|时|:)"),
     "iso": re.compile(r"(?<!\d)(?P<y>\d{4})[-/.](?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})(?!\d)"),
     "md": re.compile(r"(?<![\d/.])(?P<mo>\d{1,2})/(?P<d>\d{1,2})(?![\d/])"),
@@ -74,11 +75,12 @@ EN = {
         r"tonight|tonite|2day|2moro|2morrow)\b"),
     "weekday": re.compile(rf"\b(?:(?P<pre>this\s+coming|this|next|coming)\s+)?{_WD_EN}\b"),
     "weekend": re.compile(r"\b(?:(?P<pre>this|next|coming)\s+)?weekend\b"),
-    "mdy": re.compile(rf"\b{_MON_EN}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(?P<y>\d{{4}}))?"),
-    "dmy": re.compile(rf"\b(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON_EN}(?:\s*(?P<y>\d{{4}}))?"),
+    "mdy": re.compile(rf"\b{_MON_EN}\s*(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(?P<y>\d{{4}})(?!\d))?"),
+    "dmy": re.compile(
+        rf"\b(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON_EN}(?:\s*(?P<y>\d{{4}})(?!\d))?"),
     "ordinal": re.compile(r"\bthe\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
-    "in_days": re.compile(r"\bin\s+(?P<n>\d+|a|one|two|three|four|five|six|seven)\s+days?\b"),
-    "in_hours": re.compile(r"\bin\s+(?P<n>\d+|an|one|two|three|half\s+an)\s+hours?\b"),
+    "in_days": re.compile(r"\bin\s+(?P<n>\d{1,4}|a|one|two|three|four|five|six|seven)\s+days?\b"),
+    "in_hours": re.compile(r"\bin\s+(?P<n>\d{1,4}|an|one|two|three|half\s+an)\s+hours?\b"),
     "pod": re.compile(r"\b(?:(?:this|in\s+the)\s+)?(?P<p>early\s+morning|morning|noon|midday|lunch\s*time|afternoon|"
                       r"evening|night)\b"),
     "range": re.compile(

@@ -11,6 +11,9 @@ and the expression is resolved against a reference time ``now`` in the configure
 * A clock time without a date is today's if still ahead, else tomorrow's. A bare hour from 1 to 6
   without 上午/下午/am/pm means the afternoon (home services do not start at 3 a.m.).
 * Parts of the day are intervals: 上午 08–12, 下午 12–18, 晚上 18–22 (see ``POD``).
+* Impossible dates and clocks (2月30号, 13月, 25点, a year far from now) give no time at all: they
+  are found as "invalid" pieces, so that 30号 inside 2月30号 is not read as this month's 30th, and
+  an expression that contains one is dropped whole.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from dialogs.nlu.numerals import to_number
+from dialogs.nlu.numerals import finditer, negative_before, to_number
 from dialogs.nlu.time_patterns import EN, MONTHS_EN, POD, WEEKDAY_EN, WEEKDAY_ZH, ZH
 
 _GAP = re.compile(
@@ -29,11 +32,13 @@ _RELDAY = {"今天": 0, "今日": 0, "今儿": 0, "当天": 0, "本日": 0, "明
            "大后天": 3, "大大后天": 4, "today": 0, "2day": 0, "tonight": 0, "tonite": 0}
 _DATE_KINDS = ("date", "moment")
 _CLOCK_KINDS = ("clock", "range")
+YEARS_AROUND = 5  # a year further from now than this is a typo or a joke, not a booking
+_YEAR_BEFORE = re.compile(r"[\d零〇一二三四五六七八九]\s*年\s*$")
 
 
 @dataclass
 class Part:
-    kind: str  # date | moment | pod | clock | range
+    kind: str  # date | moment | pod | clock | range | invalid
     start: int
     end: int
     day: date | None = None
@@ -98,7 +103,7 @@ def _weekday(today: date, wd: int, pre: str | None) -> date:
 
 def _month_day(today: date, mo: int, d: int, year: int | None = None) -> date | None:
     if year is not None:
-        return _safe_date(year, mo, d)
+        return _safe_date(year, mo, d) if abs(year - today.year) <= YEARS_AROUND else None
     for y in (today.year, today.year + 1):
         cand = _safe_date(y, mo, d)
         if cand and cand >= today:
@@ -148,81 +153,95 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
     def add(kind: str, m: re.Match[str], **kw: Any) -> None:
         found.append(Part(kind, m.start(), m.end(), **kw))
 
-    for m in ZH["fused"].finditer(text):
+    def invalid(m: re.Match[str]) -> None:
+        found.append(Part("invalid", m.start(), m.end()))
+
+    for m in finditer(ZH["fused"], text):
         offset = {"今": 0, "明": 1, "后": 2}[m["d"]]
         add("date", m, day=today + timedelta(days=offset), pod=POD["早上" if m["pod"] in "早晨" else "晚上"])
-    for m in ZH["relday"].finditer(text):
+    for m in finditer(ZH["relday"], text):
         add("date", m, day=today + timedelta(days=_RELDAY[m[0]]))
-    for m in ZH["weekday"].finditer(text):
+    for m in finditer(ZH["weekday"], text):
         add("date", m, day=_weekday(today, WEEKDAY_ZH[m["wd"]], m["pre"]))
     for key in ("ymd", "iso", "md"):
-        for m in ZH[key].finditer(text):
+        for m in finditer(ZH[key], text):
             gd = m.groupdict()
             mo, d, y = _num(gd["mo"]), _num(gd["d"]), _num(gd.get("y"))
-            if mo and d and 1 <= mo <= 12 and (day := _month_day(today, mo, d, y)):
+            junk_year = key == "ymd" and y is None and _YEAR_BEFORE.search(text, max(0, m.start() - 12), m.start())
+            if mo and d and 1 <= mo <= 12 and not junk_year and (day := _month_day(today, mo, d, y)):
                 add("date", m, day=day)
-    for m in ZH["dom"].finditer(text):
+            elif key != "md" or (mo and d and 1 <= mo <= 12 and 1 <= d <= 31):
+                invalid(m)  # 2月30号, 13月5号, 2026-02-30 (a bare 50/50 is no date at all)
+    for m in finditer(ZH["dom"], text):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, m["pre"])):
-            add("date", m, day=day)
-    for m in ZH["in_days"].finditer(text):
+            add("date", m, day=day)  # 88号 is a house number, not an impossible date
+    for m in finditer(ZH["in_days"], text):
         n = _num(m["n"] or m["n2"])
-        if n is not None and n < 400:
+        if n is not None and n < 400 and not negative_before(text, m.start()):
             add("date", m, day=today + timedelta(days=n))
-    for m in ZH["in_hours"].finditer(text):
+    for m in finditer(ZH["in_hours"], text):
         n = 0.5 if m["n"] == "半" else _num(m["n"])
-        if n is not None and n < 100:
+        if n is not None and n < 100 and not negative_before(text, m.start()):
             add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
-    for m in ZH["pod"].finditer(text):
+    for m in finditer(ZH["pod"], text):
         add("pod", m, pod=POD[m[0]])
-    for m in ZH["range"].finditer(text):
+    for m in finditer(ZH["range"], text):
         a = _clock(m, "a", "zh")
         b = _clock(m, "b", "zh")
         if a and b:
             add("range", m, clocks=(a, b))
-    for m in ZH["clock"].finditer(text):
+        else:
+            invalid(m)
+    for m in finditer(ZH["clock"], text):
         c = _clock(m, "", "zh")
         if c:
-            weak = m[""+"h"] in ("一", "两", "二") and not c["minute"] and not m[0].endswith("钟")
+            weak = m["h"] in ("一", "两", "二") and not c["minute"] and not m[0].endswith("钟")
             add("clock", m, clocks=(c,), weak=weak)
+        else:
+            invalid(m)
 
-    for m in EN["relday"].finditer(text):
+    for m in finditer(EN["relday"], text):
         w = m[0]
         offset = 2 if "after" in w else _RELDAY.get(w, 1)
         add("date", m, day=today + timedelta(days=offset), pod=POD["tonight"] if w.startswith("toni") else None)
-    for m in EN["weekday"].finditer(text):
+    for m in finditer(EN["weekday"], text):
         add("date", m, day=_weekday(today, WEEKDAY_EN[m["wd"][:3]], _en_pre(m["pre"])))
-    for m in EN["weekend"].finditer(text):
+    for m in finditer(EN["weekend"], text):
         add("date", m, day=_weekday(today, 5, _en_pre(m["pre"])))
     for key in ("mdy", "dmy"):
-        for m in EN[key].finditer(text):
+        for m in finditer(EN[key], text):
             d, y = _num(m["d"]), _num(m["y"])
             if d and (day := _month_day(today, MONTHS_EN[m["mon"][:3]], d, y)):
                 add("date", m, day=day)
-    for m in EN["ordinal"].finditer(text):
+            elif d and 1 <= d <= 31:
+                invalid(m)  # feb 30, or a year far out
+    for m in finditer(EN["ordinal"], text):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, None)):
             add("date", m, day=day)
-    for m in EN["in_days"].finditer(text):
+    for m in finditer(EN["in_days"], text):
         n = _num(m["n"]) if m["n"].isdigit() else to_number(m["n"])
-        if n is not None and n < 400:
+        if n is not None and n < 400 and not negative_before(text, m.start("n")):
             add("date", m, day=today + timedelta(days=int(n)))
-    for m in EN["in_hours"].finditer(text):
+    for m in finditer(EN["in_hours"], text):
         n = 0.5 if m["n"].startswith("half") else (_num(m["n"]) if m["n"].isdigit() else to_number(m["n"]))
-        if n is not None and n < 100:
+        if n is not None and n < 100 and not negative_before(text, m.start("n")):
             add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
-    for m in EN["pod"].finditer(text):
+    for m in finditer(EN["pod"], text):
         add("pod", m, pod=POD[re.sub(r"\s+", " ", m["p"]).replace("lunchtime", "lunch time")])
-    for m in EN["range"].finditer(text):
+    for m in finditer(EN["range"], text):
         a, b = _clock(m, "a", "en"), _clock(m, "b", "en")
         if a and b and (a["hint"] or b["hint"] or (a["strict"] and b["strict"])
                         or m[0].startswith(("from", "between"))):
             found.append(Part("range", m.start("ah"), m.end(), clocks=(a, b)))
-    for m in EN["clock"].finditer(text):
+    for m in finditer(EN["clock"], text):
         c = _clock(m, "", "en")
         if c and c["explicit"]:
             found.append(Part("clock", m.start("h"), m.end(), clocks=(c,)))  # span without "at"
-    for m in EN["noon"].finditer(text):
+        elif c is None and (m["ap"] or m["m"] is not None):
+            found.append(Part("invalid", m.start("h"), m.end()))  # 25pm, 9:75 (a bare 99 is just a number)
+    for m in finditer(EN["noon"], text):
         add("clock", m, clocks=({"h": 24, "m": 0, "minute": False, "hint": None, "strict": True},))
     return _non_overlapping(found)
 
@@ -237,9 +256,11 @@ def _en_pre(pre: str | None) -> str | None:
 def _non_overlapping(parts: list[Part]) -> list[Part]:
     """Longest pieces win; among equals the one found first (fused words before their parts)."""
     chosen: list[Part] = []
+    taken = bytearray(max((p.end for p in parts), default=0) + 1)  # linear, however many pieces
     for p in sorted(parts, key=lambda p: (-(p.end - p.start), p.start)):
-        if all(p.end <= q.start or p.start >= q.end for q in chosen):
+        if not any(taken[p.start:p.end]):
             chosen.append(p)
+            taken[p.start:p.end] = b"\x01" * (p.end - p.start)
     return sorted(chosen, key=lambda p: p.start)
 
 
@@ -249,14 +270,14 @@ def _group(parts: list[Part], text: str) -> list[Group]:
         g = groups[-1] if groups else None
         kinds = {
             "date": _DATE_KINDS, "moment": _DATE_KINDS, "pod": ("pod",), "clock": _CLOCK_KINDS,
-            "range": _CLOCK_KINDS,
+            "range": _CLOCK_KINDS, "invalid": ("invalid",),
         }[p.kind]
         if (g is not None and p.start - g.end <= 12 and _GAP.match(text[g.end:p.start])
                 and g.get(*kinds) is None and not (p.kind == "pod" and g.get("date") and g.get("date").pod)):
             g.parts.append(p)
         else:
             groups.append(Group([p]))
-    return [g for g in groups if not (len(g.parts) == 1 and g.parts[0].weak)]
+    return [g for g in groups if not (len(g.parts) == 1 and g.parts[0].weak) and g.get("invalid") is None]
 
 
 def _hour(c: dict[str, Any], pod: tuple[int, int, str | None] | None) -> int:
@@ -319,7 +340,10 @@ def parse_times(text: str, now: datetime) -> list[dict[str, Any]]:
     """Time entities in normalised ``text`` with spans in that text and ISO values."""
     results = []
     for g in _group(_scan(text, now.date(), now), text):
-        r = _resolve(g, now)
+        try:
+            r = _resolve(g, now)
+        except (OverflowError, ValueError):  # a date at the edge of the calendar: no time, not a crash
+            r = None
         if r is None:
             continue
         ent = {"start": g.start, "end": g.end, "value": r["value"].isoformat(), "grain": r["grain"],

@@ -210,7 +210,7 @@ def test_roster_import_reports_bad_rows_with_line_numbers(be: Backend, tmp_path)
     f = tmp_path / "roster.csv"
     f.write_text("code,role,name,phone,skills,days,hours,certificates\n"
                  "HK900,housekeeper,刘阿姨,13900000900,cleaning,mon;tue,08:00-18:00,health:2027-06-30\n"
-                 "HK901,housekeeper,,13900000901,cleaning,mon,08:00-18:00,health:2027-06-30\n"
+                 "HK901,chef,许阿姨,13900000901,cleaning,mon,08:00-18:00,health:2027-06-30\n"
                  "HK902,housekeeper,陈阿姨,12345,cleaning,mon,08:00-18:00,health:2027-06-30\n"
                  "HK903,housekeeper,何阿姨,13900000903,plumbing,mon,08:00-18:00,\n"
                  "HK904,housekeeper,吴阿姨,13900000904,cleaning,funday,8-6,health:soon\n"
@@ -218,7 +218,7 @@ def test_roster_import_reports_bad_rows_with_line_numbers(be: Backend, tmp_path)
     with pytest.raises(staff.RosterError) as e:
         staff.read_roster(f, be.catalogue)
     errors = "\n".join(e.value.errors)
-    for line, word in [(3, "name"), (4, "phone"), (5, "skills"), (6, "days"), (7, "twice")]:
+    for line, word in [(3, "role"), (4, "phone"), (5, "skills"), (6, "days"), (7, "twice")]:
         assert f"line {line}:" in errors and word in errors.split(f"line {line}:")[1].split("\n")[0]
     assert "line 2:" not in errors
     good = tmp_path / "ok.yaml"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,9 @@ class Env:
         return len(self.fake.texts(token, chat))
 
     async def bind(self, code: str, chat: int) -> None:
-        person = self.app.backend.staff_by_code(code)
-        token = self.app.backend.create_invite(person.kind, person.id)
+        # Off the loop: a turn in flight holds the database until the loop lets it finish.
+        person = await asyncio.to_thread(self.app.backend.staff_by_code, code)
+        token = await asyncio.to_thread(self.app.backend.create_invite, person.kind, person.id)
         await self.staff_says(f"/start {token}", chat)
         await self.fake.wait_for(STAFF, chat, "欢迎")
 

@@ -1,0 +1,72 @@
+"""The durable inbox: messages a channel acknowledged before their turn ran (WeChat answers within
+5 seconds), kept encrypted until a worker has run them through the normal turn.
+
+A row is claimed with a lease (``next_attempt_at``): a worker that dies leaves it to come back after
+the lease. Only the head of each sender's queue is claimable, so several workers never reorder one
+conversation. The platform message id is also marked processed by the turn itself, so running a row
+twice (lease expired while the first run was committing) still changes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, aliased
+
+from backend.orm import InboxMessage
+
+MAX_ATTEMPTS = 5
+
+
+def accept(session: Session, now: datetime, channel: str, sender_id: str, message_id: str,
+           payload: dict[str, Any]) -> bool:
+    """Keep a message; False when this (channel, sender, message id) was accepted before."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Core insert: the payload still goes through EncryptedJSON (the column's type).
+    stmt = insert(InboxMessage).values(channel=channel, sender_id=sender_id, message_id=message_id,
+                                       payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                                       received_at=now).on_conflict_do_nothing()
+    # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
+    return session.execute(stmt.returning(InboxMessage.id)).first() is not None
+
+
+def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[InboxMessage]:
+    """Claim due rows, at most one per sender (the oldest pending), leased until ``now + lease``."""
+    earlier = aliased(InboxMessage)
+    head = ~exists().where(and_(earlier.channel == InboxMessage.channel, earlier.sender_id == InboxMessage.sender_id,
+                                earlier.status == "pending", earlier.id < InboxMessage.id))
+    rows = list(session.scalars(
+        select(InboxMessage).where(InboxMessage.status == "pending", InboxMessage.next_attempt_at <= now, head)
+        .order_by(InboxMessage.id).limit(limit).with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)))
+    for m in rows:
+        m.next_attempt_at = now + lease
+        m.attempts += 1
+    return rows
+
+
+def done(session: Session, message_id: int) -> None:
+    """The turn ran: the row stays (a redelivery is still a duplicate) but its content goes."""
+    m = session.get(InboxMessage, message_id, with_for_update=True)
+    if m is not None:
+        m.status, m.payload = "done", {}
+
+
+def failed(session: Session, now: datetime, message_id: int) -> bool:
+    """A run failed: retry with backoff; True when it has failed for good (status "failed")."""
+    m = session.get(InboxMessage, message_id, with_for_update=True)
+    if m is None or m.status != "pending":
+        return False
+    if m.attempts >= MAX_ATTEMPTS:
+        m.status = "failed"
+        return True
+    m.next_attempt_at = now + timedelta(seconds=min(300.0, 2.0 ** m.attempts))
+    return False
+
+
+def pending(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(InboxMessage).where(InboxMessage.status == "pending")) or 0

@@ -1,0 +1,160 @@
+"""A client's personal data on request: export what is held, erase it (on a manager's approval or at
+once, per ``privacy.erase_mode``).
+
+Erasure removes names, phones, addresses, notes, free text and the conversation history; bookings
+keep their non-personal facts (service, times, price, district, status) for the company's books, and
+cases and the audit log keep their kinds and states without the client's words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.orm import (
+    Booking,
+    Client,
+    Escalation,
+    Identity,
+    InboxMessage,
+    Manager,
+    Notification,
+    PrivacyRequest,
+    Takeover,
+)
+from backend.services import Context, DomainError, bookings
+from backend.services.audit import record
+from backend.services.outbox import notify
+from backend.services.retention import conversations
+
+# Parameters of staff notifications that carry what a client wrote or where they live.
+PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name")
+ERASED = "—"
+
+
+def _client(session: Session, client_id: int) -> Client:
+    c = session.get(Client, client_id, with_for_update=True)
+    if c is None:
+        raise DomainError("client_not_found")
+    return c
+
+
+def request_erase(ctx: Context, session: Session, client_id: int) -> PrivacyRequest:
+    """Record the request and alert the managers, or erase at once when ``erase_mode`` is auto.
+    Asking twice while a request is pending returns that request (one alert, one decision)."""
+    _client(session, client_id)
+    now = ctx.clock.now()
+    req = session.scalar(select(PrivacyRequest).where(PrivacyRequest.client_id == client_id,
+                                                      PrivacyRequest.kind == "erase",
+                                                      PrivacyRequest.status == "pending"))
+    if req is not None:
+        return req
+    req = PrivacyRequest(client_id=client_id, kind="erase", status="pending", created_at=now)
+    session.add(req)
+    session.flush()
+    record(session, now, "privacy_request", req.id, None, "pending", f"client:{client_id}", kind="erase")
+    if ctx.erase_mode == "auto":
+        erase(ctx, session, client_id)
+        _close(session, now, req, "done", "system")
+        return req
+    for m in session.scalars(select(Manager).where(Manager.status == "active").order_by(Manager.id)):
+        notify(session, now, "manager", m.id, "privacy_request", f"privacy:{req.id}:m:{m.id}",
+               request_id=req.id, client_id=client_id, kind="erase")
+    return req
+
+
+def decide(ctx: Context, session: Session, request_id: int, manager_id: int, approve: bool) -> PrivacyRequest:
+    """A manager approves (the data is erased now) or rejects a pending erasure; the client is told."""
+    req = session.get(PrivacyRequest, request_id, with_for_update=True)
+    if req is None:
+        raise DomainError("privacy_request_not_found")
+    if req.status != "pending":
+        raise DomainError("privacy_request_closed")
+    now = ctx.clock.now()
+    if approve:
+        erase(ctx, session, req.client_id)
+    _close(session, now, req, "done" if approve else "rejected", f"manager:{manager_id}", manager_id)
+    notify(session, now, "client", req.client_id, "privacy_erased" if approve else "privacy_erase_rejected",
+           f"privacy:{req.id}:decided", request_id=req.id)
+    return req
+
+
+def _close(session: Session, now: datetime, req: PrivacyRequest, status: str, actor: str,
+           manager_id: int | None = None) -> None:
+    record(session, now, "privacy_request", req.id, req.status, status, actor, kind=req.kind)
+    req.status, req.decided_at, req.manager_id = status, now, manager_id
+
+
+def pending(session: Session) -> list[PrivacyRequest]:
+    return list(session.scalars(select(PrivacyRequest).where(PrivacyRequest.status == "pending")
+                                .order_by(PrivacyRequest.id)))
+
+
+def erase(ctx: Context, session: Session, client_id: int) -> None:
+    """Erase one client's personal data everywhere it is stored, in one transaction."""
+    now = ctx.clock.now()
+    c = _client(session, client_id)
+    for b in bookings.open_bookings(ctx, session, client_id):
+        if b.status != "in_progress":  # nobody can be sent to an address that no longer exists
+            bookings.cancel(ctx, session, client_id, b.id)
+    booking_ids = set()
+    for b in session.scalars(select(Booking).where(Booking.client_id == client_id)):
+        b.address = b.notes = None
+        booking_ids.add(b.id)
+    c.name = c.phone = c.address = None
+    c.never_again, c.last_housekeeper_id, c.erased_at = [], None, now
+    for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)):
+        e.detail = {}
+    for t in session.scalars(select(Takeover).where(Takeover.client_id == client_id, Takeover.ended_at.is_(None))):
+        t.ended_at = now
+    # What was said to the client is their chat history; what staff were told about them loses its text.
+    session.execute(delete(Notification).where(Notification.person_kind == "client",
+                                               Notification.person_id == client_id))
+    for n in session.scalars(select(Notification).where(Notification.person_kind != "client")):
+        p = n.params or {}
+        if p.get("client_id") == client_id or (p.get("booking_id") in booking_ids and p.get("booking_id")):
+            n.params = {k: ({} if isinstance(v, dict) else ERASED) if k in PERSONAL_PARAMS else v
+                        for k, v in p.items()}
+    idents = session.scalars(select(Identity).where(Identity.person_kind == "client",
+                                                    Identity.person_id == client_id)).all()
+    keys = [f"{i.channel}:{i.external_id}" for i in idents]
+    if keys:
+        session.execute(delete(conversations).where(conversations.c.sender_key.in_(keys)))
+    for i in idents:
+        session.execute(delete(InboxMessage).where(InboxMessage.channel == i.channel,
+                                                   InboxMessage.sender_id == i.external_id,
+                                                   InboxMessage.status != "pending"))
+    record(session, now, "client", client_id, None, "erased", "system")
+
+
+def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
+    """Everything held about a client, as plain data; the request is recorded as done."""
+    now = ctx.clock.now()
+    c = _client(session, client_id)
+    req = PrivacyRequest(client_id=client_id, kind="export", status="done", created_at=now, decided_at=now)
+    session.add(req)
+    session.flush()
+    record(session, now, "privacy_request", req.id, None, "done", f"client:{client_id}", kind="export")
+    idents = session.scalars(select(Identity).where(Identity.person_kind == "client",
+                                                    Identity.person_id == client_id).order_by(Identity.id))
+    keys = [f"{i.channel}:{i.external_id}" for i in idents]
+    channels = sorted({k.split(":", 1)[0] for k in keys})
+    history = session.execute(select(conversations.c.sender_key).where(
+        conversations.c.sender_key.in_(keys))).all() if keys else []
+    return {
+        "request_id": req.id,
+        "profile": {"name": c.name, "phone": c.phone, "address": c.address, "lang": c.lang,
+                    "created_at": c.created_at.isoformat() if c.created_at else None,
+                    "erased_at": c.erased_at.isoformat() if c.erased_at else None},
+        "bookings": [{"id": b.id, "service": b.service, "starts_at": b.starts_at.isoformat(),
+                      "ends_at": b.ends_at.isoformat(), "status": b.status, "price": b.price_estimate,
+                      "district": b.district, "address": b.address, "notes": b.notes}
+                     for b in session.scalars(select(Booking).where(Booking.client_id == client_id)
+                                              .order_by(Booking.starts_at))],
+        "channels": channels,
+        "conversations": len(history),
+        "retention_days": ctx.retention_days,
+    }
