@@ -10,25 +10,14 @@ import pytest
 from sqlalchemy import select, text
 
 from backend.api import Backend, DomainError, Request
-from backend.clock import FakeClock
 from backend.crypto import Cipher
 from backend.orm import AuditLog, Booking, Notification, Offer
 from backend.services import staff
-from config import load_settings
-from tests.conftest import NOW_ISO, TEST_KEY
+from tests.conftest import TEST_KEY
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-def be(db_url: str, tmp_path) -> Backend:
-    settings = load_settings(data_dir=tmp_path, data_key=TEST_KEY)
-    backend = Backend.from_settings(settings, clock=FakeClock(datetime.fromisoformat(NOW_ISO)), db_url=db_url)
-    backend.db.create_all()
-    rows = [staff.parse_row(i, r, backend.catalogue) for i, r in enumerate(staff.demo_rows(backend.now.date()), 1)]
-    backend.import_staff(rows)
-    yield backend
-    backend.db.dispose()
 
 
 def tomorrow(hour: int = 10) -> datetime:

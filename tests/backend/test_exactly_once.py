@@ -23,11 +23,10 @@ from backend import testhooks
 from backend.api import Backend, DomainError, Request
 from backend.clock import FakeClock
 from backend.orm import Booking, Client, Notification, Offer, Timer
-from backend.services import staff
 from config import load_settings
 from dialogs.messages import IncomingMessage
 from dialogs.tracker_store import processed_messages
-from tests.conftest import NOW_ISO, TEST_KEY, make_app
+from tests.conftest import TEST_KEY, make_app
 
 TZ = ZoneInfo("Asia/Shanghai")
 CLEANING = ("我想约明天上午10点的保洁", "3个小时", "朝阳区建国路88号3号楼501", "13812345678", "没有")
@@ -41,14 +40,6 @@ def app(tmp_path: Path, db_url: str, trained_model: Path):
     a.backend.db.dispose()
 
 
-@pytest.fixture
-def be(db_url: str, tmp_path: Path) -> Backend:
-    backend = _backend(db_url, tmp_path, FakeClock(datetime.fromisoformat(NOW_ISO)))
-    backend.db.create_all()
-    rows = [staff.parse_row(i, r, backend.catalogue) for i, r in enumerate(staff.demo_rows(backend.now.date()), 1)]
-    backend.import_staff(rows)
-    yield backend
-    backend.db.dispose()
 
 
 def _backend(db_url: str, tmp_path: Path, clock: Any) -> Backend:

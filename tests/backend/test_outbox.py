@@ -17,29 +17,15 @@ import pytest
 from sqlalchemy import event, select
 
 from backend.api import Backend, Request
-from backend.clock import FakeClock
 from backend.orm import Identity, Manager, Notification
-from backend.services import staff
 from backend.services.outbox import notify
 from bot.workers import Dispatcher, Retry, Unreachable
-from config import load_settings
 from dialogs.domain import Domain
 from dialogs.notify import Notifier
-from tests.conftest import NOW_ISO, TEST_KEY
 
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-@pytest.fixture
-def be(db_url: str, tmp_path) -> Backend:
-    settings = load_settings(data_dir=tmp_path, data_key=TEST_KEY)
-    settings.outbox.lease_seconds = 30
-    backend = Backend.from_settings(settings, clock=FakeClock(datetime.fromisoformat(NOW_ISO)), db_url=db_url)
-    backend.db.create_all()
-    rows = [staff.parse_row(i, r, backend.catalogue) for i, r in enumerate(staff.demo_rows(backend.now.date()), 1)]
-    backend.import_staff(rows)
-    yield backend
-    backend.db.dispose()
 
 
 def put(be: Backend, kind: str, pid: int, key: str, subject: str = "", urgent: bool = False, **params: Any) -> int:
