@@ -26,6 +26,9 @@ class ShellAuthError(Exception):
 
 def staff_token(given: str | None, code: str, interactive: bool | None = None) -> str:
     """The token from --token, then FRONTDESK_STAFF_TOKEN, then a hidden prompt on a terminal."""
+    if given:
+        print(f"note: a token on the command line shows in `ps` and the shell history; prefer {TOKEN_ENV} "
+              "or the prompt", file=sys.stderr)
     token = given or os.environ.get(TOKEN_ENV, "")
     if not token and (sys.stdin.isatty() if interactive is None else interactive):
         token = getpass.getpass(f"staff token for {code}: ")

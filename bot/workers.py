@@ -10,11 +10,18 @@ from typing import Any
 
 from backend.api import Backend
 from backend.testhooks import crash_point
+from bot.logscrub import scrub
 from dialogs.notify import Notifier
 
 log = logging.getLogger(__name__)
 # A pusher delivers one rendered message to (external id); raises Retry/Unreachable on failure.
 Pusher = Callable[[str, dict[str, Any]], Awaitable[None]]
+
+
+def _reason(what: str, e: Exception) -> str:
+    """What is kept in notifications.last_error (a plaintext column): library errors may carry request
+    URLs (bot tokens) or chat ids, so the text is scrubbed like a log line."""
+    return scrub(f"{what}: {type(e).__name__}: {e}")[:300]
 
 
 class Retry(Exception):
@@ -71,15 +78,15 @@ class Dispatcher:
             except Unreachable as e:
                 # Try the person's next identity at once; with none left managers are told.
                 await asyncio.to_thread(self.be.unreachable, row["id"], row["channel"], row["external_id"],
-                                        f"unreachable: {e}")
+                                        _reason("unreachable", e))
                 await asyncio.to_thread(self.be.person_unreachable, row["person_kind"], row["person_id"])
             except Retry as e:
-                await asyncio.to_thread(self.be.failed, row["id"], str(e), e.retry_after)
+                await asyncio.to_thread(self.be.failed, row["id"], _reason("retry", e), e.retry_after)
             except Permanent as e:
-                await asyncio.to_thread(self.be.failed, row["id"], f"refused: {e}", None, True)
+                await asyncio.to_thread(self.be.failed, row["id"], _reason("refused", e), None, True)
             except Exception as e:
                 log.exception("delivery of notification %s failed", row["id"])
-                await asyncio.to_thread(self.be.failed, row["id"], repr(e)[:300])
+                await asyncio.to_thread(self.be.failed, row["id"], _reason("error", e))
             else:
                 crash_point("outbox_send")
                 await asyncio.to_thread(self.be.delivered, row["id"])

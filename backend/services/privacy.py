@@ -28,7 +28,7 @@ from backend.orm import (
 from backend.services import Context, DomainError, bookings
 from backend.services.audit import record
 from backend.services.outbox import notify
-from backend.services.retention import conversations
+from backend.services.retention import conversations, processed_messages
 
 # Parameters of staff notifications that carry what a client wrote or where they live.
 PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name")
@@ -127,6 +127,9 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
         session.execute(delete(InboxMessage).where(InboxMessage.channel == i.channel,
                                                    InboxMessage.sender_id == i.external_id,
                                                    InboxMessage.status != "pending"))
+        # answers kept for retried message ids are chat history too
+        session.execute(delete(processed_messages).where(processed_messages.c.channel == i.channel,
+                                                         processed_messages.c.sender_id == i.external_id))
     record(session, now, "client", client_id, None, "erased", "system")
 
 

@@ -31,7 +31,8 @@ FINISHED = ("delivered", "failed", "stale", "undeliverable", "cancelled", "skipp
 # prunes them, so it names their columns here instead of importing those layers.
 conversations = table("conversations", column("sender_key", String), column("state", Text),
                       column("updated_at", DateTime(timezone=True)))
-processed_messages = table("processed_messages", column("at", DateTime(timezone=True)))
+processed_messages = table("processed_messages", column("channel", String), column("sender_id", String),
+                           column("at", DateTime(timezone=True)))
 callback_refs = table("callback_refs", column("ref", String), column("created_at", DateTime(timezone=True)))
 
 

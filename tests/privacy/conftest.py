@@ -25,7 +25,8 @@ class Desk:
         self.refs = CallbackRefs(app.backend.db.engine)
 
     async def say(self, sender: str, text: str, channel: str = "telegram") -> list[dict[str, Any]]:
-        out = await self.app.desk.handle(IncomingMessage(channel, sender, text, message_id=str(next(_ids))))
+        out = await self.app.desk.handle(IncomingMessage(channel, sender, text, message_id=str(next(_ids)),
+                                                         answer_duplicates=channel == "rest"))
         for r in out:  # what the Telegram channel does with every button it shows
             for b in r.get("buttons") or []:
                 self.refs.ref(b["payload"])

@@ -148,6 +148,20 @@ async def test_erasure_at_once_when_configured(desk: Desk) -> None:
     assert "Hello" in said(await desk.say(CLIENT, "hi"))  # the conversation goes on, from scratch
 
 
+async def test_erasure_removes_the_answers_kept_for_retries(desk: Desk) -> None:
+    """A REST client's answers are kept with their message ids (a retry gets them again): chat history."""
+    desk.be.ctx.erase_mode = "auto"
+    sender = "web-erase-me"
+    await desk.say(sender, "我想约明天上午10点的保洁", channel="rest")
+    count = "SELECT count(*) FROM processed_messages WHERE channel = 'rest' AND sender_id = :s AND replies IS NOT NULL"
+    with desk.be.db.uow() as s:
+        assert s.execute(text(count), {"s": sender}).scalar() == 1
+    ask = await desk.say(sender, "删除我的个人信息", channel="rest")
+    await desk.say(sender, payloads(ask)["确认删除"], channel="rest")
+    with desk.be.db.uow() as s:
+        assert s.execute(text(count), {"s": sender}).scalar() == 0
+
+
 async def test_export_lists_what_is_held(desk: Desk) -> None:
     client_id, booking_id = await client_with_history(desk)
     out = said(await desk.say(CLIENT, "导出我的信息"))
