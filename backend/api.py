@@ -18,10 +18,13 @@ from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
 from backend.domain import contact
+from backend.facade.cases import CasesFacade
 from backend.facade.inbox import InboxFacade
+from backend.facade.money import MoneyFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
 from backend.facade.staff import StaffFacade
+from backend.holidays import load_calendar
 from backend.orm import (
     Booking,
     Client,
@@ -34,6 +37,7 @@ from backend.orm import (
     Offer,
     Takeover,
 )
+from backend.policy import load_policy
 from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, timers
 from backend.services.bookings import Request
 
@@ -47,7 +51,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
             "housekeeper_phone": offers.mask_phone(hk.phone) if hk else None, "district": b.district}
 
 
-class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+class Backend(CasesFacade, MoneyFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -63,6 +67,8 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
                       p.offer_timeout_minutes, p.lead_time_minutes, p.max_days_ahead, p.max_area, p.alternatives)
         ctx.retention_days, ctx.erase_mode = settings.privacy.retention_days, settings.privacy.erase_mode
         ctx.escalations_per_client_hour = settings.rate_limits.escalations_per_client_hour
+        ctx.calendar = load_calendar(settings.holidays_file, today=ctx.clock.now().astimezone(ctx.tz).date())
+        ctx.cases, ctx.desk = load_policy(settings.cases_file, ctx.calendar, ctx.tz)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
         return backend
@@ -310,7 +316,7 @@ class Backend(StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
 def _contact_field(field: str, value: Any) -> Any:
     """A profile value as stored, or DomainError("invalid_<field>")."""
     check = {"phone": contact.phone, "address": contact.address, "name": contact.name,
-             "lang": lambda v: v if v in ("zh", "en") else None}.get(field)
+             "lang": lambda v: v if v in ("zh", "zh-Hant", "en") else None}.get(field)
     if check is None:
         raise DomainError("unknown_field")
     clean = check(value) if isinstance(value, str) else None

@@ -33,6 +33,15 @@ class Cipher:
         by lookup without the value itself being readable or guessable from the table."""
         return hmac.new(self._mac_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
+    def encrypt_bytes(self, data: bytes) -> bytes:
+        return self._f.encrypt(data)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._f.decrypt(token)
+        except InvalidToken as exc:
+            raise ValueError("encrypted content cannot be read with this FRONTDESK_DATA_KEY") from exc
+
     def decrypt(self, token: str) -> str:
         try:
             return self._f.decrypt(token.encode("ascii")).decode("utf-8")

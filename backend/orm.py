@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -86,6 +88,27 @@ class EncryptedJSON(TypeDecorator[Any]):
         if Encrypted.cipher is None:
             raise RuntimeError("no data key configured: call backend.db.Database(...) first")
         return json.loads(Encrypted.cipher.decrypt(value))
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """Binary content (a complaint's photo) encrypted with the data key: Fernet over the raw bytes."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        if Encrypted.cipher is None:
+            raise RuntimeError("no data key configured: call backend.db.Database(...) first")
+        return Encrypted.cipher.encrypt_bytes(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Any) -> bytes | None:
+        if value is None:
+            return None
+        if Encrypted.cipher is None:
+            raise RuntimeError("no data key configured: call backend.db.Database(...) first")
+        return Encrypted.cipher.decrypt_bytes(bytes(value))
 
 
 class Base(DeclarativeBase):
@@ -172,6 +195,11 @@ class Manager(Base):
     name: Mapped[str] = mapped_column(Encrypted)
     lang: Mapped[str] = mapped_column(String(8), default="zh")
     status: Mapped[str] = mapped_column(String(32), default="active")  # active | deactivated
+    role: Mapped[str] = mapped_column(String(16), default="manager")  # manager | supervisor (the next level)
+    # Duty window from the roster's days/hours: "on-duty managers" get a case's first alerts.
+    duty_days: Mapped[list[int]] = mapped_column(JSON, default=lambda: [0, 1, 2, 3, 4, 5, 6])
+    duty_start_minute: Mapped[int] = mapped_column(Integer, default=0)
+    duty_end_minute: Mapped[int] = mapped_column(Integer, default=1440)
 
 
 class Booking(Base):
@@ -192,6 +220,9 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The booking form instance that submitted it: a second 确认 (retry, crash, double tap) finds this row.
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # A free rework visit: the case that asked for it and the booking whose work it redoes (price 0).
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    rework_of: Mapped[int | None] = mapped_column(Integer)
 
 
 class MatchCandidate(Base):
@@ -219,6 +250,11 @@ class Offer(Base):
 
 
 class Escalation(Base):
+    """A case (the table keeps its first name): a complaint, a request for a person, an emergency, a job
+    nobody took … one machinery with a state, an owner, deadlines from the policy and a timeline.
+
+    status: open → claimed → answered → closed (reopened cases go back to open one level up)."""
+
     __tablename__ = "escalations"
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -226,8 +262,106 @@ class Escalation(Base):
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
-    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))  # the owner once claimed
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # One open case per (client, kind, booking): a second message about the same matter joins it.
+    case_key: Mapped[str | None] = mapped_column(String(96), index=True)
+    category: Mapped[str | None] = mapped_column(String(32))  # complaints: damage, quality, lateness …
+    severity: Mapped[str] = mapped_column(String(16), default="normal")  # high | normal | low
+    remedy: Mapped[str | None] = mapped_column(String(32))  # what the client asks: apology, rework, refund …
+    level: Mapped[int] = mapped_column(Integer, default=0)  # 0 on-duty managers, 1 supervisors, …
+    lang: Mapped[str] = mapped_column(String(8), default="zh")  # the client's language when it was opened
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    breach_acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # emergencies: someone has it
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(32))  # resolved, rework, refund, compensation, …
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)  # the client's answer after closing
+
+
+class CaseEvent(Base):
+    """A case's timeline: every step, who took it and when (details encrypted: they quote the client)."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # client:3, manager:2, housekeeper:5, system
+    kind: Mapped[str] = mapped_column(String(32))  # opened, message, claimed, replied, called, breach …
+    detail: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+
+
+class Attachment(Base):
+    """A file a client sent with a case, stored encrypted (platform file ids expire or are per bot)."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str | None] = mapped_column(Encrypted)
+    data: Mapped[bytes] = mapped_column(EncryptedBytes)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Payment(Base):
+    """Money recorded against a booking (taking payments is out of scope; recording them is not)."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24), default="payment")  # payment | cancellation_fee | deposit
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(16))  # cash | transfer | online
+    paid_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(Encrypted)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Refund(Base):
+    """Money going back to a client: a refund (≤ paid minus earlier refunds) or a compensation.
+
+    status: requested → approved → paid, or rejected (with a reason the client is told)."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), default="refund")  # refund | compensation
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str | None] = mapped_column(Encrypted)
+    status: Mapped[str] = mapped_column(String(16), default="requested", index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    approve_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # inside the promise (1 working day)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the promise: 3 working days from the request
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reference: Mapped[str | None] = mapped_column(Encrypted)  # the payment reference the manager enters
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_reason: Mapped[str | None] = mapped_column(Encrypted)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccessLog(Base):
+    """Every view of a client's personal data by staff (case cards with the full phone, exports)."""
+
+    __tablename__ = "access_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # manager:2
+    client_id: Mapped[int] = mapped_column(Integer, index=True)
+    what: Mapped[str] = mapped_column(String(32))  # case_card, case_list, attachment …
+    ref: Mapped[str | None] = mapped_column(String(64))  # case:12
 
 
 class Notification(Base):
@@ -253,6 +387,10 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The platform's id of the sent message (chat:message), so a later card can edit it in place.
+    platform_ref: Mapped[str | None] = mapped_column(String(64))
+    # A card that replaces an earlier one (same key family): the dispatcher edits the delivered message.
+    replaces_key: Mapped[str | None] = mapped_column(String(128))
 
 
 class Timer(Base):

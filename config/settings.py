@@ -120,6 +120,8 @@ class Settings(BaseSettings):
     data_key: str | None = None  # FRONTDESK_DATA_KEY: Fernet key for personal data at rest
     key_file: Path = Path("keys/data.key")  # the generated key when FRONTDESK_DATA_KEY is unset: not in data/
     services_file: Path = Path("config/services.yaml")
+    cases_file: Path = Path("config/cases.yaml")  # case clocks, service-desk hours, refund days
+    holidays_file: Path = Path("config/holidays.yaml")  # extends the statutory calendar
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
@@ -138,6 +140,8 @@ class Settings(BaseSettings):
         self.data_dir = self.path(self.data_dir)
         self.key_file = self.path(self.key_file)
         self.services_file = self.resource(self.services_file)
+        self.cases_file = self.resource(self.cases_file)
+        self.holidays_file = self.resource(self.holidays_file)
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})
         if self.test_hooks.clock_file is not None:

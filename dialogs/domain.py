@@ -26,8 +26,11 @@ class Domain:
     def load(cls, path: Path = HERE / "domain.yml", extra: Path = HERE / "notifications.yml") -> Domain:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         responses = dict(raw.get("responses", {}))
-        if extra.exists():
-            responses.update((yaml.safe_load(extra.read_text(encoding="utf-8")) or {}).get("responses", {}))
+        # Notification texts: notifications.yml plus one file per capability in notifications/.
+        extras = [extra, *sorted((extra.parent / "notifications").glob("*.yml"))]
+        for f in extras:
+            if f.exists():
+                responses.update((yaml.safe_load(f.read_text(encoding="utf-8")) or {}).get("responses", {}))
         forms = {name: list(spec.get("required_slots", [])) for name, spec in (raw.get("forms") or {}).items()}
         slots = dict(raw.get("slots") or {})
         slots.setdefault("requested_slot", {"type": "text", "mappings": [{"type": "custom"}]})

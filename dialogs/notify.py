@@ -10,6 +10,13 @@ from dialogs.domain import Domain
 KIND_TEXT = "escalation_kind_{kind}"
 
 
+def money(cents: int) -> str:
+    """¥120 or ¥120.50: the same in every language."""
+    yuan, fen = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}¥{yuan}" + (f".{fen:02d}" if fen else "")
+
+
 class Notifier:
     def __init__(self, domain: Domain, catalogue: Any, tz: Any) -> None:
         self.domain, self.catalogue, self.tz = domain, catalogue, tz
@@ -33,6 +40,11 @@ class Notifier:
         if template == "reply":  # a turn's replies, already in the conversation's language (inbox turns)
             return {k: params[k] for k in ("text", "buttons", "custom") if params.get(k)}
         p = dict(params)
+        for k, v in params.items():  # due_at → due_time, amount_cents → amount: ready for any template
+            if k.endswith("_at") and isinstance(v, str) and k != "starts_at":
+                p[f"{k[:-3]}_time"] = self.when(v, lang)
+            elif k.endswith("_cents") and isinstance(v, int):
+                p[k[:-6]] = money(v)
         p["time"] = self.when(params.get("starts_at"), lang)
         p["end"] = self.when(params.get("ends_at"), lang, time_only=True)
         p["service"] = self.service(params.get("service"), lang)

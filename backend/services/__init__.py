@@ -3,11 +3,13 @@ of work, so a change and the notifications it causes commit together or not at a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from backend.catalogue import Catalogue
 from backend.clock import SystemClock
+from backend.domain.cases import CasePolicy
+from backend.domain.clock import DeskHours, WorkCalendar
 
 
 class DomainError(Exception):
@@ -32,3 +34,6 @@ class Context:
     retention_days: int = 180  # conversation history older than this is pruned (backend.services.retention)
     erase_mode: str = "approval"  # a client's erasure request waits for a manager, or runs at once ("auto")
     escalations_per_client_hour: int = 5  # beyond this a client's new request joins the ones the team has
+    cases: CasePolicy = field(default_factory=lambda: CasePolicy({}))  # config/cases.yaml
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # statutory holidays, swapped workdays
+    desk: DeskHours | None = None  # service-desk hours (None: always open)

@@ -27,6 +27,27 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Staleness = Callable[[Session, dict[str, Any]], bool]
 STALE: dict[str, Staleness] = {}
+# template → hook(session, now, notification) run when a row of that template reaches its person
+# (a push channel accepted it, or a pull channel acknowledged it), in the same transaction: a manager's
+# first message that reaches the client is what stops a case's first-response clock.
+Delivered = Callable[[Session, datetime, Notification], None]
+ON_DELIVERED: dict[str, Delivered] = {}
+
+
+def on_delivered(template: str) -> Callable[[Delivered], Delivered]:
+    def register(fn: Delivered) -> Delivered:
+        ON_DELIVERED[template] = fn
+        return fn
+
+    return register
+
+
+def _delivered_hooks(session: Session, now: datetime, ids: list[int]) -> None:
+    if not ids or not ON_DELIVERED:
+        return
+    for n in session.scalars(select(Notification).where(Notification.id.in_(ids),
+                                                        Notification.template.in_(list(ON_DELIVERED)))):
+        ON_DELIVERED[n.template](session, now, n)
 
 
 def stale_when(template: str) -> Callable[[Staleness], Staleness]:
@@ -161,9 +182,11 @@ def sweep_undeliverable(session: Session, now: datetime, limit: int = 50) -> int
     return len(rows)
 
 
-def delivered(session: Session, now: datetime, notification_id: int) -> None:
+def delivered(session: Session, now: datetime, notification_id: int, platform_ref: str | None = None) -> None:
+    """Sent. ``platform_ref`` (chat:message id) lets a later card edit this message in place."""
     session.execute(update(Notification).where(Notification.id == notification_id)
-                    .values(status="delivered", delivered_at=now, last_error=None))
+                    .values(status="delivered", delivered_at=now, last_error=None, platform_ref=platform_ref))
+    _delivered_hooks(session, now, [notification_id])
 
 
 def failed(session: Session, now: datetime, notification_id: int, error: str, retry_after: float | None = None,
@@ -249,10 +272,15 @@ def ack(session: Session, now: datetime, person_kind: str, person_id: int, chann
     """The client has these messages: delivered. Ids of other people's rows are ignored."""
     if not ids:
         return 0
-    result = session.execute(update(Notification).where(
+    mine = list(session.scalars(select(Notification.id).where(
         Notification.id.in_(ids), Notification.person_kind == person_kind, Notification.person_id == person_id,
-        Notification.status == "pending").values(status="delivered", delivered_at=now, channel=channel))
-    return result.rowcount or 0
+        Notification.status == "pending")))
+    if not mine:
+        return 0
+    session.execute(update(Notification).where(Notification.id.in_(mine))
+                    .values(status="delivered", delivered_at=now, channel=channel))
+    _delivered_hooks(session, now, mine)
+    return len(mine)
 
 
 def mark_stale(session: Session, ids: list[int]) -> None:

@@ -1,0 +1,35 @@
+"""Reading `config/cases.yaml` into the case policy and the service-desk hours (checked at start-up:
+a bad file stops `serve` with one line naming the problem)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from backend.domain.cases import CasePolicy
+from backend.domain.clock import WEEKDAY_NAMES, DeskHours, WorkCalendar, parse_window
+
+
+def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CasePolicy, DeskHours]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    try:
+        policy = CasePolicy.from_dict(raw)
+        desk_raw = raw.get("service_desk") or {}
+        windows: dict[int, tuple[int, int]] = {}
+        for name, window in (desk_raw.get("hours") or {}).items():
+            if str(name)[:3].lower() not in WEEKDAY_NAMES:
+                raise ValueError(f"service_desk.hours: {name!r} is not a weekday (mon..sun)")
+            if window in (None, "", "closed"):
+                continue
+            windows[WEEKDAY_NAMES.index(str(name)[:3].lower())] = parse_window(str(window))
+        if not desk_raw.get("hours"):
+            windows = {d: (0, 1440) for d in range(7)}
+        desk = DeskHours(windows, calendar, tz, closed_on_holidays=not desk_raw.get("open_on_holidays", False))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+    return policy, desk
