@@ -18,6 +18,7 @@ from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
 from backend.domain import contact
+from backend.facade.attachments import AttachmentsFacade
 from backend.facade.cases import CasesFacade
 from backend.facade.inbox import InboxFacade
 from backend.facade.money import MoneyFacade
@@ -38,7 +39,18 @@ from backend.orm import (
     Takeover,
 )
 from backend.policy import load_policy
-from backend.services import Context, DomainError, bookings, escalations, offers, outbox, people, timers
+from backend.services import (
+    Context,
+    DomainError,
+    attachments,
+    bookings,
+    case_clock,
+    escalations,
+    offers,
+    outbox,
+    people,
+    timers,
+)
 from backend.services.bookings import Request
 
 __all__ = ["Backend", "DomainError", "Request"]
@@ -51,7 +63,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
             "housekeeper_phone": offers.mask_phone(hk.phone) if hk else None, "district": b.district}
 
 
-class Backend(CasesFacade, MoneyFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -71,6 +83,8 @@ class Backend(CasesFacade, MoneyFacade, StaffFacade, PrivacyFacade, OutboxFacade
         ctx.cases, ctx.desk = load_policy(settings.cases_file, ctx.calendar, ctx.tz)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
+        backend.attachment_limits = attachments.Limits(settings.attachments.max_bytes,
+                                                       tuple(settings.attachments.allowed_types))
         return backend
 
     @property
@@ -284,8 +298,17 @@ class Backend(CasesFacade, MoneyFacade, StaffFacade, PrivacyFacade, OutboxFacade
             return t.client_id
 
     def relay(self, to_kind: str, to_id: int, template: str, **params: Any) -> None:
-        """A message between a manager and the client she holds, through the outbox (any channel)."""
+        """A message between a manager and the client she holds, through the outbox (any channel). A
+        manager's message under a takeover linked to an open case carries its case_id: the first one
+        that reaches the client stops that case's first-response clock."""
         with self.db.uow() as s:
+            if to_kind == "client" and template == "manager_message" and "case_id" not in params:
+                t = s.scalar(select(Takeover).where(Takeover.client_id == to_id, Takeover.ended_at.is_(None)))
+                esc = s.get(Escalation, t.escalation_id) if t is not None and t.escalation_id else None
+                if esc is not None and esc.status != "closed":
+                    params["case_id"] = esc.id
+                    case_clock.event(s, esc, self.now, f"manager:{t.manager_id}", "replied",
+                                     text=params.get("text"), via="takeover")
             outbox.notify(s, self.now, to_kind, to_id, template, f"relay:{people.new_token()}", **params)
 
     # --- timers (the outbox is in backend/facade/outbox.py) ----------------------------------------

@@ -369,7 +369,9 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     # A person's queue (pending rows, oldest first) is what every claim and poll looks up.
-    __table_args__ = (Index("ix_notifications_queue", "person_kind", "person_id", "status"),)
+    # Case cards are found by subject to be edited in place on every manager's chat.
+    __table_args__ = (Index("ix_notifications_queue", "person_kind", "person_id", "status"),
+                      Index("ix_notifications_subject", "subject"))
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
     person_kind: Mapped[str] = mapped_column(String(16))

@@ -17,12 +17,14 @@ from dialogs.nlu.data import load
 from dialogs.nlu.model import TRAIN_NOW
 
 DATA = Path(__file__).parent / "data"
+COMPLAINTS = ("complain", "ask_case_status", "ask_refund_status")
 
 
 def main() -> None:
     nlu = load_nlu(load_settings())
     print(f"{'set':<10}{'utterances':>11}{'accuracy':>10}{'fallbacks':>10}")
     misses: list[str] = []
+    family: dict[str, list[bool]] = {}
     for name in ("dev", "heldout"):
         data = load(DATA / f"{name}.yml")
         right, fallbacks = 0, 0
@@ -30,9 +32,13 @@ def main() -> None:
             got = nlu.parse(ex.text, now=TRAIN_NOW)["intent"]["name"]
             right += got == ex.intent
             fallbacks += got == "nlu_fallback"
+            if ex.intent in COMPLAINTS:
+                family.setdefault(name, []).append(got == ex.intent)
             if got != ex.intent and name == "heldout":
                 misses.append(f"  {ex.intent:<20} → {got:<20} {ex.text}")
         print(f"{name:<10}{len(data.examples):>11}{right / len(data.examples):>10.3f}{fallbacks:>10}")
+    for name, hits in family.items():
+        print(f"  {'complaints and case/refund status':<36}{len(hits):>4}{sum(hits) / len(hits):>10.3f}  ({name})")
     if misses:
         print("\nheld-out misses:")
         print("\n".join(misses))

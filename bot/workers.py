@@ -14,8 +14,11 @@ from bot.logscrub import scrub
 from dialogs.notify import Notifier
 
 log = logging.getLogger(__name__)
-# A pusher delivers one rendered message to (external id); raises Retry/Unreachable on failure.
-Pusher = Callable[[str, dict[str, Any]], Awaitable[None]]
+# A pusher delivers one rendered message to (external id) and may return the platform's reference of the
+# sent message ("chat:message_id"); raises Retry/Unreachable/Permanent on failure. A row that replaces a
+# message delivered on the same chat comes with ``edit_ref=`` (passed only then, so simple pushers need
+# not take it): the pusher edits that message in place, or sends a new one when the edit is refused.
+Pusher = Callable[..., Awaitable[str | None]]
 
 
 def _reason(what: str, e: Exception) -> str:
@@ -73,8 +76,9 @@ class Dispatcher:
     async def _deliver(self, row: dict[str, Any]) -> None:
         async with self.sem:
             msg = self.notifier.render(row["template"], row["params"], row["lang"])
+            extra = {"edit_ref": row["edit_ref"]} if row.get("edit_ref") else {}
             try:
-                await self.pushers[row["channel"]](row["external_id"], msg)
+                ref = await self.pushers[row["channel"]](row["external_id"], msg, **extra)
             except Unreachable as e:
                 # Try the person's next identity at once; with none left managers are told.
                 await asyncio.to_thread(self.be.unreachable, row["id"], row["channel"], row["external_id"],
@@ -89,7 +93,7 @@ class Dispatcher:
                 await asyncio.to_thread(self.be.failed, row["id"], _reason("error", e))
             else:
                 crash_point("outbox_send")
-                await asyncio.to_thread(self.be.delivered, row["id"])
+                await asyncio.to_thread(self.be.delivered, row["id"], ref if isinstance(ref, str) else None)
 
     async def run(self, stop: asyncio.Event, interval: float = 0.5) -> None:
         while not stop.is_set():

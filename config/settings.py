@@ -96,6 +96,14 @@ class PrivacySettings(BaseModel):
     erase_mode: str = Field("approval", pattern="^(approval|auto)$")  # a manager approves erasure, or not
 
 
+class AttachmentSettings(BaseModel):
+    """Files clients send (complaint photos): larger or other types are refused with a clear reply."""
+
+    max_bytes: int = Field(10 * 1024 * 1024, gt=0)
+    allowed_types: list[str] = ["image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf",
+                                "video/mp4"]
+
+
 class OutboxSettings(BaseModel):
     lease_seconds: float = Field(120, gt=0)  # a claimed row comes back after this if its sender died
 
@@ -131,6 +139,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimits = RateLimits()
     privacy: PrivacySettings = PrivacySettings()
     outbox: OutboxSettings = OutboxSettings()
+    attachments: AttachmentSettings = AttachmentSettings()
     test_hooks: TestHooks = TestHooks()
 
     @model_validator(mode="after")

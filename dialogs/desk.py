@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from typing import Any
 
 from backend import testhooks
 from backend.api import Backend
+from backend.services import DomainError
 from dialogs.engine import Engine
 from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.messages import IncomingMessage
@@ -73,20 +75,51 @@ class FrontDesk:
         if person is None:
             person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id, lang[0])
         lang[0] = person.lang
+        refused, msg = await self._store_files(msg, person.id, person.lang)
+        if refused and not msg.text.strip():
+            return refused  # only a refused file: nothing stored, nothing for the dialogue to do
         ctx = await asyncio.to_thread(self.be.client_turn, person.id)
         if ctx["manager_id"] is not None:
             # A manager holds this conversation: the bot stays quiet and passes the words on.
+            extra = {"attachment_ids": msg.metadata["attachment_ids"]} if msg.metadata.get("attachment_ids") else {}
             await asyncio.to_thread(self.be.relay, "manager", ctx["manager_id"], "client_message",
-                                    client_id=person.id, text=msg.text[:2000])
-            return []
+                                    client_id=person.id, text=msg.text[:2000], **extra)
+            return refused
         known = {"client_id": person.id}
         if ctx["phone"]:
             known["phone"] = ctx["phone"]  # asked once, remembered for the next bookings
         out, state = await self.engine.turn(key, msg, person.lang, known)
         new_lang = state["slots"].get("language")
-        if new_lang in ("zh", "en") and new_lang != person.lang:
+        if new_lang in ("zh", "zh-Hant", "en") and new_lang != person.lang:
             await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)
-        return out
+        return refused + out
+
+    async def _store_files(self, msg: IncomingMessage, client_id: int,
+                           lang: str) -> tuple[list[dict[str, Any]], IncomingMessage]:
+        """Keep the message's files (in the turn's transaction) and hand the engine their ids, never the
+        bytes. One refused file refuses them all, so the client resends a set that is complete."""
+        reason = msg.metadata.get("attachment_refused")
+        if not msg.attachments and not reason:
+            return [], msg
+        if reason is None:
+            for f in msg.attachments:
+                try:
+                    self.be.check_attachment(f.data)
+                except DomainError as e:
+                    reason = e.code.removeprefix("attachment_")
+                    break
+        if reason is not None:
+            log.info("refused a file on channel %s (%s)", msg.channel, reason)
+            max_mb = max(1, self.be.attachment_limits.max_bytes // (1024 * 1024))
+            refusal = self.notifier.text(f"attachment_refused_{reason if reason == 'too_large' else 'type'}",
+                                         lang, max_mb=max_mb)
+            return [refusal], replace(msg, attachments=())
+        ids = []
+        for f in msg.attachments:
+            ids.append(await asyncio.to_thread(self.be.store_attachment, client_id, f.content_type, f.data,
+                                               f.filename))
+        known = list(msg.metadata.get("attachment_ids") or [])
+        return [], replace(msg, attachments=(), metadata={**msg.metadata, "attachment_ids": known + ids})
 
     async def _first_time(self, msg: IncomingMessage) -> bool:
         """Mark the platform message id in the turn's transaction; seen before means drop it."""

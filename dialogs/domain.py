@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,39 @@ import yaml
 
 _PARAM = re.compile(r"\{(\w+)\}")
 HERE = Path(__file__).resolve().parent
+TRADITIONAL = "zh-Hant"
+# OpenCC's s2t writes the dictionary forms 爲/裏/着, which readers in Taiwan and Hong Kong rarely
+# use; s2tw is s2t plus the everyday variants 為/裡/著 (and no Taiwan-only vocabulary, unlike s2twp).
+OPENCC_CONFIG = "s2tw"
+
+
+@lru_cache(maxsize=1)
+def _s2t():  # type: ignore[no-untyped-def]
+    from opencc import OpenCC  # loaded on the first Traditional reply, not at import
+
+    return OpenCC(OPENCC_CONFIG)
+
+
+def traditional(text: str) -> str:
+    """Simplified → Traditional, phrase-aware (头发 → 頭髮, 干净 → 乾淨). Not cached: it may be given
+    a client's words, which must not linger in memory."""
+    return _s2t().convert(text) if text else text
+
+
+@lru_cache(maxsize=4096)
+def _response_in_traditional(text: str) -> str:
+    # Our own response templates only (a closed set): each is converted once per process.
+    return traditional(text)
+
+
+def localise(text: str, lang: str) -> str:
+    """Our own words (a service's name, a status) for ``lang``: in Traditional characters for zh-Hant."""
+    return _response_in_traditional(text) if lang == TRADITIONAL and text else text
+
+
+def base_lang(lang: str) -> str:
+    """The language whose variants serve ``lang``: zh-Hant is written from the zh texts."""
+    return "zh" if lang == TRADITIONAL else lang
 
 
 @dataclass
@@ -38,19 +72,26 @@ class Domain:
         return cls(raw, responses, slots, forms, list(raw.get("intents", [])), list(raw.get("actions", [])))
 
     def render(self, name: str, lang: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """A response in ``lang`` with {params} filled in; unknown params are left visible, not crashing."""
+        """A response in ``lang`` with {params} filled in; unknown params are left visible, not crashing.
+        ``zh-Hant`` uses a zh-Hant variant if one exists, else the zh one in Traditional characters;
+        button payloads are never converted."""
         variations = self.responses.get(name)
         if not variations:
             return None
         chosen = next((v for v in variations if _matches(v, lang)), None) or \
+            next((v for v in variations if _matches(v, base_lang(lang))), None) or \
             next((v for v in variations if not v.get("condition")), variations[0])
+        # Only our own words are converted, before the params go in: a client's name, words or a
+        # reference stay exactly as given, and placeholders ({due_time}) are ASCII, untouched by OpenCC.
+        convert = _response_in_traditional if lang == TRADITIONAL and not _matches(chosen, lang) else str
 
         def fill(s: str) -> str:
             return _PARAM.sub(lambda m: str(params[m[1]]) if params.get(m[1]) is not None else m[0], s)
 
-        out: dict[str, Any] = {"text": fill(chosen.get("text", ""))}
+        out: dict[str, Any] = {"text": fill(convert(chosen.get("text", "")))}
         if chosen.get("buttons"):
-            out["buttons"] = [{"title": fill(b["title"]), "payload": fill(b["payload"])} for b in chosen["buttons"]]
+            out["buttons"] = [{"title": fill(convert(b["title"])), "payload": fill(b["payload"])}
+                              for b in chosen["buttons"]]
         if chosen.get("custom"):
             out["custom"] = chosen["custom"]  # channel hints, e.g. a "share contact" button on Telegram
         return out

@@ -20,7 +20,7 @@ from typing import Any
 import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
-from dialogs.domain import Domain, Rule
+from dialogs.domain import TRADITIONAL, Domain, Rule, traditional
 from dialogs.messages import IncomingMessage
 from dialogs.nlu import NLU
 from dialogs.nlu.normalize import normalize
@@ -33,14 +33,30 @@ _PAYLOAD_WITH_JSON = re.compile(r"^/[a-z_]+\{")
 PAYLOAD_MAX_CHARS = 1000
 PAYLOAD_MAX_VALUE_CHARS = 500
 PAYLOAD_MAX_NUMBER = 2**31 - 1
-# Said while a form or a summary is open, these always leave it (Rasa would need a rule per word).
-STOP_WORDS = {"取消", "算了", "不约了", "不要了", "退出", "不订了", "stop", "cancel", "quit", "exit", "never mind",
-              "forget it", "取消预约", "不用了"}
-# Intents that interrupt a form instead of answering its question.
-INTERRUPTS = {"ask_price", "ask_services", "request_human", "report_emergency", "cancel_booking", "deny",
-              "restart", "goodbye", "thank", "greet", "book_service", "change_booking"}
-HARD_INTERRUPTS = {"ask_price", "ask_services", "request_human", "report_emergency", "cancel_booking"}
-RequiredSlots = Callable[[str, dict[str, Any]], list[str]]
+# A form's required slots narrowed by what was chosen so far (the booking form by service); None: the
+# domain's list for that form.
+RequiredSlots = Callable[[str, dict[str, Any]], list[str] | None]
+LANGUAGES = ("zh", TRADITIONAL, "en")
+
+
+class Interruptions:
+    """What may interrupt a form, read from the domain's ``form_interruptions`` (policy in data):
+    ``questions`` are answered and the form's question asked again; ``flows`` suspend the form's draft
+    on the ``suspended_forms`` stack until they finish; ``abandon`` drops the form and every suspended
+    draft (an emergency); ``not_answers`` are never taken as a typed answer; ``stop_words`` leave the
+    open form or question; ``awaiting`` are the slots of a pending yes/no question (a flow not finished)."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        cfg = raw.get("form_interruptions") or {}
+        self.questions = set(cfg.get("questions") or ())
+        self.flows = set(cfg.get("flows") or ())
+        self.abandon = set(cfg.get("abandon") or ())
+        self.leave = set(cfg.get("leave") or ())
+        self.hard = self.questions | self.flows | self.abandon | self.leave
+        self.not_answers = self.hard | set(cfg.get("not_answers") or ())
+        self.stop_words = {str(w) for w in cfg.get("stop_words") or ()}
+        self.awaiting = tuple(cfg.get("awaiting") or ())
+        self.draft_extra: dict[str, list[str]] = dict(cfg.get("draft_slots") or {})
 
 
 def _scalar(v: Any) -> bool:
@@ -90,6 +106,7 @@ class Engine:
         self.nlu, self.domain, self.rules, self.after_form = nlu, domain, rules, after_form
         self.executor, self.store, self.required_slots, self.max_chars = executor, store, required_slots, max_chars
         self.now = now  # the backend's clock, so "明天" means the same day to the NLU and the bookings
+        self.interrupts = Interruptions(domain.raw)
 
     # --- one turn -----------------------------------------------------------------------------
     async def turn(self, key: str, msg: IncomingMessage, person_lang: str,
@@ -106,22 +123,32 @@ class Engine:
             self._utter("utter_too_long", state, out, max=self.max_chars)
             await asyncio.to_thread(self.store.save, key, state)
             return out, state
+        files = [i for i in msg.metadata.get("attachment_ids") or () if isinstance(i, int) and not isinstance(i, bool)]
+        if files:  # kept until a case takes them (the complaint form, an open case)
+            self._set(state, "attachment_ids", [*(slots.get("attachment_ids") or []), *files])
         payload = msg.text.startswith("/")
         parse = parse_payload(msg.text, self.domain.raw.get("entities") or ()) if payload else None
         if parse is None and payload and _PAYLOAD_WITH_JSON.match(msg.text):
             # A button payload that is not one of ours (too big, nested, not JSON): understood as nothing.
             parse = {"text": msg.text, "intent": {"name": "nlu_fallback", "confidence": 0.0}, "intent_ranking": [],
                      "entities": []}
+        elif parse is None and files and not msg.text.strip():
+            payload = False  # a photo without words
+            parse = {"text": "", "intent": {"name": "send_attachment", "confidence": 1.0}, "intent_ranking": [],
+                     "entities": []}
         elif parse is None:
             payload = False
             parse = await asyncio.to_thread(self.nlu.parse, msg.text, self.now())
-            if parse.get("language") in ("zh", "en") and any(c.isalpha() for c in msg.text):
-                slots["language"] = parse["language"]
+            said = parse.get("language")
+            # "是的" reads the same in both scripts: it does not turn a Traditional conversation Simplified.
+            same_script = said == "zh" and slots.get("language") == TRADITIONAL and traditional(msg.text) == msg.text
+            if said in LANGUAGES and any(c.isalpha() for c in msg.text) and not same_script:
+                slots["language"] = said
         elif parse["intent"]["name"] not in self.domain.intents:
             parse = {**parse, "intent": {"name": "nlu_fallback", "confidence": 0.0}}
         intent = parse["intent"]["name"]
-        open_flow = state["active_loop"] or slots.get("awaiting_confirmation")
-        if open_flow and normalize(msg.text).text.strip(" .!。！") in STOP_WORDS:
+        open_flow = state["active_loop"] or any(slots.get(a) for a in self.interrupts.awaiting)
+        if open_flow and normalize(msg.text).text.strip(" .!。！") in self.interrupts.stop_words:
             intent = "deny" if not state["active_loop"] else "cancel_booking"
             parse = {**parse, "intent": {"name": intent, "confidence": 1.0}}
         state["latest_message"] = parse
@@ -137,6 +164,9 @@ class Engine:
             await self._run("action_fallback" if intent == "nlu_fallback" else "utter_default_menu", state, out)
         if intent != "nlu_fallback" and rule is not None and "action_fallback" not in rule.actions:
             state["slots"]["fallback_count"] = 0
+        if not state.get("_restarted") and not state["active_loop"] and state["slots"].get("suspended_forms") \
+                and not any(state["slots"].get(a) for a in self.interrupts.awaiting):
+            await self._resume(state, out)  # the interrupting flow finished (done or left)
         state.pop("_restarted", None)  # a per-turn signal, never stored
         await asyncio.to_thread(self.store.save, key, state)
         return out, state
@@ -152,7 +182,7 @@ class Engine:
         slot they map to ("明天上午10点保洁3小时" answers several questions at once)."""
         slots, found = state["slots"], []
         intent = parse["intent"]["name"]
-        if state["active_loop"] and intent in HARD_INTERRUPTS:
+        if state["active_loop"] and intent in self.interrupts.hard:
             return found  # "保洁多少钱一小时" asked mid-form is a question, not an answer of 1 hour
         requested = slots.get("requested_slot") if state["active_loop"] else None
         if payload and not state["active_loop"]:
@@ -161,11 +191,14 @@ class Engine:
             if payload and name != requested:
                 continue
             for m in spec.get("mappings", []):
+                if not self._applies(m, state):
+                    continue
                 value = None
                 if m.get("type") == "from_entity":
                     value = next((e["value"] for e in parse.get("entities", []) if e["entity"] == m["entity"]), None)
-                elif m.get("type") == "from_text" and requested == name and not msg.text.startswith("/"):
-                    interrupts = INTERRUPTS - ({"deny"} if name == "notes" else set())
+                elif m.get("type") == "from_text" and requested == name and msg.text.strip() \
+                        and not msg.text.startswith("/"):
+                    interrupts = self.interrupts.not_answers - ({"deny"} if name == "notes" else set())
                     if intent not in interrupts:
                         value = msg.text.strip()
                 if value is not None:
@@ -177,13 +210,26 @@ class Engine:
             found.append("phone")
         return found
 
+    @staticmethod
+    def _applies(mapping: dict[str, Any], state: dict[str, Any]) -> bool:
+        """A mapping's ``conditions`` (Rasa): one of them names the active form (and the slot it asks)."""
+        conds = mapping.get("conditions")
+        if not conds:
+            return True
+        return any(c.get("active_loop") == state["active_loop"]
+                   and c.get("requested_slot") in (None, state["slots"].get("requested_slot")) for c in conds)
+
     def _first_question(self, intent: str, state: dict[str, Any]) -> str | None:
         """The slot a form opened by ``intent``'s rule asks first, if that rule opens a form."""
         rule = self._rule(intent, state, [])
         if rule is None or not rule.actions or rule.actions[0] not in self.domain.forms:
             return None
         form, slots = rule.actions[0], state["slots"]
-        return next((s for s in self.required_slots(form, slots) if slots.get(s) is None), None)
+        return next((s for s in self._required(form, slots) if slots.get(s) is None), None)
+
+    def _required(self, form: str, slots: dict[str, Any]) -> list[str]:
+        narrowed = self.required_slots(form, slots)
+        return list(self.domain.forms.get(form, [])) if narrowed is None else narrowed
 
     @staticmethod
     def _set(state: dict[str, Any], name: str, value: Any) -> None:
@@ -193,7 +239,7 @@ class Engine:
     # --- policy -------------------------------------------------------------------------------
     def _rule(self, intent: str, state: dict[str, Any], extracted: list[str]) -> Rule | None:
         loop, slots = state["active_loop"], state["slots"]
-        if loop and slots.get("requested_slot") in extracted and intent not in HARD_INTERRUPTS:
+        if loop and slots.get("requested_slot") in extracted and intent not in self.interrupts.hard:
             return None  # the message answered the form's question ("没有" to "any notes?" is an answer)
         for r in self.rules:
             if r.intent != intent:
@@ -208,10 +254,17 @@ class Engine:
         return None
 
     async def _run_rule(self, rule: Rule, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
-        was_active = state["active_loop"]
+        was_active, intent = state["active_loop"], state["latest_message"]["intent"]["name"]
+        if was_active and not rule.loop_condition and intent in self.interrupts.abandon:
+            state["active_loop"], state["slots"]["requested_slot"] = None, None
+            self._set(state, "suspended_forms", None)  # not resumed afterwards: not after an emergency
+            was_active = None
+        elif was_active and not rule.loop_condition and intent in self.interrupts.flows:
+            self._suspend(state)
+            was_active = None
         for action in rule.actions:
             if was_active and action == was_active:
-                self._utter("utter_resume_form", state, out)
+                self._utter(self._resume_text(was_active), state, out)
             await self._run(action, state, out)
             if state.get("_restarted"):
                 state.pop("_restarted")
@@ -221,6 +274,32 @@ class Engine:
             state["slots"]["requested_slot"] = None
         elif was_active and rule.loop_after == "unchanged" and state["active_loop"] == was_active:
             await self._ask(state, out, resume=True)
+
+    # --- interruptions ------------------------------------------------------------------------
+    def _suspend(self, state: dict[str, Any]) -> None:
+        """Keep the active form's draft on the stack; another flow runs now, then the form resumes."""
+        form, slots = state["active_loop"], state["slots"]
+        names = [*self.domain.forms.get(form, []), *self.interrupts.draft_extra.get(form, [])]
+        draft = {"form": form, "requested_slot": slots.get("requested_slot"),
+                 "slots": {n: slots.get(n) for n in names}}
+        self._set(state, "suspended_forms", [*(slots.get("suspended_forms") or []), draft])
+        state["active_loop"], slots["requested_slot"] = None, None
+
+    async def _resume(self, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        *rest, draft = state["slots"]["suspended_forms"]
+        self._set(state, "suspended_forms", rest or None)
+        form = draft.get("form")
+        if form not in self.domain.forms:
+            return
+        for name, value in (draft.get("slots") or {}).items():
+            if state["slots"].get(name) != value:
+                self._set(state, name, value)
+        state["active_loop"] = form
+        await self._ask(state, out, resume=True)
+
+    def _resume_text(self, form: str) -> str:
+        own = f"utter_resume_{form}"
+        return own if own in self.domain.responses else "utter_resume_form"
 
     async def _run(self, name: str, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
         state["latest_action_name"] = name
@@ -256,7 +335,7 @@ class Engine:
 
     async def _ask(self, state: dict[str, Any], out: list[dict[str, Any]], resume: bool = False) -> None:
         form, slots = state["active_loop"], state["slots"]
-        missing = next((s for s in self.required_slots(form, slots) if slots.get(s) is None), None)
+        missing = next((s for s in self._required(form, slots) if slots.get(s) is None), None)
         if missing is None:
             state["active_loop"] = None
             slots["requested_slot"] = None
@@ -266,7 +345,7 @@ class Engine:
             return
         slots["requested_slot"] = missing
         if resume:
-            self._utter("utter_resume_form", state, out)
+            self._utter(self._resume_text(form), state, out)
         if f"action_ask_{missing}" in self.executor.actions:
             await self._custom(f"action_ask_{missing}", state, out)
         else:

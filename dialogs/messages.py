@@ -7,6 +7,15 @@ from typing import Any
 
 
 @dataclass(frozen=True)
+class IncomingFile:
+    """A file that came with a message, already fetched from the platform (its ids expire or are per bot)."""
+
+    content_type: str  # as the platform declared it; the backend sniffs the bytes and trusts those
+    data: bytes = field(repr=False)
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     channel: str  # rest | telegram | wechat | shell
     sender_id: str  # the platform's id for the person
@@ -18,6 +27,10 @@ class IncomingMessage:
     # so it gets the stored answer again. Push channels leave it False: their answer was already sent.
     answer_duplicates: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Photos and documents; the desk stores them before the turn and hands the engine their ids
+    # (metadata["attachment_ids"]). A channel that refused a file unfetched says why in
+    # metadata["attachment_refused"] ("too_large" | "type").
+    attachments: tuple[IncomingFile, ...] = ()
 
 
 def reply(text: str, buttons: list[dict[str, str]] | None = None) -> dict[str, Any]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from dialogs.domain import Domain
+from dialogs.cards import Cards
+from dialogs.domain import Domain, base_lang, localise
 
 KIND_TEXT = "escalation_kind_{kind}"
 
@@ -18,8 +19,15 @@ def money(cents: int) -> str:
 
 
 class Notifier:
-    def __init__(self, domain: Domain, catalogue: Any, tz: Any) -> None:
-        self.domain, self.catalogue, self.tz = domain, catalogue, tz
+    def __init__(self, domain: Domain, catalogue: Any, tz: Any, clock: Any = None) -> None:
+        self.domain, self.catalogue, self.tz, self.clock = domain, catalogue, tz, clock
+        self.cards = Cards(self)
+
+    money = staticmethod(money)
+
+    def now(self) -> datetime | None:
+        """The backend's clock (ages on cards); None when rendering without one."""
+        return self.clock.now() if self.clock is not None else None
 
     def when(self, iso: str | None, lang: str, time_only: bool = False) -> str:
         if not iso:
@@ -33,12 +41,18 @@ class Notifier:
 
     def service(self, sid: str | None, lang: str) -> str:
         if sid and sid in self.catalogue:
-            return self.catalogue[sid].name.get(lang, sid)
+            return localise(self.catalogue[sid].name.get(base_lang(lang), sid), lang)
         return sid or ""
 
     def render(self, template: str, params: dict[str, Any], lang: str) -> dict[str, Any]:
         if template == "reply":  # a turn's replies, already in the conversation's language (inbox turns)
             return {k: params[k] for k in ("text", "buttons", "custom") if params.get(k)}
+        if template in ("case_alert", "case_card") and isinstance(params.get("card"), dict):
+            return self.cards.case(params["card"], lang, params.get("reason") or "update")
+        if template == "refund_alert" and params.get("id") is not None:
+            # the alert's ``reason`` says why it was sent; the refund's own travels as ``refund_reason``
+            return self.cards.refund({**params, "reason": params.get("refund_reason")}, lang,
+                                     params.get("reason") or "new")
         p = dict(params)
         for k, v in params.items():  # due_at → due_time, amount_cents → amount: ready for any template
             if k.endswith("_at") and isinstance(v, str) and k != "starts_at":
@@ -58,11 +72,19 @@ class Notifier:
                     f"client {params['client_id']}" if lang == "en" and params.get("client_id") else
                     (f"客户 {params['client_id']}" if params.get("client_id") else "")]
             p["detail_text"] = " · ".join(b for b in bits if b)
+        if template == "case_closed":
+            p["outcome_text"] = self._word(f"case_client_outcome_{params.get('outcome')}", lang, "")
+            p.setdefault("note", "")
         if template == "delivery_failed":
             p["kind_text"] = self._word(f"outbox_person_{params.get('recipient_kind')}", lang,
                                      params.get("recipient_kind"))
             p["reason_text"] = self._word(f"outbox_reason_{params.get('reason')}", lang, params.get("reason"))
         msg = self.domain.render(f"notify_{template}", lang, p)
+        if msg and template == "client_message" and params.get("attachment_ids"):
+            # files a client sent while a manager holds the conversation: uploaded from storage
+            ids = params["attachment_ids"]
+            msg["text"] += "\n" + self.cards.word("case_line_files", lang, count=len(ids))
+            msg["files"] = [{"id": i} for i in ids]
         return msg or {"text": f"{template}: {params}"}
 
     def _word(self, response: str, lang: str, fallback: Any) -> str:

@@ -1,6 +1,7 @@
 """Housekeepers and managers on a chat channel: offers, jobs and escalations by button or command.
 
-No NLU here: staff use buttons and a handful of slash commands, so every action is explicit.
+No NLU here: staff use buttons and a handful of slash commands, so every action is explicit. This
+module dispatches; cases and money live in dialogs.staff_cases.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from backend.services.people import Person
 from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
+from dialogs.staff_cases import HOUSEKEEPER_INTENTS, CaseDesk, command_of
 
 ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
           "offer_expired": "staff_error_offer_expired", "offer_accepted": "staff_error_offer_taken",
@@ -30,6 +32,7 @@ def text_is_command(cmd: str) -> bool:
 class StaffDesk:
     def __init__(self, backend: Backend, notifier: Notifier) -> None:
         self.be, self.n = backend, notifier
+        self.cases = CaseDesk(backend, notifier)
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang
@@ -58,7 +61,12 @@ class StaffDesk:
     async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
                         text: str = "") -> list[dict]:
         be, call = self.be, asyncio.to_thread
+        case_command = command_of(cmd, intent)
         if p.kind == "housekeeper":
+            if intent in HOUSEKEEPER_INTENTS or cmd == "/emergency":
+                return await self.cases.housekeeper(p, lang, intent, args, text)
+            if case_command is not None:
+                return [self.n.text("staff_error_not_manager", lang)]
             if intent == "accept_offer":
                 r = await call(be.accept_offer, p.id, int(args["offer_id"]))
                 if r["error"]:
@@ -91,6 +99,8 @@ class StaffDesk:
                                                     "booking_id": o["id"], "district": o.get("district") or ""}, lang)
                         for o in offers]
         if p.kind == "manager":
+            if case_command is not None:
+                return await self.cases.manager(p, lang, case_command, args, text)
             if cmd == "/privacy" or intent in privacy.STAFF_INTENTS:  # clients' erasure requests (H6)
                 return await privacy.staff_command(be, self.n, p, lang, cmd, intent, args) or []
             if intent == "take_over":

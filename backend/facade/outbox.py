@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from backend.orm import Client, Housekeeper, Identity, Manager
+from backend.orm import Client, Housekeeper, Identity, Manager, Notification
 from backend.services import outbox, people
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ class OutboxFacade:
             return [{"id": n.id, "template": n.template, "params": n.params, "subject": n.subject,
                      "urgent": n.urgent} for n in rows]
 
-    def acknowledge(self, kind: str, person_id: int, channel: str, ids: list[int]) -> int:
+    def ack_pulled(self, kind: str, person_id: int, channel: str, ids: list[int]) -> int:
         with self.db.uow() as s:
             return outbox.ack(s, self.now, kind, person_id, channel, ids)
 
@@ -85,12 +85,14 @@ class OutboxFacade:
         with self.db.uow() as s:
             return [{"id": n.id, "key": n.key, "template": n.template, "params": n.params, "channel": i.channel,
                      "external_id": i.external_id, "person_kind": n.person_kind, "person_id": n.person_id,
-                     "lang": _lang(s, n.person_kind, n.person_id), "subject": n.subject, "urgent": n.urgent}
+                     "lang": _lang(s, n.person_kind, n.person_id), "subject": n.subject, "urgent": n.urgent,
+                     "edit_ref": _edit_ref(s, n, i)}
                     for n, i in outbox.claim_for_channels(s, self.now, channels, limit, self.outbox_lease)]
 
-    def delivered(self, notification_id: int) -> None:
+    def delivered(self, notification_id: int, platform_ref: str | None = None) -> None:
+        """Sent; ``platform_ref`` ("chat:message_id") lets a later card that replaces it edit it in place."""
         with self.db.uow() as s:
-            outbox.delivered(s, self.now, notification_id)
+            outbox.delivered(s, self.now, notification_id, platform_ref)
 
     def failed(self, notification_id: int, error: str, retry_after: float | None = None,
                permanent: bool = False) -> None:
@@ -107,6 +109,20 @@ class OutboxFacade:
                 ident.unreachable = True
                 s.flush()
             return outbox.rerouted(s, self.now, notification_id, error)
+
+
+def _edit_ref(s: Session, n: Notification, ident: Identity) -> str | None:
+    """The message a card replaces, when it can be edited: delivered on the same channel to the same chat
+    (the person may have moved to another channel or chat since; then the card goes out as a new message)."""
+    if not n.replaces_key:
+        return None
+    ref = s.scalar(select(Notification.platform_ref).where(
+        Notification.key == n.replaces_key, Notification.status == "delivered",
+        Notification.channel == ident.channel, Notification.person_kind == n.person_kind,
+        Notification.person_id == n.person_id))
+    if not ref or ref.split(":", 1)[0] != ident.external_id:
+        return None
+    return ref
 
 
 def _lang(s: Session, kind: str, person_id: int) -> str:

@@ -103,9 +103,11 @@ def by_request_key(session: Session, client_id: int, request_key: str) -> Bookin
 
 
 def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str,
-           request_key: str | None = None) -> Booking:
+           request_key: str | None = None, *, price: int | None = None, case_id: int | None = None,
+           rework_of: int | None = None, prefer: int | None = None) -> Booking:
     """A new booking, ranked and offered; with a ``request_key`` already used, that booking instead
-    (nothing offered or notified a second time)."""
+    (nothing offered or notified a second time). A free rework visit passes ``price=0``, its case and
+    the original booking, and ``prefer``: the housekeeper offered it first when she is free."""
     if request_key is not None:
         if not 0 < len(request_key) <= 64:
             raise DomainError("invalid_request_key")
@@ -117,12 +119,12 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
     start, end = interval(ctx, req)
     b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
                 area=req.area, address=req.address, district=req.district, notes=req.notes,
-                price_estimate=svc.estimate(req.hours, req.area), status="requested", created_at=ctx.clock.now(),
-                request_key=request_key)
+                price_estimate=svc.estimate(req.hours, req.area) if price is None else price, status="requested",
+                created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of)
     session.add(b)
     session.flush()  # a concurrent twin with the same request_key fails here, before anything is offered
     record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
-    rank_candidates(ctx, session, b)
+    rank_candidates(ctx, session, b, prefer=prefer)
     offer_next(ctx, session, b)
     return b
 

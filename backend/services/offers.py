@@ -30,14 +30,17 @@ def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str,
     record(session, ctx.clock.now(), "booking", b.id, old, new, actor, **detail)
 
 
-def rank_candidates(ctx: Context, session: Session, b: Booking) -> int:
+def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> int:
+    """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first)."""
     client = session.get(Client, b.client_id)
     exclude = set(client.never_again or []) if client else set()
     cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, exclude)
     ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None)
+    ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
     for i, r in enumerate(ranked, 1):
+        reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
         session.add(MatchCandidate(booking_id=b.id, housekeeper_id=r.housekeeper_id, rank=i, score=r.score,
-                                   reasons=r.reasons))
+                                   reasons=reasons))
     session.flush()
     return len(ranked)
 

@@ -1,9 +1,10 @@
 """A client's personal data on request: export what is held, erase it (on a manager's approval or at
 once, per ``privacy.erase_mode``).
 
-Erasure removes names, phones, addresses, notes, free text and the conversation history; bookings
-keep their non-personal facts (service, times, price, district, status) for the company's books, and
-cases and the audit log keep their kinds and states without the client's words.
+Erasure removes names, phones, addresses, notes, free text, the files they sent and the conversation
+history; bookings keep their non-personal facts (service, times, price, district, status) for the
+company's books, cases (and their timelines) and the audit log keep their kinds and states without
+the client's words, and refunds keep their amounts and states without the reasons.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from backend.orm import (
     Booking,
+    CaseEvent,
     Client,
     Escalation,
     Identity,
@@ -23,15 +25,17 @@ from backend.orm import (
     Manager,
     Notification,
     PrivacyRequest,
+    Refund,
     Takeover,
 )
-from backend.services import Context, DomainError, bookings
+from backend.services import Context, DomainError, attachments, bookings
 from backend.services.audit import record
 from backend.services.outbox import notify
 from backend.services.retention import conversations, processed_messages
 
 # Parameters of staff notifications that carry what a client wrote or where they live.
-PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name")
+PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name", "card", "note",
+                   "words", "client_address", "files", "filename")
 ERASED = "—"
 
 
@@ -106,8 +110,17 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
         booking_ids.add(b.id)
     c.name = c.phone = c.address = None
     c.never_again, c.last_housekeeper_id, c.erased_at = [], None, now
+    case_ids = set()
     for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)):
         e.detail = {}
+        case_ids.add(e.id)
+    for ev in session.scalars(select(CaseEvent).where(CaseEvent.case_id.in_(case_ids))) if case_ids else ():
+        ev.detail = {}  # the timeline quotes the client and the managers' notes about them
+    refund_ids = set()
+    for r in session.scalars(select(Refund).where(Refund.client_id == client_id)):
+        r.reason = r.rejected_reason = None
+        refund_ids.add(r.id)
+    attachments.erase_client(session, client_id)
     for t in session.scalars(select(Takeover).where(Takeover.client_id == client_id, Takeover.ended_at.is_(None))):
         t.ended_at = now
     # What was said to the client is their chat history; what staff were told about them loses its text.
@@ -115,7 +128,10 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
                                                Notification.person_id == client_id))
     for n in session.scalars(select(Notification).where(Notification.person_kind != "client")):
         p = n.params or {}
-        if p.get("client_id") == client_id or (p.get("booking_id") in booking_ids and p.get("booking_id")):
+        if (p.get("client_id") == client_id or (p.get("booking_id") in booking_ids and p.get("booking_id"))
+                or (p.get("case_id") in case_ids and p.get("case_id"))
+                or (p.get("refund_id") in refund_ids and p.get("refund_id"))
+                or (n.template == "refund_alert" and p.get("id") in refund_ids)):
             n.params = {k: ({} if isinstance(v, dict) else ERASED) if k in PERSONAL_PARAMS else v
                         for k, v in p.items()}
     idents = session.scalars(select(Identity).where(Identity.person_kind == "client",
@@ -157,6 +173,21 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
                       "district": b.district, "address": b.address, "notes": b.notes}
                      for b in session.scalars(select(Booking).where(Booking.client_id == client_id)
                                               .order_by(Booking.starts_at))],
+        "cases": [{"id": e.id, "kind": e.kind, "status": e.status, "category": e.category, "remedy": e.remedy,
+                   "booking_id": e.booking_id, "text": (e.detail or {}).get("text"),
+                   "created_at": e.created_at.isoformat() if e.created_at else None,
+                   "closed_at": e.closed_at.isoformat() if e.closed_at else None, "outcome": e.outcome}
+                  for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)
+                                           .order_by(Escalation.id))],
+        "attachments": [{k: v for k, v in attachments.meta(a).items() if k != "client_id"}
+                        for a in attachments.of_client(session, client_id)],
+        "refunds": [{"id": r.id, "kind": r.kind, "case_id": r.case_id, "booking_id": r.booking_id,
+                     "amount_cents": r.amount_cents, "status": r.status, "reason": r.reason,
+                     "requested_at": r.requested_at.isoformat() if r.requested_at else None,
+                     "paid_at": r.paid_at.isoformat() if r.paid_at else None,
+                     "rejected_reason": r.rejected_reason}
+                    for r in session.scalars(select(Refund).where(Refund.client_id == client_id)
+                                             .order_by(Refund.id))],
         "channels": channels,
         "conversations": len(history),
         "retention_days": ctx.retention_days,

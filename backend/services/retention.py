@@ -4,7 +4,8 @@ A durable timer (``retention_prune``) runs once a day at 04:00 local time and re
 Bookings, cases (escalations), privacy requests and the audit log are business records and stay;
 what goes is what only served a conversation: old tracker events, conversations idle for the whole
 retention period, delivered or failed notifications, processed-message ids, finished inbox rows,
-spent invites and button payload references.
+spent invites and button payload references — and the files clients sent, once their case has been
+closed for the whole retention period (or when they never joined a case).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import DateTime, String, Text, and_, column, delete, or_, select
 from sqlalchemy.orm import Session
 
 from backend.orm import EncryptedJSON, InboxMessage, Invite, Notification, Timer
+from backend.services import attachments
 from backend.services.timers import handler, schedule
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def prune(session: Session, now: datetime, retention_days: int) -> dict[str, int
         or_(Invite.used_at.is_not(None), Invite.expires_at < now))).rowcount
     counts["callback_refs"] = session.execute(
         delete(callback_refs).where(callback_refs.c.created_at < cutoff)).rowcount
+    counts["attachments"] = attachments.prune(session, now, retention_days)
     return counts
 
 

@@ -27,6 +27,7 @@ WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
           "certificates", "lang")
 REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
+MANAGER_ROLES = ("manager", "supervisor")  # a supervisor is a manager one level up: breaches go to her
 CLEAR = "-"  # in phone, districts or certificates: remove the stored value
 DEFAULT_DAYS, DEFAULT_HOURS = [0, 1, 2, 3, 4], (480, 1200)
 
@@ -44,7 +45,7 @@ class Row:
 
     line: int
     code: str
-    role: str  # "" when absent: an existing person keeps hers, a new one is a housekeeper
+    role: str  # "" when absent: an existing person keeps hers, a new one is a housekeeper; or manager|supervisor
     name: str
     phone: str | None = None
     skills: list[str] = field(default_factory=list)
@@ -90,8 +91,8 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
     if not code or len(code) > 32 or not code.isprintable() or " " in code:
         raise ValueError("code is required (at most 32 characters, no spaces)")
     role = str(raw.get("role") or "").strip().lower()
-    if role not in ("", "housekeeper", "manager"):
-        raise ValueError(f"role must be housekeeper or manager, not {role!r}")
+    if role not in ("", "housekeeper", *MANAGER_ROLES):
+        raise ValueError(f"role must be housekeeper, manager or supervisor, not {role!r}")
     name = str(raw.get("name") or "").strip()
     if len(name) > 64:
         raise ValueError("name must be at most 64 characters")
@@ -105,8 +106,21 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
         row.lang = str(raw["lang"]).strip()
         if row.lang not in ("zh", "en"):
             raise ValueError("lang must be zh or en")
-    if role == "manager":
-        return row
+    if "days" in present:
+        days = _list(raw["days"])
+        if not days or any(d[:3].lower() not in WEEKDAYS for d in days):
+            raise ValueError(f"days must be mon..sun, not {raw.get('days')!r}")
+        row.days = sorted({WEEKDAYS[d[:3].lower()] for d in days})
+    if "hours" in present:
+        try:
+            start, end = str(raw["hours"]).split("-")
+            row.hours = (_clock(start), _clock(end))
+        except ValueError:
+            raise ValueError(f"hours must look like 08:00-18:00, not {raw.get('hours')!r}") from None
+        if row.hours[0] >= row.hours[1]:
+            raise ValueError("hours must end after they start")
+    if role in MANAGER_ROLES:
+        return row  # a manager's days and hours are her duty window (who gets a case's first alerts)
     if "skills" in present:
         row.skills = _list(raw["skills"])
         unknown = [s for s in row.skills if s not in catalogue]
@@ -123,19 +137,6 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
             raise ValueError(f"rating must be a number from 0 to 5, not {raw.get('rating')!r}") from None
         if not 0 <= row.rating <= 5:
             raise ValueError("rating must be from 0 to 5")
-    if "days" in present:
-        days = _list(raw["days"])
-        if not days or any(d[:3].lower() not in WEEKDAYS for d in days):
-            raise ValueError(f"days must be mon..sun, not {raw.get('days')!r}")
-        row.days = sorted({WEEKDAYS[d[:3].lower()] for d in days})
-    if "hours" in present:
-        try:
-            start, end = str(raw["hours"]).split("-")
-            row.hours = (_clock(start), _clock(end))
-        except ValueError:
-            raise ValueError(f"hours must look like 08:00-18:00, not {raw.get('hours')!r}") from None
-        if row.hours[0] >= row.hours[1]:
-            raise ValueError("hours must end after they start")
     if "certificates" in present:
         for item in _list(raw["certificates"]):
             kind, _, expiry = item.partition(":")
@@ -244,10 +245,10 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
     errors = []
     for r in rows:
         hit = found[r.code]
-        if hit is not None and r.role and r.role != hit[0]:
+        if hit is not None and r.role and kind_of(r.role) != hit[0]:
             errors.append(f"{r.where}: {r.code} is a {hit[0]}; a roster cannot change someone's role")
         elif hit is None:
-            missing = [f for f in REQUIRED_NEW[r.role or "housekeeper"] if f not in r.present]
+            missing = [f for f in REQUIRED_NEW[kind_of(r.role)] if f not in r.present]
             if missing:
                 errors.append(f"{r.where}: new {r.role or 'housekeeper'} {r.code} needs {', '.join(missing)}")
     if errors:
@@ -257,7 +258,7 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
         hit = found[r.code]
         new = hit is None
         if hit is None:
-            kind = r.role or "housekeeper"
+            kind = kind_of(r.role)
             person = people.STAFF_MODELS[kind](code=r.code, name=r.name, lang=r.lang, status="active")
             session.add(person)
         else:
@@ -273,6 +274,8 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
                     setattr(person, attr, getattr(r, attr))
             if new:
                 person.active, person.hold_reasons = True, []
+        else:
+            _save_duty(person, r)
         session.flush()
         if isinstance(person, Housekeeper):
             _save_schedule(session, person.id, r, given)
@@ -280,6 +283,21 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
         if new:
             tokens[r.code] = staff_tokens.issue(session, now, kind, person.id)
     return tokens
+
+
+def kind_of(role: str) -> str:
+    """A roster role → the kind of person it makes (a supervisor is a manager)."""
+    return "manager" if role in MANAGER_ROLES else "housekeeper"
+
+
+def _save_duty(m: Manager, r: Row) -> None:
+    """Role and duty window of a manager: only the columns the file gave (no days/hours: always on duty)."""
+    if r.role in MANAGER_ROLES:
+        m.role = r.role
+    if "days" in r.present:
+        m.duty_days = list(r.days)
+    if "hours" in r.present:
+        m.duty_start_minute, m.duty_end_minute = r.hours
 
 
 def _save_schedule(session: Session, hk_id: int, r: Row, given: set[str]) -> None:

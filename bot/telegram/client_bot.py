@@ -46,7 +46,7 @@ from bot.telegram.common import (
 )
 from config.settings import TelegramSettings
 from dialogs.desk import FrontDesk
-from dialogs.messages import IncomingMessage
+from dialogs.messages import IncomingFile, IncomingMessage
 
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -77,6 +77,7 @@ class ClientBot:
         self.app.add_handler(CommandHandler("lang", self.on_lang))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
         self.app.add_handler(MessageHandler(F.CONTACT, self.on_contact))
+        self.app.add_handler(MessageHandler(F.PHOTO | F.Document.ALL | F.VIDEO, self.on_file))
         self.app.add_handler(MessageHandler(F.TEXT, self.on_text))
 
     def limit_senders(self, limits: Any) -> None:
@@ -184,6 +185,28 @@ class ClientBot:
             return await self._turn(update, contact.phone_number)  # someone else's card: treated as typed text
         await self._turn(update, contact.phone_number, contact_phone=contact.phone_number)
 
+    async def on_file(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A photo, document or video (its caption is the text): fetched now, since its file id is only
+        valid for this bot. Files over the size limit are refused without downloading them."""
+        m = update.effective_message
+        if m.photo:
+            item, declared, name = m.photo[-1], "image/jpeg", None  # the largest size Telegram made
+        elif m.video:
+            item, declared, name = m.video, m.video.mime_type or "video/mp4", m.video.file_name
+        else:
+            item, declared, name = m.document, m.document.mime_type or "", m.document.file_name
+        limits = self.desk.be.attachment_limits
+        text = m.caption or ""
+        if item.file_size and item.file_size > limits.max_bytes:
+            return await self._turn(update, text, refused="too_large")
+        try:
+            tg_file = await item.get_file()
+            data = bytes(await tg_file.download_as_bytearray())
+        except BadRequest as e:  # Bot API refuses files over its own download limit (20 MB)
+            log.info("client bot: a file could not be fetched (%s)", type(e).__name__)
+            return await self._turn(update, text, refused="too_large")
+        await self._turn(update, text, files=(IncomingFile(declared, data, name),))
+
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         payload = await asyncio.to_thread(self.refs.resolve, query.data)
@@ -194,10 +217,12 @@ class ClientBot:
             await query.edit_message_reply_markup(None)  # one tap per keyboard
         await self._turn(update, payload)
 
-    async def _turn(self, update: Update, text: str, contact_phone: str | None = None) -> None:
+    async def _turn(self, update: Update, text: str, contact_phone: str | None = None,
+                    files: tuple[IncomingFile, ...] = (), refused: str | None = None) -> None:
         chat = update.effective_chat.id
         msg = IncomingMessage(CHANNEL, str(chat), text, message_id=str(update.update_id), lang_hint=_lang_of(update),
-                              contact_phone=contact_phone)
+                              contact_phone=contact_phone, attachments=files,
+                              metadata={"attachment_refused": refused} if refused else {})
         for reply in await self.desk.handle(msg):
             await self.send(chat, reply, inline_retries=INLINE_RETRIES)
 
@@ -212,23 +237,28 @@ class ClientBot:
                                        one_time_keyboard=True, resize_keyboard=True)
         return ReplyKeyboardRemove() if reply.get("remove_keyboard") else None
 
-    async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> None:
+    async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> str:
         """Send one reply, split if long. No parse mode is used, so user text needs no escaping.
-        Raises Retry/Unreachable/Permanent for the outbox once inline retries are spent."""
+        Raises Retry/Unreachable/Permanent for the outbox once inline retries are spent. Returns
+        "chat:message_id" of the last part."""
         markup = await asyncio.to_thread(self._markup, reply)
+        sent: list[int] = []
 
         async def part(text: str, kb: Any) -> None:
             async def once() -> None:
                 await self.limiter.wait(chat_id)
-                await self.app.bot.send_message(chat_id, text, reply_markup=kb)
+                m = await self.app.bot.send_message(chat_id, text, reply_markup=kb)
+                sent.append(m.message_id)
 
             await with_retries(once, _classify, inline_retries)
 
         await send_reply(reply.get("text", ""), markup, part)
+        return f"{chat_id}:{sent[-1]}" if sent else ""
 
-    async def push(self, external_id: str, reply: dict[str, Any]) -> None:
-        """Outbox delivery: no inline retries, the outbox retries durably with backoff."""
-        await self.send(int(external_id), reply)
+    async def push(self, external_id: str, reply: dict[str, Any], edit_ref: str | None = None) -> str:
+        """Outbox delivery: no inline retries, the outbox retries durably with backoff. Client messages
+        are never edited in place (``edit_ref`` is ignored): a client reads them as a conversation."""
+        return await self.send(int(external_id), reply)
 
 
 def _classify(e: Exception) -> Verdict | None:

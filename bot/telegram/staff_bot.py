@@ -22,11 +22,21 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.filters import CommandObject, CommandStart
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.telegram.common import CallbackRefs, RateLimiter, Verdict, keyboard_rows, send_reply, with_retries
+from backend.services import DomainError
+from bot.telegram.common import (
+    CallbackRefs,
+    RateLimiter,
+    Verdict,
+    keyboard_rows,
+    send_reply,
+    split_text,
+    with_retries,
+)
+from bot.workers import Permanent
 from config.settings import TelegramSettings
 from dialogs.desk import FrontDesk
 from dialogs.messages import IncomingMessage
@@ -34,6 +44,9 @@ from dialogs.messages import IncomingMessage
 log = logging.getLogger(__name__)
 CHANNEL = "telegram_staff"
 INLINE_RETRIES = 8
+PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")  # what sendPhoto shows inline
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic",
+              "application/pdf": ".pdf", "video/mp4": ".mp4"}
 
 
 class StaffBot:
@@ -137,20 +150,73 @@ class StaffBot:
         return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row]
                                                      for row in rows])
 
-    async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> None:
+    async def send(self, chat_id: int | str, reply: dict[str, Any], inline_retries: int = 0) -> str:
+        """Send one reply (split if long, then its files); returns "chat:message_id" of the text's last
+        part, the message a later card may edit."""
         markup = await asyncio.to_thread(self._markup, reply)
+        sent: list[int] = []
 
         async def part(text: str, kb: Any) -> None:
             async def once() -> None:
                 await self.limiter.wait(("staff", chat_id))
-                await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=kb)
+                m = await self.bot.send_message(chat_id=chat_id, text=text, reply_markup=kb)
+                sent.append(m.message_id)
 
             await with_retries(once, _classify, inline_retries)
 
         await send_reply(reply.get("text", ""), markup, part)
+        for f in reply.get("files") or []:
+            await self.upload(chat_id, f, inline_retries)
+        return f"{chat_id}:{sent[-1]}" if sent else ""
 
-    async def push(self, external_id: str, reply: dict[str, Any]) -> None:
-        await self.send(int(external_id), reply)
+    async def upload(self, chat_id: int | str, file: dict[str, Any], inline_retries: int = 0) -> None:
+        """A case file from storage (never a platform file id: those belong to the bot that got them).
+        Photos Telegram shows inline go as photos, anything else (HEIC, PDF, video) as a document."""
+        try:
+            meta, data = await asyncio.to_thread(self.desk.be.attachment, int(file["id"]))
+        except DomainError:
+            return  # erased or pruned since the card was written: the card's line says it existed
+        name = meta.get("filename") or f"case-file-{meta['id']}{EXTENSIONS.get(meta['content_type'], '')}"
+        upload = BufferedInputFile(data, filename=name)
+
+        async def once() -> None:
+            await self.limiter.wait(("staff", chat_id))
+            if meta["content_type"] in PHOTO_TYPES:
+                await self.bot.send_photo(chat_id=chat_id, photo=upload)
+            else:
+                await self.bot.send_document(chat_id=chat_id, document=upload)
+
+        await with_retries(once, _classify, inline_retries)
+
+    async def push(self, external_id: str, reply: dict[str, Any], edit_ref: str | None = None) -> str:
+        """Outbox delivery. With ``edit_ref`` (the card this row replaces, delivered to this chat) the old
+        message is edited in place, text and buttons, so no stale keyboard is left behind; when Telegram
+        refuses the edit (too old, deleted, too long) a new message goes out instead."""
+        if edit_ref and not reply.get("files") and len(split_text(reply.get("text", ""))) == 1:
+            edited = await self._edit(edit_ref, reply)
+            if edited:
+                return edited
+        return await self.send(int(external_id), reply)
+
+    async def _edit(self, ref: str, reply: dict[str, Any]) -> str | None:
+        chat, _, message = ref.partition(":")
+        markup = await asyncio.to_thread(self._markup, reply)
+
+        async def once() -> None:
+            await self.limiter.wait(("staff", chat))
+            try:
+                await self.bot.edit_message_text(chat_id=int(chat), message_id=int(message),
+                                                 text=reply.get("text") or " ", reply_markup=markup)
+            except TelegramBadRequest as e:
+                if "not modified" not in str(e):  # the same card again is an edit that already happened
+                    raise
+
+        try:
+            await with_retries(once, _classify, 0)
+        except Permanent:
+            log.info("staff bot: a card could not be edited; sending it as a new message")
+            return None
+        return ref
 
 
 class ShieldedRequestHandler(SimpleRequestHandler):

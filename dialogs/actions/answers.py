@@ -1,7 +1,9 @@
-"""Answers outside the booking form: prices, bookings, cancel, reschedule, people, emergencies."""
+"""Answers outside the booking form: prices, bookings, cancel (confirmed first), reschedule, a person,
+emergencies and custom requests (the last three are cases: their promise is the case's due time)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -9,7 +11,8 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
-from dialogs.actions.booking import lang_of
+from dialogs.actions.booking import FORM_SLOTS, lang_of
+from dialogs.actions.complaints import COMPLAINT_SLOTS, due_text
 from dialogs.actions.runtime import backend, call, price_text, service_name, when
 
 STATUS = {"zh": {"requested": "已提交", "offered": "正在安排阿姨", "confirmed": "已确认", "in_progress": "服务中",
@@ -31,6 +34,20 @@ async def client_escalation(dispatcher: CollectingDispatcher, tracker: Tracker, 
             raise
         if not quiet:
             dispatcher.utter_message(response="utter_escalation_limit")
+        return None
+
+
+async def client_case(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str, *, capped: bool = True,
+                      **detail: Any) -> dict[str, Any] | None:
+    """Open (or join) a case of ``kind`` for the client on the case machinery; None when ``capped`` and
+    the client has opened too many this hour (told politely)."""
+    try:
+        return await call(backend().open_case, kind, tracker.get_slot("client_id"), by_client=capped,
+                          lang=tracker.get_slot("language"), **detail)
+    except DomainError as e:
+        if e.code != "escalation_limit":
+            raise
+        dispatcher.utter_message(response="utter_escalation_limit")
         return None
 
 
@@ -109,20 +126,48 @@ class ActionCancelBooking(Action):
             dispatcher.utter_message(response="utter_no_bookings")
             return []
         booking_id = int(chosen) if chosen is not None else items[0]["id"]
+        b = await call(be.booking, booking_id)
+        if b is None or b["id"] not in {i["id"] for i in items}:
+            dispatcher.utter_message(response="utter_no_bookings")
+            return []
+        # Asked first, always: a misread message ("scratched my floor") never destroys a booking.
+        dispatcher.utter_message(response="utter_cancel_confirm", booking_id=booking_id,
+                                 service=service_name(b["service"], lang), time=when(b["starts_at"], lang))
+        return [SlotSet("awaiting_cancel", True), SlotSet("cancel_booking_id", booking_id)]
+
+
+class ActionCancelBookingConfirmed(Action):
+    def name(self) -> str:
+        return "action_cancel_booking_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        be, lang, client_id = backend(), lang_of(tracker), tracker.get_slot("client_id")
+        booking_id = int(tracker.get_slot("cancel_booking_id"))
+        done = [SlotSet("awaiting_cancel", None), SlotSet("cancel_booking_id", None)]
         try:
             b = await call(be.cancel, client_id, booking_id)
         except DomainError as e:
             b = await call(be.booking, booking_id)
             if b is None or e.code == "booking_not_found":
                 dispatcher.utter_message(response="utter_no_bookings")
-                return []
+                return done
             dispatcher.utter_message(response="utter_cannot_cancel", booking_id=booking_id,
                                      status=STATUS[lang].get(b["status"], b["status"]))
             await client_escalation(dispatcher, tracker, "cancel_help", booking_id=booking_id, quiet=True)
-            return []
+            return done
         dispatcher.utter_message(response="utter_booking_cancelled", booking_id=b["id"],
                                  service=service_name(b["service"], lang), time=when(b["starts_at"], lang))
-        return []
+        return done
+
+
+class ActionCancelBookingKept(Action):
+    def name(self) -> str:
+        return "action_cancel_booking_kept"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_cancel_kept", booking_id=tracker.get_slot("cancel_booking_id"))
+        return [SlotSet("awaiting_cancel", None), SlotSet("cancel_booking_id", None)]
 
 
 class ActionRescheduleBooking(Action):
@@ -141,39 +186,48 @@ class ActionRescheduleBooking(Action):
 
 
 class ActionRequestHuman(Action):
+    """A person: in desk hours "within N minutes", out of hours the time the policy really gives."""
+
     def name(self) -> str:
         return "action_request_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        if await client_escalation(dispatcher, tracker, "human_requested",
-                                   text=tracker.latest_message.get("text", "")[:300]) is not None:
-            dispatcher.utter_message(response="utter_human_coming")
+        case = await client_case(dispatcher, tracker, "human_requested",
+                                 text=tracker.latest_message.get("text", "")[:300] or None)
+        if case is not None:
+            be = backend()
+            due = datetime.fromisoformat(case["due_at"]) if case.get("due_at") else None
+            desk_open = be.ctx.desk is None or be.ctx.desk.is_open(be.now)
+            minutes = round((due - be.now).total_seconds() / 60) if due else 0
+            if due is not None and desk_open and 0 < minutes <= 60:
+                dispatcher.utter_message(response="utter_human_coming", case_id=case["id"], minutes=minutes)
+            else:
+                dispatcher.utter_message(response="utter_human_coming_later", case_id=case["id"],
+                                         due=due_text(case.get("due_at"), lang_of(tracker)))
         return [SlotSet("fallback_count", 0)]
 
 
 class ActionEmergency(Action):
+    """Safety advice first, in the client's language; then the emergency case (never capped). Any form
+    is left for good: nobody in danger is asked for a booking's notes afterwards."""
+
     def name(self) -> str:
         return "action_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(response="utter_emergency")  # people first: whom to call comes before all else
-        await client_escalation(dispatcher, tracker, "emergency", text=tracker.latest_message.get("text", "")[:300])
-        return []
-
-
-class ActionComplaint(Action):
-    def name(self) -> str:
-        return "action_complaint"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        esc = await client_escalation(dispatcher, tracker, "complaint",
-                                      text=tracker.latest_message.get("text", "")[:500])
-        if esc is not None:
-            dispatcher.utter_message(response="utter_complaint_received", escalation_id=esc)
-        return []
+        bookings = [b for b in await call(backend().open_bookings, tracker.get_slot("client_id"))
+                    if b["status"] in ("in_progress", "confirmed")]
+        case = await client_case(dispatcher, tracker, "emergency", capped=False,
+                                 booking_id=bookings[0]["id"] if bookings else None,
+                                 text=tracker.latest_message.get("text", "")[:500] or None,
+                                 attachments=tracker.get_slot("attachment_ids") or None)
+        if case is not None:
+            dispatcher.utter_message(response="utter_emergency_case", case_id=case["id"])
+        drop = {*FORM_SLOTS, *COMPLAINT_SLOTS} - {"phone", "address"}
+        return [ActiveLoop(None), SlotSet("suspended_forms", None), *[SlotSet(s, None) for s in sorted(drop)]]
 
 
 class ActionCustomization(Action):
@@ -183,8 +237,10 @@ class ActionCustomization(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         text = tracker.latest_message.get("text", "")[:500]
-        if await client_escalation(dispatcher, tracker, "customization", text=text) is not None:
-            dispatcher.utter_message(response="utter_customization_received", request=text[:80])
+        case = await client_case(dispatcher, tracker, "customization", text=text or None)
+        if case is not None:
+            dispatcher.utter_message(response="utter_customization_received", request=text[:80], case_id=case["id"],
+                                     due=due_text(case.get("due_at"), lang_of(tracker)))
         return []
 
 

@@ -25,8 +25,11 @@ REASK = {"invalid_phone": "phone", "invalid_address": "address", "invalid_notes"
 NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "nothing", "nope", "n/a", "没什么", "否"}
 
 
-def booking_required_slots(form: str, slots: dict[str, Any]) -> list[str]:
-    """What the booking form needs, by the chosen service's price unit."""
+def booking_required_slots(form: str, slots: dict[str, Any]) -> list[str] | None:
+    """What the booking form needs, by the chosen service's price unit (None: another form, whose
+    domain list stands)."""
+    if form != "booking_form":
+        return None
     needed = ["service_type", "time"]
     service = slots.get("service_type")
     if service and service in backend().catalogue:
@@ -50,7 +53,8 @@ def district_of(address: str | None) -> str | None:
 
 
 def lang_of(tracker: Tracker) -> str:
-    return tracker.get_slot("language") or "zh"
+    """The language an action writes in: zh-Hant conversations get zh (the renderer converts it)."""
+    return "en" if tracker.get_slot("language") == "en" else "zh"
 
 
 class ValidateBookingForm(FormValidationAction):
@@ -67,7 +71,7 @@ class ValidateBookingForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: dict[str, Any]) -> list[str]:
-        return booking_required_slots("booking_form", tracker.slots)
+        return booking_required_slots("booking_form", tracker.slots) or []
 
     def validate_service_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: dict[str, Any]) -> dict[str, Any]:
@@ -227,7 +231,7 @@ class ActionBookingSummary(Action):
         if ent and tracker.latest_message.get("intent", {}).get("name") == "choose_slot":
             slots["time"] = ent["value"]
             events.append(SlotSet("time", ent["value"]))
-        if not all(slots.get(s) is not None for s in booking_required_slots("booking_form", slots)):
+        if not all(slots.get(s) is not None for s in booking_required_slots("booking_form", slots) or ()):
             return [*events, ActiveLoop("booking_form"), FollowupAction("booking_form")]
         check = await call(be.check, slots["client_id"], request_of(slots))
         if check["ok"]:

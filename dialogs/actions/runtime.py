@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from backend.api import Backend
+from dialogs.domain import base_lang, localise
 
 T = TypeVar("T")
 _backend: Backend | None = None
@@ -56,7 +57,7 @@ def service_name(service: str | None, lang: str) -> str:
     be = backend()
     if not service or service not in be.catalogue:
         return service or ""
-    return be.catalogue[service].name.get(lang, service)
+    return localise(be.catalogue[service].name.get(base_lang(lang), service), lang)
 
 
 def when(iso: str | None, lang: str) -> str:

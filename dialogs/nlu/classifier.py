@@ -42,8 +42,19 @@ _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|!")
 _WHOLE_TAIL = "啊呀的了吧呢哦嘛!！。.~～ "
 
 
-def _en_ngrams(text: str, n: int = 5) -> set[tuple[str, ...]]:
+def stem(word: str) -> str:
+    """A crude English stem, enough for a cue to match its inflections: scratch ~ scratched ~
+    scratches, ruin ~ ruined ~ ruining. Both the cue words and the message go through it."""
+    for suffix, keep in (("ing", 4), ("ed", 4), ("es", 4), ("s", 3)):
+        if word.endswith(suffix) and len(word) - len(suffix) >= keep and not word.endswith("ss"):
+            return word[: -len(suffix)]
+    return word
+
+
+def _en_ngrams(text: str, n: int = 5, stemmed: bool = False) -> set[tuple[str, ...]]:
     toks = _EN_TOKEN.findall(text)
+    if stemmed:
+        toks = [stem(t) for t in toks]
     return {tuple(toks[i:i + k]) for k in range(1, n + 1) for i in range(len(toks) - k + 1)}
 
 
@@ -68,12 +79,13 @@ class CueFeatures(BaseEstimator, TransformerMixin):
             whole, sub, phrases = set(), set(), set()
             for term in {normalize(t).text for t in self.lookups[name]} - {""}:
                 if term.isascii():
-                    phrases.add(tuple(_EN_TOKEN.findall(term)))
+                    phrases.add(tuple(stem(w) for w in _EN_TOKEN.findall(term)))
                 elif len(term) == 1:
                     whole.add(term)  # 成, 中, 早 mean yes/hello only on their own, not in 成功, 中午, 早上
                 else:
                     sub.add(term)
             self.tables_.append((frozenset(whole), tuple(sorted(sub)), frozenset(phrases - {()})))
+        self.stemmed_ = True  # models fitted before stemming match their English cues as written
         return self
 
     # Sets pickle in hash order, which changes from process to process; sorted tuples keep
@@ -92,7 +104,7 @@ class CueFeatures(BaseEstimator, TransformerMixin):
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
         rows = []
         for t in texts:
-            grams = _en_ngrams(t)
+            grams = _en_ngrams(t, stemmed=getattr(self, "stemmed_", False))
             bare = t.strip(_WHOLE_TAIL)
             hits = [1.0 if (bare in whole or not grams.isdisjoint(phrases) or any(w in t for w in sub)) else 0.0
                     for whole, sub, phrases in self.tables_]
@@ -128,8 +140,8 @@ def char_word_lr(lookups: Lookups) -> Pipeline:
 
 def cue_char_lr(lookups: Lookups) -> Pipeline:
     """Character 1–2-grams, English words and the cue lookup tables, logistic regression."""
-    feats = FeatureUnion([("char", _char(1, 2)), ("word", _word(words)), ("cue", CueFeatures(lookups, 0.5))])
-    return Pipeline([("features", feats), ("clf", LogisticRegression(C=50, max_iter=5000))])
+    feats = FeatureUnion([("char", _char(1, 2)), ("word", _word(words)), ("cue", CueFeatures(lookups, 0.25))])
+    return Pipeline([("features", feats), ("clf", LogisticRegression(C=100, max_iter=5000))])
 
 
 def jieba_svm(lookups: Lookups) -> Pipeline:

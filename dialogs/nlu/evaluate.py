@@ -48,7 +48,7 @@ def cross_validate(data: TrainingData, folds: int, design: str = classifier.DEFA
     for train_idx, test_idx in tqdm(splits, desc=f"{folds}-fold cross-validation", disable=not progress):
         part = TrainingData([data.examples[i] for i in train_idx], data.synonyms, data.lookups, data.regexes)
         a = train(part, design)
-        nlu = NLU(a["pipeline"], a["services"], threshold, timezone)
+        nlu = NLU(a["pipeline"], a["services"], threshold, timezone, terms=a["terms"])
         for i, p in zip(test_idx, predict(nlu, [data.examples[i] for i in test_idx], progress=False),
                         strict=True):
             preds[i] = p

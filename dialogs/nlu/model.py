@@ -18,7 +18,8 @@ from dialogs.nlu import classifier
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
 from dialogs.nlu.fast import FastLinear
-from dialogs.nlu.normalize import Normalized, normalize
+from dialogs.nlu.normalize import Normalized, chinese_script, normalize
+from dialogs.nlu.terms import TermMatcher, find_terms, matchers
 
 log = logging.getLogger(__name__)
 FORMAT = 1
@@ -47,7 +48,7 @@ def train(data: TrainingData, design: str = classifier.DEFAULT) -> dict[str, Any
     pipeline = classifier.DESIGNS[design](data.lookups)
     pipeline.fit(training_texts(data, services, TRAIN_NOW), [e.intent for e in data.examples])
     return {"format": FORMAT, "fingerprint": data.fingerprint(), "design": design,
-            "pipeline": pipeline, "services": services}
+            "pipeline": pipeline, "services": services, "terms": matchers(data)}
 
 
 def save(artifact: dict[str, Any], path: Path) -> None:
@@ -70,10 +71,14 @@ def read_artifact(path: Path) -> dict[str, Any]:
     return artifact
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, original: str | None = None) -> str:
+    """ "zh", "zh-Hant", "en" or "und" for normalised ``text``. Normalising turns Traditional into
+    Simplified, so the script is read from the client's ``original`` text when given."""
     cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
     latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    return "zh" if cjk and cjk * 3 >= latin else "en" if latin else "zh" if cjk else "und"
+    if cjk and cjk * 3 >= latin:
+        return (chinese_script(original) or "zh") if original else "zh"
+    return "en" if latin else "zh" if cjk else "und"
 
 
 @dataclass
@@ -84,12 +89,14 @@ class NLU:
     timezone: str = "Asia/Shanghai"
     max_chars: int = 2000
     fingerprint: str = ""
+    terms: tuple[TermMatcher, ...] = ()  # complaint_category, remedy (models before them have none)
 
     @classmethod
     def load(cls, path: Path, threshold: float = 0.35, timezone: str = "Asia/Shanghai",
              max_chars: int = 2000) -> NLU:
         a = read_artifact(path)
-        return cls(a["pipeline"], a["services"], threshold, timezone, max_chars, a["fingerprint"])
+        return cls(a["pipeline"], a["services"], threshold, timezone, max_chars, a["fingerprint"],
+                   tuple(a.get("terms", ())))
 
     def __post_init__(self) -> None:
         self._fast: FastLinear | None = None
@@ -137,7 +144,7 @@ class NLU:
             norm = Normalized(norm.original, cut, norm.index[: len(cut)])
         result: dict[str, Any] = {"text": text, "intent": {"name": FALLBACK, "confidence": 0.0},
                                   "intent_ranking": [], "entities": [],
-                                  "language": lang or detect_language(norm.text)}
+                                  "language": lang or detect_language(norm.text, norm.original)}
         if not any(c.isalnum() for c in norm.text):
             return result  # empty, white space, only emoji or junk: nothing to understand
         found = find(norm.text, self._now(now), self.services)
@@ -153,5 +160,6 @@ class NLU:
             result["intent_ranking"] = [fallback, *result["intent_ranking"]]
         else:
             result["intent"] = {"name": top_name, "confidence": round(float(top_p), 4)}
-        result["entities"] = to_original(norm, found)
+        terms = [{**e, "extractor": "TermExtractor"} for e in to_original(norm, find_terms(norm.text, self.terms))]
+        result["entities"] = sorted([*to_original(norm, found), *terms], key=lambda e: e["start"])
         return result

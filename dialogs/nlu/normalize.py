@@ -38,6 +38,32 @@ def _trad_to_simp() -> dict[str, str]:
     return table
 
 
+def _one_way(name: str) -> frozenset[str]:
+    """Characters that OpenCC table ``name`` always changes: they belong to one script only."""
+    pkg = resources.files("opencc") / "dictionary"
+    out = set()
+    for line in (pkg / name).read_text(encoding="utf-8").splitlines():
+        src, _, dst = line.partition("\t")
+        if len(src) == 1 and dst and src not in dst.split(" "):
+            out.add(src)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> tuple[frozenset[str], frozenset[str]]:
+    return _one_way("TSCharacters.txt"), _one_way("STCharacters.txt")
+
+
+def chinese_script(text: str) -> str | None:
+    """"zh-Hant" when the text has more Traditional-only characters (處, 訴) than Simplified-only
+    ones (处, 诉), "zh" when fewer, None when it has neither (好的, 明天): most characters are
+    shared, so a short reply says nothing about the writer's script and should not switch it."""
+    trad_only, simp_only = _scripts()
+    trad = sum(1 for c in text if c in trad_only)
+    simp = sum(1 for c in text if c in simp_only)
+    return None if trad == simp == 0 else "zh-Hant" if trad > simp else "zh"
+
+
 @dataclass(frozen=True, slots=True)
 class Normalized:
     original: str

@@ -129,9 +129,11 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications') as b:
         b.add_column(sa.Column('platform_ref', sa.String(length=64), nullable=True))
         b.add_column(sa.Column('replaces_key', sa.String(length=128), nullable=True))
+    op.create_index('ix_notifications_subject', 'notifications', ['subject'])
 
 
 def downgrade() -> None:
+    op.drop_index('ix_notifications_subject', table_name='notifications')
     with op.batch_alter_table('notifications') as b:
         b.drop_column('replaces_key')
         b.drop_column('platform_ref')

@@ -377,6 +377,6 @@ def test_a_poll_is_not_blocked_by_a_writer_holding_the_sqlite_lock(be: Backend) 
 def test_an_emergency_alert_is_urgent_and_ordered_by_its_case(be: Backend) -> None:
     emergency = be.escalate("emergency", text="厨房着火了")
     request = be.escalate("human_requested")
-    alerts = {r["params"]["escalation_id"]: r for r in be.pull("manager", 1)}
+    alerts = {r["params"]["case_id"]: r for r in be.pull("manager", 1)}
     assert alerts[emergency]["urgent"] is True and alerts[emergency]["subject"] == f"case:{emergency}"
     assert alerts[request]["urgent"] is False and alerts[request]["subject"] == f"case:{request}"

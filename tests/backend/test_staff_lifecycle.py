@@ -141,7 +141,7 @@ def test_deactivation_moves_pending_offers_unbinds_revokes_and_escalates_confirm
             StaffToken.person_kind == "housekeeper", StaffToken.person_id == her)))
         esc = s.scalar(select(Escalation).where(Escalation.kind == "staff_deactivated"))
         assert esc.booking_id == b1["id"] and esc.client_id == c.id and esc.detail["housekeeper"] == code
-        assert s.scalar(select(Notification).where(Notification.template == "escalation_new",
+        assert s.scalar(select(Notification).where(Notification.template == "case_alert",
                                                    Notification.person_kind == "manager")) is not None
         audit = s.scalar(select(AuditLog).where(AuditLog.entity == "housekeeper", AuditLog.entity_id == her))
         assert (audit.old, audit.new) == ("active", "deactivated")

@@ -280,7 +280,8 @@ async def test_a_card_gone_stale_during_the_crash_is_not_sent_again(scenario: Sc
     await bind_on_telegram(sc, offer["housekeeper_id"], HK_CHAT)
     await sc.server.crashed("outbox_send")
     await sc.server.start()  # the clock has not moved: the card is still leased to the dead dispatcher
-    assert "已取消" in text(await sc.rest.say("c-s", "取消预约", "s-cancel"))
+    assert "确认取消" in text(await sc.rest.say("c-s", "取消预约", "s-cancel"))  # asked first, always
+    assert "已取消" in text(await sc.rest.say("c-s", "确认", "s-cancel-yes"))
     sc.clock.advance(seconds=5)  # the lease runs out: the card comes back, for a booking that is gone
 
     def settled() -> bool:

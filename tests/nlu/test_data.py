@@ -11,10 +11,11 @@ import yaml
 from dialogs.nlu.data import DataError, load, parse_annotated
 from dialogs.nlu.entities import SERVICE_TYPES
 from dialogs.nlu.normalize import _trad_to_simp
+from dialogs.nlu.terms import TERM_ENTITIES
 from tests.conftest import NLU_DATA
 from tests.nlu.test_parse import INTENTS
 
-ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address"}
+ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address", "complaint_category", "remedy"}
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,9 @@ def test_annotations_use_contract_entities_and_values(data) -> None:
             assert ent["entity"] in ENTITIES, e
             if ent["entity"] == "service_type":
                 assert ent["value"] in SERVICE_TYPES, e
-    assert set(data.synonyms.values()) <= set(SERVICE_TYPES)
+            if ent["entity"] in TERM_ENTITIES:
+                assert ent["value"] in TERM_ENTITIES[ent["entity"]], e
+    assert set(data.synonyms.values()) <= set(SERVICE_TYPES).union(*TERM_ENTITIES.values())
 
 
 def test_data_is_written_like_clients_write(data) -> None:

@@ -58,7 +58,7 @@ async def test_a_telegram_flow_at_debug_leaks_nothing(tmp_path: Path, trained_mo
         await tg.tap(STAFF, HK_A, "接单")
         await tg.fake.wait_for(STAFF, HK_A, ADDRESS)  # the job card with the address went out
         await tg.client_says("阿姨把我家青花瓷花瓶打碎了", CUSTOMER)
-        await tg.fake.wait_for(CLIENT, CUSTOMER, "投诉")
+        await tg.fake.wait_for(CLIENT, CUSTOMER, "哪一次预约")  # the complaint form's first question
         try:
             raise RuntimeError(f"POST {tg.fake.base}/bot{CLIENT}/sendMessage "
                                f"chat_id={CUSTOMER} phone {PHONE}")

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
+from dialogs.messages import IncomingFile, IncomingMessage
+from tests.backend.test_attachments import png
 from tests.privacy.conftest import Desk, booking_id_in, payload, payloads
 from tests.privacy.conftest import text as said
 
@@ -28,9 +30,11 @@ TO_MANAGER = "我家门禁密码是4421井号请转告阿姨"
 FROM_MANAGER = "欧阳女士您好，花瓶我们照价赔偿"
 EN_COMPLAINT = "The cleaner left my balcony door open and my parrot Kiwi escaped"
 INBOX_TEXT = "我住在翠湖花园东门旁边的小楼"
+PHOTO = "PIXELS-OF-OUYANG-BROKEN-VASE-7731"  # inside the photo's bytes (a PNG text chunk)
+PHOTO_NAME = "欧阳家打碎的花瓶.png"
 SECRETS = {"name": NAME, "phone": PHONE, "address": ADDRESS, "street": STREET, "notes": NOTES,
            "complaint": COMPLAINT, "chat": CHAT, "to_manager": TO_MANAGER, "from_manager": FROM_MANAGER,
-           "en_complaint": EN_COMPLAINT, "inbox": INBOX_TEXT}
+           "en_complaint": EN_COMPLAINT, "inbox": INBOX_TEXT, "photo": PHOTO, "photo_name": PHOTO_NAME}
 
 
 def forms(value: str) -> set[str]:
@@ -38,7 +42,8 @@ def forms(value: str) -> set[str]:
     escaped = json.dumps(value, ensure_ascii=True)[1:-1]
     raw = value.encode("utf-8")
     out = {value, escaped, re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m[1].upper(), escaped),
-           base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+           base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode(),
+           raw.hex()}  # PostgreSQL shows bytea cast to text as hex
     return out | {f.rstrip("=") for f in out}
 
 
@@ -60,8 +65,14 @@ async def populate(d: Desk) -> None:
     d.bind("housekeeper", hk_id, HOUSEKEEPER)
     assert "接单" in said(await d.say(HOUSEKEEPER, payload("accept_offer", offer_id=offer_id)))
 
-    complaint = await d.say(CLIENT, COMPLAINT)
-    escalation_id = booking_id_in(complaint)
+    escalation_id = await complain(d, CLIENT, COMPLAINT)
+    # and a photo of the damage, which the desk stores before the turn and the case keeps
+    added = await d.app.desk.handle(IncomingMessage("telegram", CLIENT, "", message_id="photo-1", attachments=(
+        IncomingFile("image/png", png(PHOTO.encode()), PHOTO_NAME),)))
+    assert f"#{escalation_id}" in said(added)
+    with d.be.db.engine.connect() as c:  # stored, so the scan below really looks at its bytes
+        assert c.execute(text("SELECT count(*) FROM attachments WHERE case_id = :c"),
+                         {"c": escalation_id}).scalar() == 1
     manager_id = d.first_manager()
     d.bind("manager", manager_id, MANAGER)
     assert "接管" in said(await d.say(MANAGER, payload("take_over", escalation_id=escalation_id)))
@@ -72,6 +83,20 @@ async def populate(d: Desk) -> None:
     await d.say(EN_CLIENT, EN_COMPLAINT)
     await d.say(CLIENT, "我的预约")
     d.be.inbox_accept("telegram", CLIENT, "inbox-1", {"text": INBOX_TEXT})
+
+
+async def complain(d: Desk, sender: str, words: str) -> int:
+    """The complaint conversation, answered by its buttons (the booking, yes, compensation, submit)."""
+    replies = await d.say(sender, words)
+    for _ in range(8):
+        if "已登记" in said(replies):
+            return booking_id_in(replies)
+        choices = payloads(replies)
+        assert choices, said(replies)
+        pick = next((t for t in choices if t.startswith("#")), None) or next(
+            (t for t in ("提交", "赔偿") if t in choices), next(iter(choices)))
+        replies = await d.say(sender, choices[pick])
+    raise AssertionError("the complaint was never registered")
 
 
 def scan_sql(engine) -> tuple[dict[str, list[str]], int]:

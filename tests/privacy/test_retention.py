@@ -27,6 +27,9 @@ def counts(d: Desk) -> dict[str, int]:
 async def old_activity(d: Desk) -> dict[str, str]:
     await book(d, OLD, "浦东新区张江路100弄5号", "13812345678", "没有")
     await d.say(OLD, "阿姨把我的地板划坏了，我要投诉")
+    for step in ('/inform{"booking_id": "none"}', '/inform{"complaint_category": "damage"}',
+                 '/inform{"remedy": "apology"}', "/affirm"):  # the complaint form (issue 8), then the case
+        await d.say(OLD, step)
     with d.be.db.uow() as s:
         ids = list(s.scalars(select(Notification.id).order_by(Notification.id)))
     d.be.delivered(ids[0])

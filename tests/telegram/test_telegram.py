@@ -100,7 +100,7 @@ async def test_manager_takes_over_and_hands_back(tg: Env) -> None:
     await tg.client_says("转人工")
     await f.wait_for(CLIENT, CUSTOMER, "人工客服")
     await f.wait_for(STAFF, MANAGER, "客户要求人工服务")
-    assert [t for t, _ in f.buttons(STAFF, MANAGER)] == ["确认收到", "接管对话", "已解决"]
+    assert [t for t, _ in f.buttons(STAFF, MANAGER)] == ["认领", "回复客户", "接管对话", "结案"]  # the case card
     await tg.tap(STAFF, MANAGER, "接管对话")
     await f.wait_for(STAFF, MANAGER, "您已接管")
     await f.wait_for(CLIENT, CUSTOMER, "周经理已接入")
@@ -142,8 +142,9 @@ async def test_a_429_storm_loses_no_message(tg: Env) -> None:
     # Outbox deliveries are rescheduled after retry_after (on the test clock) and delivered later.
     await tg.bind("MGR01", MANAGER)
     tg.fake.fail(STAFF, "sendMessage", 429, times=5, retry_after=3)
-    ids = [await asyncio.to_thread(tg.app.backend.escalate, "human_requested", client_id=1, text=f"storm {i}")
-           for i in range(4)]  # off the loop: a turn in flight holds the database until the loop lets it finish
+    kinds = ("human_requested", "complaint", "customization", "unassigned")  # four matters: four cases
+    ids = [await asyncio.to_thread(tg.app.backend.escalate, kind, client_id=1, text=f"storm {i}")
+           for i, kind in enumerate(kinds)]  # off the loop: a turn in flight holds the database until it finishes
     for _ in range(100):
         got = " ".join(tg.fake.texts(STAFF, MANAGER))
         if all(f"#{i}" in got for i in ids):
@@ -152,7 +153,7 @@ async def test_a_429_storm_loses_no_message(tg: Env) -> None:
         await asyncio.sleep(0.2)
     got = tg.fake.texts(STAFF, MANAGER)
     for i in ids:
-        assert sum(f"#{i}：" in t for t in got) == 1, got  # each alert exactly once, none lost
+        assert sum(f" #{i} · " in t for t in got) == 1, got  # each alert exactly once, none lost
     assert tg.fake.bots[STAFF].failures["sendMessage"] == []
 
 

@@ -1,0 +1,145 @@
+"""`frontdesk report …`: management figures (read-only; no personal data in the output)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from bot.cli import app, fail, setup_logging
+
+report_app = typer.Typer(help="Management figures: cases, first responses, refunds.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+DEFAULT_DAYS = 30
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date like 2026-11-01, not {value!r}")
+    return None
+
+
+def period(start: date | None, end: date | None, today: date) -> tuple[date, date]:
+    """Inclusive local dates; the default is the last 30 days up to today."""
+    end = end or today
+    return start or end - timedelta(days=DEFAULT_DAYS - 1), end
+
+
+def _num(v: Any, unit: str = "") -> str:
+    if v is None:
+        return "-"
+    return f"{v:.2f}{unit}" if isinstance(v, float) else f"{v}{unit}"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.1f} %"
+
+
+def _met(v: bool | None) -> str:
+    return {True: "met", False: "NOT met", None: "-"}[v]
+
+
+def _counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {n}" for k, n in d.items()) or "-"
+
+
+def render(r: dict[str, Any]) -> str:
+    """The report as a plain English table (what a manager reads in a terminal or a mail)."""
+    c, fr, cl = r["cases"], r["first_response"], r["close"]
+    lines = [f"Cases {r['period']['start'][:10]} to {r['period']['end'][:10]} (opened; as of "
+             f"{r['period']['as_of'][:16]}, {r['period']['tz']})", ""]
+    lines.append(f"{'kind':<18}{'cases':>7}{'high':>6}{'normal':>8}{'low':>5}{'in time':>10}"
+                 f"{'mean 1st h':>12}{'mean close h':>14}")
+    for kind, n in c["by_kind"].items():
+        sev, f, k = c["by_kind_severity"][kind], r["first_response_by_kind"][kind], r["close_by_kind"][kind]
+        lines.append(f"{kind:<18}{n:>7}{sev.get('high', 0):>6}{sev.get('normal', 0):>8}{sev.get('low', 0):>5}"
+                     f"{_pct(f['share_within_deadline']):>10}{_num(f['mean_hours']):>12}{_num(k['mean_hours']):>14}")
+    lines.append(f"{'all':<18}{c['total']:>7}{c['by_severity'].get('high', 0):>6}"
+                 f"{c['by_severity'].get('normal', 0):>8}{c['by_severity'].get('low', 0):>5}"
+                 f"{_pct(fr['share_within_deadline']):>10}{_num(fr['mean_hours']):>12}{_num(cl['mean_hours']):>14}")
+    h, d, rf = r["handling"], r["disputes"], r["refunds"]
+    lines += [
+        "",
+        f"Complaints by category:   {_counts(c['by_category'])}",
+        f"First response:           {fr['within_deadline']} within the deadline, {fr['late']} late, "
+        f"{fr['missed']} missed, {fr['pending']} not yet due ({_pct(fr['share_within_deadline'])} in time)",
+        f"  time to first response: mean {_num(fr['mean_hours'], ' h')}, median {_num(fr['median_hours'], ' h')}, "
+        f"p90 {_num(fr['p90_hours'], ' h')}",
+        f"  complaints, mean:       target {_num(h['target_mean_hours'], ' h')}, actual "
+        f"{_num(h['actual_mean_hours'], ' h')} ({_met(h['met'])})",
+        f"Time to close:            mean {_num(cl['mean_hours'], ' h')}, median {_num(cl['median_hours'], ' h')}, "
+        f"p90 {_num(cl['p90_hours'], ' h')} ({cl['count']} closed)",
+        f"Resolved:                 {r['resolved']['resolved']} of {r['resolved']['closed']} closed "
+        f"({_pct(r['resolved']['share'])})",
+        f"Disputes resolved:        {d['resolved']} of {d['closed']} closed complaints ({_pct(d['share'])}; "
+        f"target {_pct(d['target_share'])}, {_met(d['met'])})",
+        f"Refunds:                  {rf['requested']} requested ({_counts(rf['by_status'])}); "
+        f"{rf['completed_in_time']} paid within {rf['within_working_days']} working days, {rf['late']} late, "
+        f"{rf['pending']} in progress ({_pct(rf['share_in_time'])}; target {_pct(rf['target_share'])}, "
+        f"{_met(rf['met'])})",
+        f"  paid out:               refunds ¥{rf['refunded_cents'] / 100:.2f}, "
+        f"{rf['compensations']} compensation(s) ¥{rf['compensated_cents'] / 100:.2f}",
+        f"Breaches:                 {r['breaches']['count']} ({_counts(r['breaches']['by_kind'])}), "
+        f"{r['breaches']['acknowledged']} acknowledged",
+        f"Satisfied with handling:  yes {r['satisfaction']['yes']}, no {r['satisfaction']['no']}, "
+        f"no answer {r['satisfaction']['unanswered']}",
+    ]
+    o = r["open"]
+    oldest = (f"; oldest #{o['oldest']['id']} ({o['oldest']['kind']}, {o['oldest']['status']}, "
+              f"{_num(o['oldest']['age_hours'], ' h')} old)") if o["oldest"] else ""
+    lines.append(f"Open now:                 {o['count']} ({_counts(o['by_kind'])}), "
+                 f"{o['breached']} breached{oldest}")
+    return "\n".join(lines)
+
+
+def figures(backend: Any, first: date, last: date, targets: Any = None) -> dict[str, Any]:
+    """The report for local days first..last (inclusive), in a read-only session."""
+    from backend.services import reports
+
+    tz = backend.ctx.tz
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    with backend.db.read() as s:
+        return reports.case_report(backend.ctx, s, start, end, targets=targets)
+
+
+@report_app.command("cases")
+def report_cases(
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, inclusive (default: today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Cases by kind, category and severity; first responses and closing times against the standard;
+    resolved share, disputes, refunds within 3 working days, breaches, satisfaction, open cases."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.api import Backend
+    from backend.services.reports import load_targets
+    from config import load_settings
+
+    setup_logging()
+    first_day, last_day = _day(start, "--from"), _day(end, "--to")
+    settings = load_settings()
+    try:
+        targets = load_targets(settings.cases_file)
+    except ValueError as e:
+        fail(str(e))
+    backend = Backend.from_settings(settings)
+    try:
+        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
+        if first > last:
+            fail("--from is after --to")
+        try:
+            r = figures(backend, first, last, targets)
+        except (OperationalError, ProgrammingError):
+            fail("the database has no case tables yet: run `frontdesk db upgrade` first")
+    finally:
+        backend.db.dispose()
+    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render(r))
