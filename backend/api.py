@@ -24,7 +24,10 @@ from backend.facade.inbox import InboxFacade
 from backend.facade.money import MoneyFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
+from backend.facade.profiles import ProfilesFacade
+from backend.facade.proposals import ProposalsFacade
 from backend.facade.staff import StaffFacade
+from backend.facade.surveys import SurveysFacade
 from backend.holidays import load_calendar
 from backend.orm import (
     Booking,
@@ -38,7 +41,7 @@ from backend.orm import (
     Offer,
     Takeover,
 )
-from backend.policy import load_policy
+from backend.policy import load_policy, load_surveys, load_vocabulary
 from backend.services import (
     Context,
     DomainError,
@@ -63,7 +66,8 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
             "housekeeper_phone": offers.mask_phone(hk.phone) if hk else None, "district": b.district}
 
 
-class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
+              StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -81,6 +85,7 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, StaffFacade, PrivacyF
         ctx.escalations_per_client_hour = settings.rate_limits.escalations_per_client_hour
         ctx.calendar = load_calendar(settings.holidays_file, today=ctx.clock.now().astimezone(ctx.tz).date())
         ctx.cases, ctx.desk = load_policy(settings.cases_file, ctx.calendar, ctx.tz)
+        ctx.surveys, ctx.profile = load_surveys(settings.surveys_file), load_vocabulary(settings.profile_file)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
         backend.attachment_limits = attachments.Limits(settings.attachments.max_bytes,
@@ -165,6 +170,12 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, StaffFacade, PrivacyF
         with self.db.uow() as s:
             return [booking_view(b, s.get(Housekeeper, b.housekeeper_id) if b.housekeeper_id else None)
                     for b in bookings.open_bookings(self.ctx, s, client_id)]
+
+    def recent_bookings(self, client_id: int, days: int = 30) -> list[dict[str, Any]]:
+        """Open bookings and visits of the last ``days`` (newest first): what a complaint may be about."""
+        with self.db.uow() as s:
+            return [booking_view(b, s.get(Housekeeper, b.housekeeper_id) if b.housekeeper_id else None)
+                    for b in bookings.recent_bookings(self.ctx, s, client_id, days)]
 
     def cancel(self, client_id: int, booking_id: int) -> dict[str, Any]:
         with self.db.uow() as s:

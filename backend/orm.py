@@ -127,6 +127,8 @@ class Client(Base):
     phone: Mapped[str | None] = mapped_column(Encrypted)
     address: Mapped[str | None] = mapped_column(Encrypted)
     never_again: Mapped[list[int]] = mapped_column(JSON, default=list)
+    preferred: Mapped[list[int]] = mapped_column(JSON, default=list)  # "ask for her again": a matching bonus
+    address_as: Mapped[str | None] = mapped_column(Encrypted)  # how to address the client (王女士)
     last_housekeeper_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # personal data erased on request
@@ -155,7 +157,13 @@ class Housekeeper(Base):
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The running rating matching uses: the roster's figure as a prior, moved by answered surveys
+    # (backend.domain.surveys.running_rating). A roster import sets roster_rating, never the running one.
     rating: Mapped[float] = mapped_column(Float, default=4.5)
+    roster_rating: Mapped[float] = mapped_column(Float, default=4.5)
+    survey_count: Mapped[int] = mapped_column(Integer, default=0)
+    pets_ok: Mapped[bool] = mapped_column(Boolean, default=True)  # roster column: works in homes with pets
+    attributes: Mapped[list[str]] = mapped_column(JSON, default=list)  # roster column, e.g. non_smoker
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     lang: Mapped[str] = mapped_column(String(8), default="zh")
     # active | suspended_from_matching (keeps chat access; reasons in hold_reasons) | deactivated
@@ -223,6 +231,77 @@ class Booking(Base):
     # A free rework visit: the case that asked for it and the booking whose work it redoes (price 0).
     case_id: Mapped[int | None] = mapped_column(Integer, index=True)
     rework_of: Mapped[int | None] = mapped_column(Integer)
+    # The client's standing notes (profile items) this visit carries: [{"id","kind","code","text"}];
+    # [] when the client dropped them for this visit, None for bookings made before profiles.
+    standing_notes: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_by: Mapped[str | None] = mapped_column(String(16))  # housekeeper | auto | manager
+
+
+class ProfileItem(Base):
+    """One fact in a client's file (客户档案): a kind, an optional code from config/profile.yaml and the
+    client's own words (encrypted). Removed items keep their row (removed_at) until erasure."""
+
+    __tablename__ = "profile_items"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str | None] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Encrypted)
+    source: Mapped[str] = mapped_column(String(16), default="chat")  # chat | booking | survey | manager
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Survey(Base):
+    """A call-back survey (回访) of one visit: one row per booking and occurrence (a placement's periodic
+    check-ins are further occurrences); answering again updates the row."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("booking_id", "occurrence"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    occurrence: Mapped[int] = mapped_column(Integer, default=1)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    housekeeper_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # scheduled | sent | reminded | answered | expired | cancelled (backend.domain.surveys.STATUSES)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    source: Mapped[str] = mapped_column(String(16), default="survey")  # survey | client (feedback unasked)
+    step: Mapped[str | None] = mapped_column(String(16))  # the question awaiting an answer
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attitude: Mapped[int | None] = mapped_column(Integer)
+    skill: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Encrypted)
+    followup_case_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Proposal(Base):
+    """A manager's answer to a custom request (a case): what, when, for how much; the client accepts
+    or declines it in chat, and an accepted one becomes a booking."""
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(Integer, index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    manager_id: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Encrypted)
+    service: Mapped[str | None] = mapped_column(String(32))
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hours: Mapped[float | None] = mapped_column(Float)
+    area: Mapped[float | None] = mapped_column(Float)
+    schedule: Mapped[str | None] = mapped_column(Encrypted)  # e.g. 每周二上午 (series come with the bookings issue)
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent | accepted | declined | expired | withdrawn
+    booking_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MatchCandidate(Base):

@@ -10,6 +10,8 @@ import yaml
 
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import WEEKDAY_NAMES, DeskHours, WorkCalendar, parse_window
+from backend.domain.profile import Vocabulary
+from backend.domain.surveys import SurveyPolicy
 
 
 def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CasePolicy, DeskHours]:
@@ -33,3 +35,25 @@ def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CaseP
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
     return policy, desk
+
+
+def _mapping(path: Path) -> dict:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    if not isinstance(raw or {}, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    return raw or {}
+
+
+def load_surveys(path: Path) -> SurveyPolicy:
+    """`config/surveys.yaml`; a missing file means the defaults (the service standard's figures)."""
+    try:
+        return SurveyPolicy.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_vocabulary(path: Path) -> Vocabulary:
+    try:
+        return Vocabulary.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None

@@ -130,6 +130,8 @@ class Settings(BaseSettings):
     services_file: Path = Path("config/services.yaml")
     cases_file: Path = Path("config/cases.yaml")  # case clocks, service-desk hours, refund days
     holidays_file: Path = Path("config/holidays.yaml")  # extends the statutory calendar
+    surveys_file: Path = Path("config/surveys.yaml")  # call-back survey timing, follow-up thresholds
+    profile_file: Path = Path("config/profile.yaml")  # the client profile's coded vocabulary
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
@@ -151,6 +153,8 @@ class Settings(BaseSettings):
         self.services_file = self.resource(self.services_file)
         self.cases_file = self.resource(self.cases_file)
         self.holidays_file = self.resource(self.holidays_file)
+        self.surveys_file = self.resource(self.surveys_file)
+        self.profile_file = self.resource(self.profile_file)
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})
         if self.test_hooks.clock_file is not None:

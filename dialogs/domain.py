@@ -59,6 +59,10 @@ class Domain:
     @classmethod
     def load(cls, path: Path = HERE / "domain.yml", extra: Path = HERE / "notifications.yml") -> Domain:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # One part per capability in domain.d/ (intents, slots, actions, responses …), as Rasa reads a
+        # domain directory: merged into the main file.
+        for part in sorted((path.parent / "domain.d").glob("*.yml")):
+            raw = _merge(raw, yaml.safe_load(part.read_text(encoding="utf-8")) or {})
         responses = dict(raw.get("responses", {}))
         # Notification texts: notifications.yml plus one file per capability in notifications/.
         extras = [extra, *sorted((extra.parent / "notifications").glob("*.yml"))]
@@ -97,6 +101,15 @@ class Domain:
         return out
 
 
+def _merge(a: Any, b: Any) -> Any:
+    """Domain parts: mappings merge key by key, lists append what is new, anything else is replaced."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {**a, **{k: _merge(a[k], v) if k in a else v for k, v in b.items()}}
+    if isinstance(a, list) and isinstance(b, list):
+        return a + [x for x in b if x not in a]
+    return b
+
+
 def _matches(variation: dict[str, Any], lang: str) -> bool:
     conds = variation.get("condition") or []
     return bool(conds) and all(c.get("name") == "language" and c.get("value") == lang for c in conds)
@@ -115,8 +128,11 @@ class Rule:
 def load_rules(path: Path = HERE / "rules.yml") -> tuple[list[Rule], dict[str, str]]:
     """Rules triggered by an intent, and per form the action run when the form completes."""
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    listed = list(raw.get("rules", []))
+    for part in sorted((path.parent / "rules.d").glob("*.yml")):  # one file per capability
+        listed += (yaml.safe_load(part.read_text(encoding="utf-8")) or {}).get("rules", [])
     rules, after_form = [], {}
-    for r in raw.get("rules", []):
+    for r in listed:
         cond = r.get("condition") or []
         loop = next((c["active_loop"] for c in cond if "active_loop" in c), None)
         slots = {k: v for c in cond if "slot_was_set" in c for d in c["slot_was_set"] for k, v in d.items()}
@@ -135,4 +151,7 @@ def load_rules(path: Path = HERE / "rules.yml") -> tuple[list[Rule], dict[str, s
             elif "active_loop" in s:
                 rule.loop_after = s["active_loop"]
         rules.append(rule)
+    # The first matching rule wins: rules with a condition (a form, a slot) go before those without, so a
+    # capability's file can add "in a survey, a number is a score" next to a general rule for numbers.
+    rules.sort(key=lambda r: not (r.loop_condition or r.slot_conditions))
     return rules, after_form

@@ -16,6 +16,8 @@ from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
 from dialogs.staff_cases import HOUSEKEEPER_INTENTS, CaseDesk, command_of
+from dialogs.staff_proposals import ProposalStaffDesk
+from dialogs.staff_surveys import SurveyStaffDesk
 
 ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
           "offer_expired": "staff_error_offer_expired", "offer_accepted": "staff_error_offer_taken",
@@ -33,6 +35,8 @@ class StaffDesk:
     def __init__(self, backend: Backend, notifier: Notifier) -> None:
         self.be, self.n = backend, notifier
         self.cases = CaseDesk(backend, notifier)
+        # Capability desks asked first: each answers its own commands and buttons, None for the rest.
+        self.desks = [SurveyStaffDesk(backend, notifier), ProposalStaffDesk(backend, notifier)]
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang
@@ -61,6 +65,10 @@ class StaffDesk:
     async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
                         text: str = "") -> list[dict]:
         be, call = self.be, asyncio.to_thread
+        for desk in self.desks:
+            replies = await desk.handle(p, lang, cmd, intent, args, text)
+            if replies is not None:
+                return replies
         case_command = command_of(cmd, intent)
         if p.kind == "housekeeper":
             if intent in HOUSEKEEPER_INTENTS or cmd == "/emergency":

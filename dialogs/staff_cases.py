@@ -41,7 +41,8 @@ CASE_ERRORS = {"case_not_found": "staff_error_case_not_found", "invalid_outcome"
                "refund_not_found": "staff_error_refund_not_found", "booking_not_found": "staff_error_booking_not_found",
                "invalid_method": "staff_error_method", "housekeeper_not_found": "staff_error_rework_slot",
                "housekeeper_not_free": "staff_error_rework_slot", "nobody_free": "staff_error_rework_slot",
-               "slot_taken": "staff_error_rework_slot", "not_a_manager": "staff_error_not_manager"}
+               "slot_taken": "staff_error_rework_slot", "not_a_manager": "staff_error_not_manager",
+               **{f"no_{o}_on_record": "staff_error_remedy_missing" for o in ("refund", "compensation", "rework")}}
 _DATE = re.compile(r"^\d{4}-\d{1,2}-\d{1,2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}$")
 
@@ -336,7 +337,7 @@ class CaseDesk:
     async def finished_cash(self, p: Person, lang: str, booking_id: int) -> list[dict]:
         """已完成（已收现金）: finish the job, then record the booking's price as paid in cash."""
         b = await asyncio.to_thread(self.be.finish, p.id, booking_id)
-        amount = int(b.get("price") or 0)
+        amount = int(b.get("price") or 0) * 100  # bookings are priced in whole yuan, payments in fen
         if amount > 0:
             await asyncio.to_thread(self.be.record_payment, f"housekeeper:{p.id}", booking_id, amount, "cash")
         return [self.say("staff_finished_cash", lang, booking_id=booking_id, amount_cents=amount)]

@@ -34,15 +34,16 @@ class CasesFacade:
     def open_case(self, kind: str, client_id: int | None = None, booking_id: int | None = None, *,
                   by_client: bool = False, category: str | None = None, severity: str | None = None,
                   remedy: str | None = None, text: str | None = None, lang: str | None = None,
-                  attachments: list[int] | None = None, **detail: Any) -> dict[str, Any]:
+                  attachments: list[int] | None = None, new_matter: bool = False, **detail: Any) -> dict[str, Any]:
         """Open a case, or join the open one with the same key (client, kind, booking): the client's
         words are added to its timeline, the owner (or the on-duty managers) told, ``joined`` True.
+        ``new_matter``: the client said it is not the open case's matter, so a new case in any event.
         New: deadlines from the policy become durable timers; the on-duty managers get an alert card.
         ``by_client`` applies the hourly cap (DomainError "escalation_limit"; a join is never capped)."""
         with self.db.uow() as s:
             esc, joined = cases.open_case(self.ctx, s, kind, client_id, booking_id, by_client=by_client,
                                           category=category, severity=severity, remedy=remedy, text=text,
-                                          lang=lang, attachments=attachments, **detail)
+                                          lang=lang, attachments=attachments, new_matter=new_matter, **detail)
             return {**case_cards.view(s, esc), "joined": joined}
 
     def open_cases_of(self, client_id: int, kind: str | None = None) -> list[dict[str, Any]]:

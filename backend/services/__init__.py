@@ -10,6 +10,8 @@ from backend.catalogue import Catalogue
 from backend.clock import SystemClock
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import DeskHours, WorkCalendar
+from backend.domain.profile import Vocabulary
+from backend.domain.surveys import SurveyPolicy
 
 
 class DomainError(Exception):
@@ -37,3 +39,5 @@ class Context:
     cases: CasePolicy = field(default_factory=lambda: CasePolicy({}))  # config/cases.yaml
     calendar: WorkCalendar = field(default_factory=WorkCalendar)  # statutory holidays, swapped workdays
     desk: DeskHours | None = None  # service-desk hours (None: always open)
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)  # config/surveys.yaml
+    profile: Vocabulary = field(default_factory=Vocabulary)  # config/profile.yaml

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.domain import contact
 from backend.orm import Booking, Client
-from backend.services import Context, DomainError
+from backend.services import Context, DomainError, profiles
 from backend.services.audit import record
 from backend.services.offers import lock_pending, offer_next, rank_candidates, set_status, withdraw_pending
 from backend.services.outbox import notify
@@ -26,6 +27,8 @@ class Request:
     address: str | None = None
     district: str | None = None
     notes: str | None = None
+    # The profile's standing notes for this visit: None → the client's current ones; [] → none this time.
+    standing_notes: list[dict[str, Any]] | None = None
 
 
 def interval(ctx: Context, req: Request) -> tuple[datetime, datetime]:
@@ -120,7 +123,9 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
     b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
                 area=req.area, address=req.address, district=req.district, notes=req.notes,
                 price_estimate=svc.estimate(req.hours, req.area) if price is None else price, status="requested",
-                created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of)
+                created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of,
+                standing_notes=profiles.standing_notes(session, client_id) if req.standing_notes is None
+                else list(req.standing_notes))
     session.add(b)
     session.flush()  # a concurrent twin with the same request_key fails here, before anything is offered
     record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
@@ -153,6 +158,14 @@ def open_bookings(ctx: Context, session: Session, client_id: int) -> list[Bookin
         Booking.client_id == client_id, Booking.status.in_(("requested", "offered", "unassigned", "confirmed",
                                                             "in_progress")),
         Booking.ends_at > ctx.clock.now() - timedelta(hours=12)).order_by(Booking.starts_at)))
+
+
+def recent_bookings(ctx: Context, session: Session, client_id: int, days: int = 30) -> list[Booking]:
+    """What a client may complain about: open bookings and visits done in the last ``days``, newest first."""
+    return list(session.scalars(select(Booking).where(
+        Booking.client_id == client_id,
+        Booking.status.in_(("requested", "offered", "unassigned", "confirmed", "in_progress", "completed")),
+        Booking.starts_at > ctx.clock.now() - timedelta(days=days)).order_by(Booking.starts_at.desc())))
 
 
 def housekeeper_job(session: Session, housekeeper_id: int, booking_id: int) -> Booking:

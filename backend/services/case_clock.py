@@ -113,8 +113,15 @@ def case_realert(ctx: Context, session: Session, case_id: int) -> None:
                                                      Timer.status == "pending"))
     until = min(t for t in (due, warn) if t is not None) if (due or warn) else None
     every = _policy(ctx, esc).realert
-    if every and (until is None or now + every < until):
-        arm(session, esc, REALERT, now + every)
+    if every:
+        nxt = now + every
+        if ctx.desk is not None and not ctx.desk.is_open(nxt):
+            # nobody is at the desk overnight: the next re-alert when it opens, unless the promise runs
+            # out before that (a 1-hour promise at 23:00 keeps alerting)
+            opening = ctx.desk.next_open(nxt)
+            nxt = opening if due is None or opening < due else nxt
+        if until is None or nxt < until:
+            arm(session, esc, REALERT, nxt)
 
 
 @timers.handler(WARN)
@@ -167,8 +174,8 @@ def case_repeat(ctx: Context, session: Session, case_id: int) -> None:
 def emergency_repeat(ctx: Context, session: Session, case_id: int) -> None:
     esc = _case(session, case_id)
     now = ctx.clock.now()
-    if esc is None or esc.acknowledged_at is not None:
-        return
+    if esc is None or esc.acknowledged_at is not None or esc.breached_at is not None:
+        return  # after the breach the breach's repeats alert the next level: one alarm, not two
     case_cards.alert(ctx, session, esc, "repeat", case_cards.recipients(ctx, session, esc.level, now), now,
                      urgent=True)
     arm(session, esc, EMERGENCY, now + ctx.cases.emergency_repeat)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.domain.cases import CATEGORIES, OUTCOMES, REMEDIES, SEVERITIES, case_key, move
-from backend.orm import Attachment, Booking, CaseEvent, Client, Escalation, Manager
+from backend.orm import Attachment, Booking, CaseEvent, Client, Escalation, Manager, Refund
 from backend.services import Context, DomainError, case_cards, case_clock
 from backend.services.audit import record
 from backend.services.case_cards import recipients  # noqa: F401 - the name other capabilities import
@@ -63,7 +63,7 @@ def open_case(ctx: Context, session: Session, kind: str, client_id: int | None =
               booking_id: int | None = None, *, by_client: bool = False, category: str | None = None,
               severity: str | None = None, remedy: str | None = None, text: str | None = None,
               lang: str | None = None, attachments: list[int] | None = None, actor: str | None = None,
-              **detail: Any) -> tuple[Escalation, bool]:
+              new_matter: bool = False, **detail: Any) -> tuple[Escalation, bool]:
     """Open a case or join the open one about the same matter; returns (case, joined)."""
     now = ctx.clock.now()
     if category is not None and category not in CATEGORIES:
@@ -74,8 +74,9 @@ def open_case(ctx: Context, session: Session, kind: str, client_id: int | None =
         raise DomainError("invalid_severity")
     key = case_key(client_id, kind, booking_id)
     actor = actor or (f"client:{client_id}" if by_client and client_id else "system")
-    esc = session.scalar(select(Escalation).where(Escalation.case_key == key, Escalation.status != "closed")
-                         .order_by(Escalation.id.desc()).limit(1).with_for_update())
+    esc = None if new_matter else session.scalar(
+        select(Escalation).where(Escalation.case_key == key, Escalation.status != "closed")
+        .order_by(Escalation.id.desc()).limit(1).with_for_update())
     if esc is not None:
         add_message(ctx, session, esc, actor, text, attachments, reason="joined")
         return esc, True
@@ -215,6 +216,19 @@ def _clock_start(session: Session, esc: Escalation) -> datetime:
     return reopened or esc.created_at
 
 
+def _remedy_on_record(session: Session, esc: Escalation, outcome: str) -> None:
+    """The client is told "a refund / a rework visit has been arranged": only when one is on record."""
+    if outcome in ("refund", "compensation"):
+        found = session.scalar(select(Refund.id).where(Refund.case_id == esc.id, Refund.kind == outcome,
+                                                       Refund.status != "rejected"))
+    elif outcome == "rework":
+        found = session.scalar(select(Booking.id).where(Booking.case_id == esc.id, Booking.status != "cancelled"))
+    else:
+        return
+    if found is None:
+        raise DomainError(f"no_{outcome}_on_record")
+
+
 def close(ctx: Context, session: Session, case_id: int, manager_id: int | None, outcome: str,
           note: str = "") -> Escalation:
     """Close with an outcome; the client is told it and asked whether they are satisfied."""
@@ -223,6 +237,7 @@ def close(ctx: Context, session: Session, case_id: int, manager_id: int | None, 
     esc = get(session, case_id)
     if manager_id is not None:
         _manager(session, manager_id)
+    _remedy_on_record(session, esc, outcome)
     now = ctx.clock.now()
     esc.closed_at, esc.outcome = now, outcome
     esc.satisfied = None  # a reopened case is asked again (its earlier "no" stays in the timeline)
@@ -244,6 +259,8 @@ def satisfaction(ctx: Context, session: Session, client_id: int, case_id: int, s
     if esc.status != "closed" or esc.satisfied is not None:
         return esc  # answered already (a second tap), or reopened meanwhile
     now = ctx.clock.now()
+    if esc.closed_at is not None and now > esc.closed_at + ctx.cases.satisfaction_wait:
+        raise DomainError("satisfaction_closed")  # the question stood for satisfaction_wait; a new matter now
     actor = f"client:{client_id}"
     esc.satisfied = bool(satisfied)
     if satisfied:

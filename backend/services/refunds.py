@@ -126,7 +126,8 @@ def request(ctx: Context, session: Session, actor: str, booking_id: int, amount_
     r = _new(ctx, session, "refund", actor, b.client_id, b.id, case_id, amount, why)
     _schedule(ctx, session, r)
     _event(ctx, session, r, actor, "requested")
-    _tell_client(ctx, session, r, "refund_requested", due_by_at=_last_minute(r.due_at))
+    _tell_client(ctx, session, r, "refund_requested", due_by_at=_last_minute(r.due_at),
+                 working_days=ctx.cases.refund_complete_days)
     _alert(ctx, session, r, "new")
     return r
 

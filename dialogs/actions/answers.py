@@ -14,6 +14,7 @@ from backend.api import DomainError
 from dialogs.actions.booking import FORM_SLOTS, lang_of
 from dialogs.actions.complaints import COMPLAINT_SLOTS, due_text
 from dialogs.actions.runtime import backend, call, price_text, service_name, when
+from dialogs.domain import base_lang, localise
 
 STATUS = {"zh": {"requested": "已提交", "offered": "正在安排阿姨", "confirmed": "已确认", "in_progress": "服务中",
                  "unassigned": "暂无阿姨接单，经理处理中", "completed": "已完成", "cancelled": "已取消"},
@@ -86,10 +87,21 @@ class ActionServices(Action):
         return []
 
 
+def status_text(status: str, script: str) -> str:
+    """A booking status in the client's words (zh-Hant: the zh ones in Traditional characters)."""
+    return localise(STATUS[base_lang(script)].get(status, status), script)
+
+
+def script_of(tracker: Tracker) -> str:
+    """The conversation's language including the script (zh, zh-Hant, en): for our words put in params."""
+    lang = tracker.get_slot("language")
+    return lang if lang in ("zh", "zh-Hant", "en") else lang_of(tracker)
+
+
 def booking_line(b: dict[str, Any], lang: str) -> str:
     who = f", {b['housekeeper']} ({b['housekeeper_phone']})" if b.get("housekeeper") else ""
     return f"#{b['id']} {service_name(b['service'], lang)} · {when(b['starts_at'], lang)} · " \
-           f"{STATUS[lang].get(b['status'], b['status'])}{who}"
+           f"{status_text(b['status'], lang)}{who}"
 
 
 class ActionCheckBooking(Action):
@@ -98,13 +110,12 @@ class ActionCheckBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        lang = lang_of(tracker)
         items = await call(backend().open_bookings, tracker.get_slot("client_id"))
         if not items:
             dispatcher.utter_message(response="utter_no_bookings")
         else:
             dispatcher.utter_message(response="utter_bookings_list",
-                                     bookings="\n".join(booking_line(b, lang) for b in items))
+                                     bookings="\n".join(booking_line(b, script_of(tracker)) for b in items))
         return []
 
 
@@ -118,7 +129,8 @@ class ActionCancelBooking(Action):
         items = [b for b in await call(be.open_bookings, client_id) if b["status"] != "in_progress"]
         chosen = entity(tracker, "booking_id")
         if chosen is None and len(items) > 1:
-            buttons = [{"title": booking_line(b, lang)[:60], "payload": f'/cancel_booking{{"booking_id": {b["id"]}}}'}
+            script = script_of(tracker)
+            buttons = [{"title": booking_line(b, script)[:60], "payload": f'/cancel_booking{{"booking_id": {b["id"]}}}'}
                        for b in items]
             dispatcher.utter_message(response="utter_which_booking_to_cancel", buttons=buttons)
             return []
@@ -153,7 +165,7 @@ class ActionCancelBookingConfirmed(Action):
                 dispatcher.utter_message(response="utter_no_bookings")
                 return done
             dispatcher.utter_message(response="utter_cannot_cancel", booking_id=booking_id,
-                                     status=STATUS[lang].get(b["status"], b["status"]))
+                                     status=status_text(b["status"], script_of(tracker)))
             await client_escalation(dispatcher, tracker, "cancel_help", booking_id=booking_id, quiet=True)
             return done
         dispatcher.utter_message(response="utter_booking_cancelled", booking_id=b["id"],
@@ -202,9 +214,9 @@ class ActionRequestHuman(Action):
             minutes = round((due - be.now).total_seconds() / 60) if due else 0
             if due is not None and desk_open and 0 < minutes <= 60:
                 dispatcher.utter_message(response="utter_human_coming", case_id=case["id"], minutes=minutes)
-            else:
-                dispatcher.utter_message(response="utter_human_coming_later", case_id=case["id"],
-                                         due=due_text(case.get("due_at"), lang_of(tracker)))
+            else:  # the desk closes before the promise runs out (20:50), or is closed: the real time
+                dispatcher.utter_message(response="utter_human_coming_by" if desk_open else "utter_human_coming_later",
+                                         case_id=case["id"], due=due_text(case.get("due_at"), lang_of(tracker)))
         return [SlotSet("fallback_count", 0)]
 
 

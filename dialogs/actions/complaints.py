@@ -21,8 +21,9 @@ from dialogs.domain import TRADITIONAL, traditional
 
 COMPLAINT_SLOTS = ("complaint_booking", "complaint_category", "complaint_category_guess", "complaint_remedy",
                    "complaint_text", "awaiting_complaint_confirmation", "awaiting_case_choice",
-                   "complaint_join_case", "attachment_ids")
+                   "complaint_join_case", "complaint_new_matter", "attachment_ids")
 CATEGORIES = ("damage", "quality", "lateness", "attitude", "safety", "billing", "other")
+REMEDIES = ("apology", "rework", "refund", "compensation", "none")
 WORDS_MAX = 500  # of the client's words kept per message on the case
 
 
@@ -78,10 +79,16 @@ def about(booking_id: Any, lang: str, lab: dict[str, Any]) -> str:
                                                      time=when(b["starts_at"], lang))
 
 
-def start_form(text: str | None, guess: str | None, booking_id: int | None) -> list[EventType]:
+def start_form(text: str | None, guess: str | None, booking_id: int | None, remedy: str | None = None,
+               new_matter: bool = False) -> list[EventType]:
+    """The complaint form with what the first message already said (its words, the category the NLU
+    read, a booking, the remedy asked for: "我要求赔偿" is not asked again)."""
     return [*[SlotSet(s, None) for s in COMPLAINT_SLOTS if s != "attachment_ids"],
             SlotSet("complaint_text", text or None), SlotSet("complaint_category_guess", guess),
-            SlotSet("complaint_booking", booking_id), ActiveLoop("complaint_form"), FollowupAction("complaint_form")]
+            SlotSet("complaint_booking", booking_id),
+            SlotSet("complaint_remedy", remedy if remedy in REMEDIES else None),
+            SlotSet("complaint_new_matter", True if new_matter else None),
+            ActiveLoop("complaint_form"), FollowupAction("complaint_form")]
 
 
 async def join(dispatcher: CollectingDispatcher, tracker: Tracker, case_id: int, text: str | None) -> list[EventType]:
@@ -104,6 +111,8 @@ class ActionComplaint(Action):
         text, booking = words(tracker), entity(tracker, "booking_id")
         guess = entity(tracker, "complaint_category")
         guess = guess if guess in CATEGORIES else None
+        remedy = entity(tracker, "remedy")
+        remedy = remedy if remedy in REMEDIES else None
         booking_id = int(booking) if isinstance(booking, int | str) and str(booking).isdigit() else None
         cases = await call(open_complaints, client_id)
         same = next((c for c in cases if booking_id is not None and c.get("booking_id") == booking_id), None)
@@ -117,8 +126,9 @@ class ActionComplaint(Action):
             dispatcher.utter_message(response="utter_complaint_which_case", case_id=first["id"],
                                      about=about(first.get("booking_id"), lang, lab), buttons=buttons)
             return [SlotSet("awaiting_case_choice", True), SlotSet("complaint_join_case", first["id"]),
-                    SlotSet("complaint_text", text or None), SlotSet("complaint_category_guess", guess)]
-        return start_form(text, guess, booking_id)
+                    SlotSet("complaint_text", text or None), SlotSet("complaint_category_guess", guess),
+                    SlotSet("complaint_remedy", remedy)]
+        return start_form(text, guess, booking_id, remedy)
 
 
 class ActionComplaintJoin(Action):
@@ -141,7 +151,8 @@ class ActionComplaintNew(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        return start_form(tracker.get_slot("complaint_text"), tracker.get_slot("complaint_category_guess"), None)
+        return start_form(tracker.get_slot("complaint_text"), tracker.get_slot("complaint_category_guess"), None,
+                          tracker.get_slot("complaint_remedy"), new_matter=True)
 
 
 class ValidateComplaintForm(FormValidationAction):
@@ -161,7 +172,7 @@ class ValidateComplaintForm(FormValidationAction):
             elif intent == "deny":
                 events.append(SlotSet("complaint_category_guess", None))
         if slots.get("complaint_booking") is None and asked is None \
-                and not await call(backend().open_bookings, slots.get("client_id")):
+                and not await call(backend().recent_bookings, slots.get("client_id")):
             events.append(SlotSet("complaint_booking", "none"))  # nothing to choose from: not asked
             slots["complaint_booking"] = "none"
         if all(slots.get(s) is not None for s in ("complaint_booking", "complaint_category", "complaint_remedy")):
@@ -181,7 +192,7 @@ class ValidateComplaintForm(FormValidationAction):
                                          domain: dict[str, Any]) -> dict[str, Any]:
         if value in ("none", None):
             return {"complaint_booking": value}
-        mine = {b["id"] for b in await call(backend().open_bookings, tracker.get_slot("client_id"))}
+        mine = {b["id"] for b in await call(backend().recent_bookings, tracker.get_slot("client_id"))}
         try:
             booking_id = int(value)
         except (TypeError, ValueError):
@@ -197,8 +208,7 @@ class ValidateComplaintForm(FormValidationAction):
 
     def validate_complaint_remedy(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: dict[str, Any]) -> dict[str, Any]:
-        ok = ("apology", "rework", "refund", "compensation", "none")
-        return {"complaint_remedy": value if value in ok else None}
+        return {"complaint_remedy": value if value in REMEDIES else None}
 
 
 class ActionAskComplaintBooking(Action):
@@ -209,7 +219,7 @@ class ActionAskComplaintBooking(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         lang = lang_of(tracker)
         lab = labels(domain, tracker)
-        items = await call(backend().open_bookings, tracker.get_slot("client_id"))
+        items = await call(backend().recent_bookings, tracker.get_slot("client_id"))
         buttons = [{"title": f"#{b['id']} {service_name(b['service'], lang)} · {when(b['starts_at'], lang)}"[:60],
                     "payload": f'/inform{{"booking_id": {b["id"]}}}'} for b in items[:6]]
         buttons.append({"title": lab.get("no_booking", "-"), "payload": '/inform{"booking_id": "none"}'})
@@ -267,7 +277,8 @@ class ActionSubmitComplaint(Action):
                               None if booking in (None, "none") else int(booking), by_client=True,
                               category=slots.get("complaint_category"), remedy=slots.get("complaint_remedy"),
                               text=slots.get("complaint_text") or None, lang=slots.get("language"),
-                              attachments=slots.get("attachment_ids") or None)
+                              attachments=slots.get("attachment_ids") or None,
+                              new_matter=bool(slots.get("complaint_new_matter")))
         except DomainError as e:
             if e.code != "escalation_limit":
                 raise
@@ -360,7 +371,12 @@ class ActionCaseFeedback(Action):
             return []
         try:
             case = await call(backend().case_satisfaction, tracker.get_slot("client_id"), int(case_id), satisfied)
-        except (DomainError, ValueError):
+        except DomainError as e:
+            late = e.code == "satisfaction_closed"
+            dispatcher.utter_message(response="utter_feedback_too_late" if late else "utter_feedback_recorded",
+                                     case_id=case_id)
+            return []
+        except ValueError:
             dispatcher.utter_message(response="utter_feedback_recorded", case_id=case_id)
             return []
         if case.get("satisfied") is not None and case["satisfied"] != satisfied:

@@ -14,7 +14,7 @@ from rasa_sdk.events import EventType, FollowupAction, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
-from dialogs.actions.answers import STATUS
+from dialogs.actions.answers import script_of, status_text
 from dialogs.actions.booking import lang_of
 from dialogs.actions.runtime import backend, call, service_name, when
 
@@ -92,7 +92,7 @@ class ActionPrivacyExport(Action):
         lang = lang_of(tracker)
         data = await call(backend().export_data, tracker.get_slot("client_id"))
         p = data["profile"]
-        lines = "\n".join(export_line(b, lang) for b in data["bookings"]) or f"  {NONE}"
+        lines = "\n".join(export_line(b, script_of(tracker)) for b in data["bookings"]) or f"  {NONE}"
         dispatcher.utter_message(response="utter_privacy_export", client_name=p["name"] or NONE,
                                  phone=p["phone"] or NONE, address=p["address"] or NONE, lang=p["lang"],
                                  since=when(p["created_at"], lang),
@@ -104,7 +104,7 @@ class ActionPrivacyExport(Action):
 def export_line(b: dict[str, Any], lang: str) -> str:
     """One booking with its facts and the client's own address and notes (icons instead of labels)."""
     bits = [f"  #{b['id']} {service_name(b['service'], lang)}", when(b["starts_at"], lang),
-            STATUS[lang].get(b["status"], b["status"]), f"¥{b['price']}", b["district"] or "",
+            status_text(b["status"], lang), f"¥{b['price']}", b["district"] or "",
             f"📍{b['address']}" if b["address"] else "", f"📝{b['notes']}" if b["notes"] and b["notes"] != "-" else ""]
     return " · ".join(x for x in bits if x)
 

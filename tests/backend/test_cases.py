@@ -225,6 +225,10 @@ def test_close_tells_the_client_and_no_answers_reopens_one_level_up(be: Backend)
     assert reopened["due_at"] == "2026-11-18T06:35:00+00:00"  # satisfaction policy: 4 h from the answer
     assert len(alerts(be, sup, "reopened")) == 1 and alerts(be, 1, "reopened") == []  # the next level only
     assert be.case_satisfaction(cid, case["id"], True)["satisfied"] is False  # not closed: nothing to answer
+    for outcome in ("compensation", "refund", "rework"):  # the client would be told it is arranged: it is not
+        with pytest.raises(DomainError, match=f"no_{outcome}_on_record"):
+            be.close_case(sup, case["id"], outcome)
+    be.compensate(sup, case["id"], 5000, "致歉补偿")
     be.close_case(sup, case["id"], "compensation")
     assert be.case_satisfaction(cid, case["id"], True)["satisfied"] is True
     assert be.case_satisfaction(cid, case["id"], False)["satisfied"] is True  # a second tap changes nothing

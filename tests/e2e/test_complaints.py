@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from backend.orm import CaseEvent, Escalation
+from backend.orm import Booking, CaseEvent, Escalation
 from tests.e2e.conftest import Chat, buttons, text
 
 
@@ -165,3 +165,25 @@ async def test_leaving_the_complaint_form_registers_nothing(chat: Chat) -> None:
     await chat.say('/inform{"remedy": "none"}', "en-5")
     assert "haven't registered" in text(await chat.say("/deny", "en-5"))
     assert cases_of(chat, "en-5") == []
+
+
+async def test_a_finished_visit_can_be_complained_about(chat: Chat) -> None:
+    be = chat.app.backend
+    booking_id = await confirmed_booking(chat, "c-9")
+    with be.db.uow() as s:
+        hk = be.rest_id_of("housekeeper", s.get(Booking, booking_id).housekeeper_id)
+    chat.tick(23 * 60 + 40)  # the morning of the visit
+    await chat.say(f'/arrived{{"booking_id": {booking_id}}}', hk)
+    chat.tick(3 * 60)
+    await chat.say(f'/finished{{"booking_id": {booking_id}}}', hk)
+    assert be.booking(booking_id)["status"] == "completed"
+    r = await chat.say("窗户根本没擦干净", "c-9")
+    assert "哪一次预约" in text(r) and any(f"#{booking_id}" in b["title"] for b in buttons(r))
+    r = await chat.say(press(r, f"#{booking_id}"), "c-9")
+    for _ in range(3):  # confirm the category, choose the remedy, register
+        if "/affirm" in [b["payload"] for b in buttons(r)] and "确认提交" in text(r):
+            break
+        r = await chat.say(press(r, "免费返工") if "怎么处理" in text(r) else "是的", "c-9")
+    await chat.say("/affirm", "c-9")
+    [case] = cases_of(chat, "c-9")
+    assert case["booking_id"] == booking_id and case["remedy"] == "rework"

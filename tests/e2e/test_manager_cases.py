@@ -228,7 +228,8 @@ async def test_done_paid_in_cash_finishes_the_job_and_records_the_payment(chat: 
     assert f"#{booking}" in text(done) and "现金" in text(done)
     assert (await call(be.booking, booking))["status"] == "completed"
     paid = await call(be.payments, booking)
-    assert [(p["amount_cents"], p["method"]) for p in paid] == [(price, "cash")]
+    assert price > 0 and [(p["amount_cents"], p["method"]) for p in paid] == [(price * 100, "cash")]
+    assert f"¥{price}" in text(done)  # the amount she collected, in yuan
     await chat.say(cash, hk)  # pressed twice: no second payment
     assert len(await call(be.payments, booking)) == 1
 
