@@ -102,6 +102,13 @@ def test_an_emergency_or_a_breach_offers_acknowledge_and_is_marked_urgent(n: Not
     msg = n.render("case_alert", {"case_id": 7, "reason": "breach", "card": b}, "zh")
     assert "已超时" in msg["text"] and "第1级" in msg["text"] and "⚠ 已于11月18日（周三）10:45超时" in msg["text"]
     assert intents(msg)[0] == "/ack_case" and "/claim_case" not in intents(msg)
+    # once someone has said "I have it", the button goes from every card
+    done = n.render("case_card", {"case_id": 7, "reason": "update",
+                                  "card": {**e, "acknowledged_at": "2026-11-18T10:46:00+08:00"}}, "en")
+    assert "/ack_case" not in intents(done)
+    done = n.render("case_card", {"case_id": 7, "reason": "update",
+                                  "card": {**b, "breach_acknowledged_at": "2026-11-18T10:50:00+08:00"}}, "zh")
+    assert "/ack_case" not in intents(done) and "/reply_case" in intents(done)
 
 
 def test_a_case_not_about_a_booking_offers_no_rework_or_refund(n: Notifier) -> None:

@@ -58,8 +58,19 @@ def start(ctx: Context, session: Session, esc: Escalation, opened: datetime) -> 
         arm(session, esc, WARN, dl.warn)
     if esc.kind == "emergency":
         arm(session, esc, EMERGENCY, opened + ctx.cases.emergency_repeat)
-    elif dl.realert is not None and dl.realert < dl.due and esc.status == "open":
-        arm(session, esc, REALERT, dl.realert)
+    elif dl.realert is not None and esc.status == "open":
+        at = _realert_time(ctx, dl.realert, dl.due)
+        if at < dl.due:
+            arm(session, esc, REALERT, at)
+
+
+def _realert_time(ctx: Context, at: datetime, due: datetime | None) -> datetime:
+    """Nobody is at the desk overnight: a re-alert falling outside desk hours waits for the opening,
+    unless the promise runs out before that (a 1-hour promise at 23:00 keeps alerting)."""
+    if ctx.desk is None or ctx.desk.is_open(at):
+        return at
+    opening = ctx.desk.next_open(at)
+    return opening if due is None or opening < due else at
 
 
 def event(session: Session, esc: Escalation, now: datetime, actor: str, kind: str, **detail: object) -> None:
@@ -114,12 +125,7 @@ def case_realert(ctx: Context, session: Session, case_id: int) -> None:
     until = min(t for t in (due, warn) if t is not None) if (due or warn) else None
     every = _policy(ctx, esc).realert
     if every:
-        nxt = now + every
-        if ctx.desk is not None and not ctx.desk.is_open(nxt):
-            # nobody is at the desk overnight: the next re-alert when it opens, unless the promise runs
-            # out before that (a 1-hour promise at 23:00 keeps alerting)
-            opening = ctx.desk.next_open(nxt)
-            nxt = opening if due is None or opening < due else nxt
+        nxt = _realert_time(ctx, now + every, due)
         if until is None or nxt < until:
             arm(session, esc, REALERT, nxt)
 

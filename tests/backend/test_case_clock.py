@@ -177,3 +177,40 @@ def test_on_duty_managers_by_roster_window_with_fallbacks(be: Backend) -> None:
     assert alerts(be, 1) == [] and reasons(be, 3) == ["new"]  # deactivated managers are never alerted
     with be.db.uow() as s:
         assert s.scalar(text(f"SELECT level FROM escalations WHERE id = {case['id']}")) == 0
+
+
+def test_an_unclaimed_complaint_at_night_waits_for_the_desk_to_realert(be: Backend) -> None:
+    be.ctx.clock.set(datetime(2026, 11, 18, 20, 40, tzinfo=TZ))
+    cid = client(be)
+    case = be.open_case("complaint", cid, None, by_client=True, category="quality", text="没擦干净")
+    tick(be, 30)  # 21:10: the desk has closed, so no re-alert at 21:10 … 07:40
+    tick(be, 10 * 60)  # 07:10
+    assert reasons(be, 1) == ["new"]
+    tick(be, 60)  # 08:10: the desk opened at 08:00
+    assert reasons(be, 1) == ["new", "realert"]
+    assert be.case(case["id"])["breached_at"] is None
+
+
+def test_a_damage_complaint_at_night_keeps_realerting_before_its_one_hour_promise(be: Backend) -> None:
+    be.ctx.clock.set(datetime(2026, 11, 18, 23, 0, tzinfo=TZ))
+    cid = client(be)
+    be.open_case("complaint", cid, None, by_client=True, category="damage", text="花瓶碎了")
+    tick(be, 15)
+    tick(be, 15)
+    assert reasons(be, 1) == ["new", "realert", "realert"]  # due at 00:00: nobody waits for the morning
+
+
+def test_after_an_emergency_breaches_the_supervisors_get_one_alarm_not_two(be: Backend) -> None:
+    sup = with_supervisor(be)
+    cid = client(be)
+    case = be.open_case("emergency", cid, None, by_client=True, text="厨房着火了")
+    tick(be, 5)  # the 5-minute promise runs out: breach to the supervisor
+    assert be.case(case["id"])["breached_at"] is not None
+    before = len(alerts(be, sup))
+    tick(be, 3)
+    tick(be, 3)
+    assert len(alerts(be, sup)) - before == 2  # one repeat every 3 minutes, not two
+    be.acknowledge_alert(sup, case["id"])
+    tick(be, 10)
+    assert len(alerts(be, sup)) - before == 2
+    assert be.case(case["id"])["acknowledged_at"] is not None

@@ -359,3 +359,14 @@ def test_two_managers_claiming_at_once_give_one_owner(be: Backend) -> None:
     with be.db.uow() as s:
         claims = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case["id"], CaseEvent.kind == "claimed"))
         assert len(list(claims)) == 1
+
+
+def test_the_satisfaction_question_closes_after_its_wait(be: Backend) -> None:
+    cid = client(be)
+    case = be.open_case("complaint", cid, None, by_client=True, category="quality", text="没擦干净")
+    be.close_case(1, case["id"], "apologised")
+    be.ctx.clock.advance(days=3, minutes=1)  # satisfaction_wait: 3d
+    with pytest.raises(DomainError, match="satisfaction_closed"):
+        be.case_satisfaction(cid, case["id"], False)
+    view = be.case(case["id"])
+    assert view["status"] == "closed" and view["satisfied"] is None and be.open_cases_of(cid) == []

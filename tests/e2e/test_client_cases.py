@@ -123,6 +123,14 @@ async def test_request_human_in_and_out_of_desk_hours(chat: Chat) -> None:
     assert "desk is closed" in r and "Thu 19 Nov, 8:30" in r and "30 minutes" not in r
 
 
+async def test_a_request_for_a_person_just_before_closing_names_the_real_time(chat: Chat) -> None:
+    chat.app.clock.advance(hours=10, minutes=20)  # Wednesday 20:50: open for ten more minutes
+    r = text(await chat.say("转人工", "c-6"))
+    [case] = cases_of(chat, "c-6")
+    assert due_local(case, chat).strftime("%d %H:%M") == "19 08:20"  # 10 desk minutes today, 20 tomorrow
+    assert "不在客服工作时间" not in r and "11月19日（周四）08:20 前" in r
+
+
 async def test_custom_request_promises_its_own_due_time(chat: Chat) -> None:
     r = text(await chat.say("想定制一个清洁方案，每周二和周五各来一次", "c-5"))
     [case] = cases_of(chat, "c-5")

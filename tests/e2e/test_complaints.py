@@ -187,3 +187,27 @@ async def test_a_finished_visit_can_be_complained_about(chat: Chat) -> None:
     await chat.say("/affirm", "c-9")
     [case] = cases_of(chat, "c-9")
     assert case["booking_id"] == booking_id and case["remedy"] == "rework"
+
+
+async def test_a_new_matter_is_a_new_case_and_the_remedy_said_first_is_kept(chat: Chat) -> None:
+    r = await chat.say("我要投诉，上次来的阿姨态度很差", "c-10")
+    if "哪一次预约" in text(r):
+        r = await chat.say(press(r, "不是关于"), "c-10")
+    r = await chat.say("是的", "c-10")
+    r = await chat.say(press(r, "道歉"), "c-10")
+    await chat.say("/affirm", "c-10")
+    [first] = cases_of(chat, "c-10")
+    r = await chat.say("阿姨把我家花瓶打碎了，我要求赔偿", "c-10")
+    assert f"是关于投诉 #{first['id']}" in text(r)
+    r = await chat.say(press(r, "新的问题"), "c-10")
+    for _ in range(3):  # booking (none), the category: never the remedy, which was said already
+        assert "怎么处理" not in text(r), text(r)
+        if "确认提交" in text(r):
+            break
+        r = await chat.say(press(r, "不是关于") if "哪一次预约" in text(r) else "是的", "c-10")
+    assert "赔偿" in text(r)
+    await chat.say("/affirm", "c-10")
+    second, again = cases_of(chat, "c-10")
+    assert second["id"] != first["id"] and again["id"] == first["id"]
+    assert second["remedy"] == "compensation" and second["category"] == "damage"
+    assert "花瓶" not in (chat.app.backend.case(first["id"])["text"] or "")  # not joined to the first
