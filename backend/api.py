@@ -52,6 +52,8 @@ from backend.services import (
     offers,
     outbox,
     people,
+    profiles,
+    surveys,
     timers,
 )
 from backend.services.bookings import Request
@@ -210,7 +212,13 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         with self.db.uow() as s:
             rows = s.scalars(select(Offer).where(Offer.housekeeper_id == housekeeper_id, Offer.status == "pending",
                                                  Offer.expires_at > self.now))
-            return [{"offer_id": o.id, **booking_view(s.get(Booking, o.booking_id))} for o in rows]
+            out = []
+            for o in rows:
+                b = s.get(Booking, o.booking_id)
+                # /offers shows the same words as the offer card: our terms, never the client's notes.
+                out.append({"offer_id": o.id, **booking_view(b),
+                            "profile_codes": profiles.offer_codes(self.ctx, b.standing_notes)})
+            return out
 
     def arrive(self, housekeeper_id: int, booking_id: int) -> dict[str, Any]:
         with self.db.uow() as s:
@@ -287,12 +295,15 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
             return {"client_id": esc.client_id, "escalation_id": esc.id}
 
     def client_turn(self, client_id: int) -> dict[str, Any]:
-        """What a client's turn needs, in one transaction: who holds the conversation, the known phone."""
+        """What a client's turn needs, in one transaction: who holds the conversation, the known phone,
+        the survey awaiting an answer."""
         with self.db.uow() as s:
             manager = s.scalar(select(Takeover.manager_id).where(Takeover.client_id == client_id,
                                                                  Takeover.ended_at.is_(None)))
             c = s.get(Client, client_id)
-            return {"manager_id": manager, "phone": c.phone if c else None}
+            sv = surveys.awaiting(s, client_id) if manager is None else None
+            return {"manager_id": manager, "phone": c.phone if c else None,
+                    "survey": surveys.view(self.ctx, s, sv) if sv is not None else None}
 
     def takeover_of_manager(self, manager_id: int) -> int | None:
         with self.db.uow() as s:

@@ -65,7 +65,9 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     ensure_model(settings)
     engine = Engine(load_nlu(settings), domain, rules, after_form, executor, store, booking_required_slots,
                     lambda: backend.now, settings.nlu.max_chars)
-    notifier = Notifier(domain, backend.catalogue, backend.ctx.tz, clock=backend.ctx.clock)  # ages on case cards
+    # The clock ages case cards; the vocabulary words profile codes on offer and job cards.
+    notifier = Notifier(domain, backend.catalogue, backend.ctx.tz, clock=backend.ctx.clock,
+                        vocabulary=backend.ctx.profile)
     locks = RedisLocks.from_url(settings.redis_url) if settings.redis_url else InProcessLocks()
     return App(settings, backend, FrontDesk(backend, engine, notifier, locks), notifier)
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 OUTCOME_BUTTONS = ("resolved", "apologised", "rework", "refund", "compensation", "rejected", "no_action")
 URGENT_REASONS = frozenset({"breach", "repeat", "emergency"})
 # Kinds a free rework or a refund makes sense for (they concern a booking the client paid for).
-MONEY_KINDS = frozenset({"complaint", "satisfaction"})
+MONEY_KINDS = frozenset({"complaint", "satisfaction", "followup"})
 # Operational alerts a manager says "I have it" to at once (besides any breached case). The last one
 # is a case kind, not a response name: single quotes keep tests/test_texts.py from taking it for one.
 ACK_KINDS = frozenset({"emergency", "unassigned", 'staff_deactivated'})
@@ -95,6 +95,10 @@ class Cards:
                                                                     if c.get("housekeeper_phone") else "")))
         if c.get("text"):
             lines.append(w("case_line_words", lang, text=c["text"]))
+        if c.get("scores"):
+            s = c["scores"]
+            lines.append(w("case_line_scores", lang, attitude=s.get("attitude", "-"), skill=s.get("skill", "-"),
+                           result=s.get("result", "-")))
         if c.get("remedy"):
             lines.append(w("case_line_remedy", lang, remedy_text=w(f"case_remedy_{c['remedy']}", lang, c["remedy"])))
         files = c.get("attachments") or []
@@ -148,6 +152,8 @@ class Cards:
         if not c.get("owner_id"):
             wanted.append(("claim", "claim_case"))
         wanted.append(("reply", "reply_case"))
+        if c.get("kind") == "custom_request":
+            wanted.append(("propose", "propose_case"))  # a plan and price the client can accept (/propose)
         if c.get("client_id"):
             wanted.append(("take_over", None))
         if c.get("booking_id") and c.get("kind") in MONEY_KINDS:

@@ -88,7 +88,12 @@ class FrontDesk:
         known = {"client_id": person.id}
         if ctx["phone"]:
             known["phone"] = ctx["phone"]  # asked once, remembered for the next bookings
-        out, state = await self.engine.turn(key, msg, person.lang, known)
+        survey = ctx.get("survey")
+        # This turn's survey context (dialogs/domain.d/surveys.yml): while a question is pending, a score
+        # typed now ("5", "态度5 技能4") answers it, whatever the classifier read.
+        fresh = {"survey_open": survey is not None, "survey_open_id": survey["id"] if survey else None,
+                 "survey_step": survey["step"] if survey else None}
+        out, state = await self.engine.turn(key, msg, person.lang, known, fresh)
         new_lang = state["slots"].get("language")
         if new_lang in ("zh", "zh-Hant", "en") and new_lang != person.lang:
             await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)

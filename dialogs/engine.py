@@ -8,6 +8,7 @@ render responses in the conversation's language → save the tracker.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import logging
 import math
@@ -37,6 +38,38 @@ PAYLOAD_MAX_NUMBER = 2**31 - 1
 # domain's list for that form.
 RequiredSlots = Callable[[str, dict[str, Any]], list[str] | None]
 LANGUAGES = ("zh", TRADITIONAL, "en")
+
+
+# A context recognizer: (the message's text, the intent the NLU read, the slots, the active form) → whether
+# the message belongs to the context the hook names ("5" while a survey question is pending is a score).
+Recognizer = Callable[[str, str, dict[str, Any], str | None], bool]
+
+
+class ContextIntent:
+    """One entry of the domain's ``context_intents``: the context decides, not only the classifier.
+
+    While any slot in ``when_slots`` is set, a typed message the ``recognizer`` (``module:function``,
+    imported on first use) accepts is taken as ``intent``, whatever the NLU read — except intents in
+    ``keep`` (an emergency, a person asked for), which always go where they belong. When the context
+    was live and the message went elsewhere, the ``clears`` slots are emptied: a pending question
+    (e.g. "any comment?") is left, not answered by some later message."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.intent = str(raw["intent"])
+        self.when_slots = tuple(raw.get("when_slots") or ())
+        self.keep = set(raw.get("keep") or ())
+        self.clears = tuple(raw.get("clears") or ())
+        self.path = str(raw["recognizer"])
+        self._fn: Recognizer | None = None
+
+    def recognizer(self) -> Recognizer:
+        if self._fn is None:
+            module, _, name = self.path.partition(":")
+            self._fn = getattr(importlib.import_module(module), name)
+        return self._fn
+
+    def live(self, slots: dict[str, Any]) -> bool:
+        return any(slots.get(s) not in (None, False, "") for s in self.when_slots)
 
 
 class Interruptions:
@@ -107,10 +140,13 @@ class Engine:
         self.executor, self.store, self.required_slots, self.max_chars = executor, store, required_slots, max_chars
         self.now = now  # the backend's clock, so "明天" means the same day to the NLU and the bookings
         self.interrupts = Interruptions(domain.raw)
+        self.contexts = [ContextIntent(c) for c in domain.raw.get("context_intents") or ()]
 
     # --- one turn -----------------------------------------------------------------------------
-    async def turn(self, key: str, msg: IncomingMessage, person_lang: str,
-                   known: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    async def turn(self, key: str, msg: IncomingMessage, person_lang: str, known: dict[str, Any] | None = None,
+                   fresh: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """``known``: facts kept once learnt (the client's id, phone); ``fresh``: this turn's facts read from
+        storage (an open survey and its pending question), which replace what the tracker held."""
         state = await asyncio.to_thread(self.store.load, key)
         state["sender_id"] = key
         slots = state["slots"]
@@ -118,6 +154,7 @@ class Engine:
         for k, v in (known or {}).items():
             if slots.get(k) is None:
                 slots[k] = v
+        slots.update(fresh or {})
         out: list[dict[str, Any]] = []
         if len(msg.text) > self.max_chars:
             self._utter("utter_too_long", state, out, max=self.max_chars)
@@ -151,6 +188,12 @@ class Engine:
         if open_flow and normalize(msg.text).text.strip(" .!。！") in self.interrupts.stop_words:
             intent = "deny" if not state["active_loop"] else "cancel_booking"
             parse = {**parse, "intent": {"name": intent, "confidence": 1.0}}
+        if not payload:
+            context = self._in_context(msg.text, intent, state)
+            if context is not None and context != intent:
+                # what the classifier read stays on the parse ("谢谢" as a comment's answer means "none")
+                parse = {**parse, "intent": {"name": context, "confidence": 1.0}, "nlu_intent": intent}
+                intent = context
         state["latest_message"] = parse
         state["events"].append({"event": "user", "text": msg.text, "parse_data": parse, "timestamp": time.time(),
                                 "input_channel": msg.channel, "message_id": msg.message_id})
@@ -170,6 +213,19 @@ class Engine:
         state.pop("_restarted", None)  # a per-turn signal, never stored
         await asyncio.to_thread(self.store.save, key, state)
         return out, state
+
+    def _in_context(self, text: str, intent: str, state: dict[str, Any]) -> str | None:
+        """The intent an open context gives a typed message (see ContextIntent), or None."""
+        slots = state["slots"]
+        for c in self.contexts:
+            if not c.live(slots):
+                continue
+            if intent not in c.keep and c.recognizer()(text, intent, slots, state["active_loop"]):
+                return c.intent
+            for name in c.clears:  # the pending question was left for something else
+                if slots.get(name) is not None:
+                    self._set(state, name, None)
+        return None
 
     # --- slots --------------------------------------------------------------------------------
     def _extract(self, parse: dict[str, Any], state: dict[str, Any], msg: IncomingMessage,

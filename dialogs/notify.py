@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from backend.domain.profile import Vocabulary
 from dialogs.cards import Cards
 from dialogs.domain import Domain, base_lang, localise
 
@@ -18,9 +20,21 @@ def money(cents: int) -> str:
     return f"{sign}¥{yuan}" + (f".{fen:02d}" if fen else "")
 
 
+PROFILE_FILE = Path(__file__).resolve().parents[1] / "config" / "profile.yaml"
+
+
+def _default_vocabulary() -> Vocabulary:
+    """The shipped vocabulary, for a Notifier built without the backend's (tests, tools)."""
+    from backend.policy import load_vocabulary
+
+    return load_vocabulary(PROFILE_FILE) if PROFILE_FILE.exists() else Vocabulary()
+
+
 class Notifier:
-    def __init__(self, domain: Domain, catalogue: Any, tz: Any, clock: Any = None) -> None:
+    def __init__(self, domain: Domain, catalogue: Any, tz: Any, clock: Any = None,
+                 vocabulary: Vocabulary | None = None) -> None:
         self.domain, self.catalogue, self.tz, self.clock = domain, catalogue, tz, clock
+        self.vocabulary = vocabulary if vocabulary is not None else _default_vocabulary()  # profile codes → words
         self.cards = Cards(self)
 
     money = staticmethod(money)
@@ -62,6 +76,10 @@ class Notifier:
         p["time"] = self.when(params.get("starts_at"), lang)
         p["end"] = self.when(params.get("ends_at"), lang, time_only=True)
         p["service"] = self.service(params.get("service"), lang)
+        if template == "offer_new":
+            p["profile_text"] = self.offer_profile(params.get("profile_codes"), lang)
+        if template == "job_confirmed":
+            p["notes_text"] = self.job_notes(params.get("standing_notes"), params.get("notes"), lang)
         if template == "escalation_new":
             kind = self.domain.render(KIND_TEXT.format(kind=params.get("kind")), lang, {})
             p["kind_text"] = kind["text"] if kind else params.get("kind")
@@ -86,6 +104,44 @@ class Notifier:
             msg["text"] += "\n" + self.cards.word("case_line_files", lang, count=len(ids))
             msg["files"] = [{"id": i} for i in ids]
         return msg or {"text": f"{template}: {params}"}
+
+    def label(self, code: str, lang: str) -> str:
+        term = self.vocabulary.term(code)
+        return localise(term.label(base_lang(lang)), lang) if term is not None else ""
+
+    def offer_profile(self, codes: list[str] | None, lang: str) -> str:
+        """The offer card's line: our words for the coded notes (有猫、不用消毒水), never the client's;
+        "" when there are none. Starts with a line break, to follow the card's text."""
+        if not isinstance(codes, list):  # erased ("—") or absent
+            return ""
+        labels = [x for x in (self.label(str(c), lang) for c in codes) if x]
+        if not labels:
+            return ""
+        found = self.domain.render("offer_profile_line", lang, {"labels": ("、" if base_lang(lang) == "zh"
+                                                                           else ", ").join(labels)})
+        return "\n" + found["text"] if found else ""
+
+    def job_notes(self, notes: list[dict[str, Any]] | None, booking_notes: str | None, lang: str) -> str:
+        """The job card's lines after acceptance: every standing note with the client's own words, and
+        the booking's notes; "" when there are none."""
+        zh = base_lang(lang) == "zh"
+        parts = []
+        for n in notes if isinstance(notes, list) else []:  # erased notes are "—"
+            if not isinstance(n, dict):
+                continue
+            label, words = self.label(n.get("code") or "", lang), (n.get("text") or "").strip()
+            if label and words:
+                parts.append(f"{label}（“{words}”）" if zh else f"{label} (“{words}”)")
+            elif label or words:
+                parts.append(label or words)
+        lines = []
+        if parts:
+            found = self.domain.render("job_profile_line", lang, {"notes": ("；" if zh else "; ").join(parts)})
+            lines.append(found["text"] if found else "")
+        if isinstance(booking_notes, str) and booking_notes.strip() and booking_notes != "—":
+            found = self.domain.render("job_notes_line", lang, {"notes": booking_notes.strip()})
+            lines.append(found["text"] if found else "")
+        return "".join(f"\n{line}" for line in lines if line)
 
     def _word(self, response: str, lang: str, fallback: Any) -> str:
         found = self.domain.render(response, lang, {})

@@ -22,7 +22,9 @@ bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/frontdesk nlu train --if-needed
 rc=0
-.venv/bin/python -m pytest "$@" || rc=$?
+# One worker per CPU (PYTEST_WORKERS to override, 0 for none); each test file stays on one worker, so a
+# file's servers and module fixtures are shared as before.
+.venv/bin/python -m pytest -n "${PYTEST_WORKERS:-auto}" --dist loadfile "$@" || rc=$?
 if [ "$rc" = 5 ]; then
   # pytest's "no tests collected": a failure for the whole suite, only a note for a filtered run.
   if [ "$#" = 0 ] || [ "${CI:-}" = true ]; then

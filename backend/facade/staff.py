@@ -52,7 +52,7 @@ class StaffFacade:
         """Upsert the roster in one transaction; returns code → token for the people it created only.
         Raises ``staff.RosterError`` (nothing changed) when a new person lacks a required field."""
         with self.db.uow() as s:
-            return staff.save_rows(s, self.now, rows)
+            return staff.save_rows(s, self.now, rows, self.ctx)
 
     def issue_staff_token(self, code: str, rotate: bool = True, actor: str = "admin") -> str:
         """A new token, shown once. ``rotate`` revokes the old ones; without it, an existing live token

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.domain import contact
-from backend.orm import Booking, Client
-from backend.services import Context, DomainError, profiles
+from backend.orm import Booking
+from backend.services import Context, DomainError, profiles, surveys
 from backend.services.audit import record
 from backend.services.offers import lock_pending, offer_next, rank_candidates, set_status, withdraw_pending
 from backend.services.outbox import notify
-from backend.services.roster import free_candidates
+from backend.services.roster import constraints, free_candidates
 
 
 @dataclass(frozen=True)
@@ -67,10 +67,11 @@ def validate(ctx: Context, req: Request) -> None:
 
 
 def candidates_count(ctx: Context, session: Session, client_id: int, req: Request) -> int:
-    client = session.get(Client, client_id)
+    # The same hard constraints as the offer cascade (never-again, the profile's needs), so "somebody is
+    # free" is only said when an offer can really go out.
     start, end = interval(ctx, req)
-    never = set(client.never_again or []) if client else set()
-    return len(free_candidates(ctx, session, req.service, start, end, never))
+    never, needs = constraints(ctx, session, client_id, req.standing_notes)
+    return len(free_candidates(ctx, session, req.service, start, end, never, needs))
 
 
 def alternatives(ctx: Context, session: Session, client_id: int, req: Request) -> list[datetime]:
@@ -185,11 +186,17 @@ def _progress(ctx: Context, session: Session, housekeeper_id: int, booking_id: i
 
 
 def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
-    return _progress(ctx, session, housekeeper_id, booking_id, "in_progress", "job_started")
+    b = _progress(ctx, session, housekeeper_id, booking_id, "in_progress", "job_started")
+    surveys.arm_auto_finish(ctx, session, b)  # she may forget 已完成: the job still ends, and is surveyed
+    return b
 
 
 def finish(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
-    return _progress(ctx, session, housekeeper_id, booking_id, "completed", "job_finished")
+    """Her 已完成: the job is done now, and its call-back survey is scheduled (a job nobody checked in
+    to cannot get here: in_progress → completed is the only way to completed)."""
+    b = _progress(ctx, session, housekeeper_id, booking_id, "completed", "job_finished")
+    surveys.finished(ctx, session, b, "housekeeper")
+    return b
 
 
 def jobs_between(session: Session, housekeeper_id: int, start: datetime, end: datetime) -> list[Booking]:

@@ -59,7 +59,8 @@ def view(session: Session, esc: Escalation) -> dict[str, Any]:
             "first_response_at": _iso(esc.first_response_at), "breached_at": _iso(esc.breached_at),
             "acknowledged_at": _iso(esc.acknowledged_at), "breach_acknowledged_at": _iso(esc.breach_acknowledged_at),
             "created_at": _iso(esc.created_at), "closed_at": _iso(esc.closed_at), "outcome": esc.outcome,
-            "satisfied": esc.satisfied, "lang": esc.lang, "text": (esc.detail or {}).get("text")}
+            "satisfied": esc.satisfied, "lang": esc.lang, "text": (esc.detail or {}).get("text"),
+            "scores": (esc.detail or {}).get("scores")}  # a survey follow-up's 1–5 scores
 
 
 def _booking(session: Session, b: Booking) -> dict[str, Any]:

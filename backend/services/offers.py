@@ -15,7 +15,8 @@ from backend.services import Context, DomainError
 from backend.services.audit import record
 from backend.services.escalations import escalate
 from backend.services.outbox import notify
-from backend.services.roster import BUSY, free_candidates, why_not
+from backend.services.profiles import job_notes, offer_codes
+from backend.services.roster import BUSY, constraints, free_candidates, why_not
 from backend.services.timers import cancel as cancel_timer
 from backend.services.timers import handler, schedule
 
@@ -31,16 +32,26 @@ def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str,
 
 
 def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> int:
-    """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first)."""
+    """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first).
+    The client's never-again list and the needs of the booking's standing notes (a cat → pets_ok, an
+    English speaker asked for → lang:en) are hard; the client's preferred housekeepers get a bonus.
+    Those free but unfit for the profile are kept as ``excluded`` rows (never offered) with the reason,
+    so /candidates shows why she was passed over. Returns the number ranked."""
     client = session.get(Client, b.client_id)
-    exclude = set(client.never_again or []) if client else set()
-    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, exclude)
-    ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None)
+    never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
+    unfit: dict[int, str] = {}
+    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit)
+    preferred = frozenset(int(i) for i in (client.preferred or [])) if client else frozenset()
+    ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
+                  preferred)
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
     for i, r in enumerate(ranked, 1):
         reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
         session.add(MatchCandidate(booking_id=b.id, housekeeper_id=r.housekeeper_id, rank=i, score=r.score,
                                    reasons=reasons))
+    for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
+        session.add(MatchCandidate(booking_id=b.id, housekeeper_id=hk_id, rank=i, score=0.0,
+                                   reasons={"excluded": problem}, state="excluded"))
     session.flush()
     return len(ranked)
 
@@ -66,7 +77,8 @@ def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system"
         schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
         notify(session, now, "housekeeper", hk.id, "offer_new", f"offer:{offer.id}", subject=f"booking:{b.id}",
                offer_id=offer.id, booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
-               ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes)
+               ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes,
+               profile_codes=offer_codes(ctx, b.standing_notes))  # our words for what matters, not the client's
         return offer
     set_status(ctx, session, b, "unassigned", actor)
     notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
@@ -135,7 +147,8 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
     notify(session, now, "housekeeper", hk.id, "job_confirmed", f"job:{b.id}:confirmed:{offer.id}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
            ends_at=b.ends_at.isoformat(), address=b.address or "",
-           client_phone=mask_phone(client.phone if client else None))
+           client_phone=mask_phone(client.phone if client else None),
+           standing_notes=job_notes(b.standing_notes), notes=b.notes or "")  # now hers: the client's words too
     return b, None
 
 

@@ -1,10 +1,12 @@
 """A client's personal data on request: export what is held, erase it (on a manager's approval or at
 once, per ``privacy.erase_mode``).
 
-Erasure removes names, phones, addresses, notes, free text, the files they sent and the conversation
-history; bookings keep their non-personal facts (service, times, price, district, status) for the
-company's books, cases (and their timelines) and the audit log keep their kinds and states without
-the client's words, and refunds keep their amounts and states without the reasons.
+Erasure removes names, phones, addresses, notes, free text, the files they sent, the client profile
+(its items, how we address them, preferred and never-again housekeepers), survey comments and the
+conversation history; survey scores stay, anonymous, in the housekeepers' ratings; bookings keep
+their non-personal facts (service, times, price, district, status) for the company's books, cases
+(and their timelines) and the audit log keep their kinds and states without the client's words, and
+refunds keep their amounts and states without the reasons.
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ from backend.orm import (
     CaseEvent,
     Client,
     Escalation,
+    Housekeeper,
     Identity,
     InboxMessage,
     Manager,
     Notification,
     PrivacyRequest,
+    ProfileItem,
     Refund,
+    Survey,
     Takeover,
 )
 from backend.services import Context, DomainError, attachments, bookings
@@ -35,7 +40,7 @@ from backend.services.retention import conversations, processed_messages
 
 # Parameters of staff notifications that carry what a client wrote or where they live.
 PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name", "card", "note",
-                   "words", "client_address", "files", "filename")
+                   "words", "client_address", "files", "filename", "standing_notes", "comment", "profile_codes")
 ERASED = "—"
 
 
@@ -107,9 +112,13 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
     booking_ids = set()
     for b in session.scalars(select(Booking).where(Booking.client_id == client_id)):
         b.address = b.notes = None
+        b.standing_notes = [] if b.standing_notes is not None else None  # the profile's words it carried
         booking_ids.add(b.id)
-    c.name = c.phone = c.address = None
-    c.never_again, c.last_housekeeper_id, c.erased_at = [], None, now
+    c.name = c.phone = c.address = c.address_as = None
+    c.never_again, c.preferred, c.last_housekeeper_id, c.erased_at = [], [], None, now
+    session.execute(delete(ProfileItem).where(ProfileItem.client_id == client_id))
+    for sv in session.scalars(select(Survey).where(Survey.client_id == client_id)):
+        sv.comment = None  # the scores stay: her running rating rests on them, and they name nobody
     case_ids = set()
     for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)):
         e.detail = {}
@@ -149,6 +158,18 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
     record(session, now, "client", client_id, None, "erased", "system")
 
 
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
+
+
+def _names(session: Session, ids: list[int] | None) -> list[dict[str, Any]]:
+    """Housekeepers on a client's list, by id and name (what the client sees of them)."""
+    ids = [int(i) for i in ids or []]
+    names = dict(session.execute(select(Housekeeper.id, Housekeeper.name).where(Housekeeper.id.in_(ids))).all()) \
+        if ids else {}
+    return [{"id": i, "name": names.get(i)} for i in ids]
+
+
 def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
     """Everything held about a client, as plain data; the request is recorded as done."""
     now = ctx.clock.now()
@@ -166,8 +187,19 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
     return {
         "request_id": req.id,
         "profile": {"name": c.name, "phone": c.phone, "address": c.address, "lang": c.lang,
+                    "address_as": c.address_as, "preferred": _names(session, c.preferred),
+                    "never_again": _names(session, c.never_again),
                     "created_at": c.created_at.isoformat() if c.created_at else None,
                     "erased_at": c.erased_at.isoformat() if c.erased_at else None},
+        "profile_items": [{"id": i.id, "kind": i.kind, "code": i.code, "text": i.text, "source": i.source,
+                           "created_at": _iso(i.created_at), "removed_at": _iso(i.removed_at)}
+                          for i in session.scalars(select(ProfileItem).where(ProfileItem.client_id == client_id)
+                                                   .order_by(ProfileItem.id))],
+        "surveys": [{"id": sv.id, "booking_id": sv.booking_id, "occurrence": sv.occurrence, "status": sv.status,
+                     "source": sv.source, "attitude": sv.attitude, "skill": sv.skill, "result": sv.result,
+                     "comment": sv.comment, "sent_at": _iso(sv.sent_at), "answered_at": _iso(sv.answered_at)}
+                    for sv in session.scalars(select(Survey).where(Survey.client_id == client_id)
+                                              .order_by(Survey.id))],
         "bookings": [{"id": b.id, "service": b.service, "starts_at": b.starts_at.isoformat(),
                       "ends_at": b.ends_at.isoformat(), "status": b.status, "price": b.price_estimate,
                       "district": b.district, "address": b.address, "notes": b.notes}

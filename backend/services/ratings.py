@@ -35,3 +35,22 @@ def dimension_means(session: Session, housekeeper_id: int) -> dict[str, float | 
         vals = [getattr(s, d) for s in rows if getattr(s, d) is not None]
         out[d] = round(sum(vals) / len(vals), 2) if vals else None
     return out
+
+
+def set_roster_rating(ctx: Context, session: Session, hk: Housekeeper, value: float) -> None:
+    """A roster import's rating is the prior, never the running figure: the surveys keep counting."""
+    hk.roster_rating = float(value)
+    session.flush()
+    recompute(ctx, session, hk.id)
+
+
+def all_dimension_means(session: Session) -> dict[int, dict[str, float | None]]:
+    """Every housekeeper's means per dimension in one query (for the managers' overview)."""
+    sums: dict[int, dict[str, list[int]]] = {}
+    for row in session.execute(select(Survey.housekeeper_id, *(getattr(Survey, d) for d in DIMENSIONS))
+                               .where(Survey.answered_at.is_not(None), Survey.housekeeper_id.is_not(None))):
+        per = sums.setdefault(row[0], {d: [] for d in DIMENSIONS})
+        for d, v in zip(DIMENSIONS, row[1:], strict=True):
+            if v is not None:
+                per[d].append(v)
+    return {hk: {d: round(sum(v) / len(v), 2) if v else None for d, v in per.items()} for hk, per in sums.items()}

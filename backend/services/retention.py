@@ -1,7 +1,9 @@
 """Retention: conversation history and delivery bookkeeping are kept only as long as configured.
 
 A durable timer (``retention_prune``) runs once a day at 04:00 local time and re-schedules itself.
-Bookings, cases (escalations), privacy requests and the audit log are business records and stay;
+Bookings, cases (escalations), privacy requests, the audit log, client profiles (客户档案: kept for
+every future visit until the client removes an item or asks for erasure) and call-back surveys (the
+housekeepers' ratings rest on them) are business records and stay;
 what goes is what only served a conversation: old tracker events, conversations idle for the whole
 retention period, delivered or failed notifications, processed-message ids, finished inbox rows,
 spent invites and button payload references — and the files clients sent, once their case has been

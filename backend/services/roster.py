@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.domain.availability import Schedule, unavailable_reason
 from backend.domain.matching import Candidate
-from backend.orm import Booking, Certificate, Housekeeper, TimeOff, WorkingHours
-from backend.services import Context
+from backend.domain.profile import unmet
+from backend.orm import Booking, Certificate, Client, Housekeeper, TimeOff, WorkingHours
+from backend.services import Context, profiles
 
 BUSY = ("confirmed", "in_progress")
 
@@ -51,15 +53,39 @@ def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start
                               timedelta(minutes=ctx.travel_buffer_minutes))
 
 
+def constraints(ctx: Context, session: Session, client_id: int,
+                notes: list[dict[str, Any]] | None = None) -> tuple[set[int], frozenset[str]]:
+    """What the client's file demands of a housekeeper: (never-again ids, needs from the standing notes'
+    codes: pets_ok, lang:xx, attributes). ``notes`` None → the profile's current items (a booking not
+    yet stored); a booking passes its own (``[]`` when the client dropped them for this visit)."""
+    client = session.get(Client, client_id)
+    never = {int(i) for i in client.never_again or []} if client else set()
+    if notes is None:
+        notes = profiles.standing_notes(session, client_id)
+    return never, ctx.profile.needs(profiles.codes_of(notes))
+
+
 def free_candidates(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
-                    exclude: set[int]) -> list[Candidate]:
+                    exclude: set[int], needs: frozenset[str] = frozenset(),
+                    unfit: dict[int, str] | None = None) -> list[Candidate]:
+    """Free housekeepers who meet the profile's ``needs`` (hard). Those free but unfit are put in
+    ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why."""
     hks = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.status == "active")
                                         .order_by(Housekeeper.id))
            if hk.id not in exclude and service in hk.skills]
     if not hks:
         return []
     scheds = schedules(session, hks, start)
-    free = [hk for hk in hks if why_not(ctx, session, hk, service, start, end, scheds[hk.id]) is None]
+    free = []
+    for hk in hks:
+        if why_not(ctx, session, hk, service, start, end, scheds[hk.id]) is not None:
+            continue
+        problem = unmet(needs, bool(hk.pets_ok), frozenset(hk.languages or []),
+                        frozenset(hk.attributes or [])) if needs else None
+        if problem is None:
+            free.append(hk)
+        elif unfit is not None:
+            unfit[hk.id] = problem
     if not free:
         return []
     week_ago = start - timedelta(days=7)

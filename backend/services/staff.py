@@ -12,23 +12,26 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import yaml
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.catalogue import Catalogue
+from backend.domain.surveys import SurveyPolicy
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
-from backend.services import people, staff_tokens
+from backend.services import Context, people, ratings, staff_tokens
 
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
-          "certificates", "lang")
+          "certificates", "lang", "pets_ok", "attributes")
+YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
 REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
 MANAGER_ROLES = ("manager", "supervisor")  # a supervisor is a manager one level up: breaches go to her
-CLEAR = "-"  # in phone, districts or certificates: remove the stored value
+CLEAR = "-"  # in phone, districts, certificates or attributes: remove the stored value
 DEFAULT_DAYS, DEFAULT_HOURS = [0, 1, 2, 3, 4], (480, 1200)
 
 
@@ -56,6 +59,8 @@ class Row:
     hours: tuple[int, int] = DEFAULT_HOURS
     certificates: dict[str, date] = field(default_factory=dict)
     lang: str = "zh"
+    pets_ok: bool = True  # works in homes with pets (a profile's cat or dog needs it)
+    attributes: list[str] = field(default_factory=list)  # words a profile term may need, e.g. non_smoker
     present: frozenset[str] = frozenset()
     where: str = ""
 
@@ -137,6 +142,16 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
             raise ValueError(f"rating must be a number from 0 to 5, not {raw.get('rating')!r}") from None
         if not 0 <= row.rating <= 5:
             raise ValueError("rating must be from 0 to 5")
+    if "pets_ok" in present:
+        word = str(raw["pets_ok"]).strip().lower()
+        if word not in YES + NO:
+            raise ValueError(f"pets_ok must be yes or no (true/false, 1/0), not {raw.get('pets_ok')!r}")
+        row.pets_ok = word in YES
+    if "attributes" in present:
+        row.attributes = list(dict.fromkeys(_list(raw["attributes"])))
+        bad = [a for a in row.attributes if len(a) > 32 or " " in a]
+        if bad:
+            raise ValueError(f"attributes must be single words of at most 32 characters, not {bad}")
     if "certificates" in present:
         for item in _list(raw["certificates"]):
             kind, _, expiry = item.partition(":")
@@ -237,10 +252,12 @@ def _existing(session: Session, code: str) -> tuple[str, Housekeeper | Manager] 
     return None
 
 
-def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str]:
+def save_rows(session: Session, now: datetime, rows: list[Row], ctx: Context | None = None) -> dict[str, str]:
     """Upsert; returns code → staff token for the people this import created (shown once). Existing
     people keep their tokens and every value whose column is absent. RosterError when a new person
-    lacks a required column or a row would change someone's role (nothing is saved)."""
+    lacks a required column or a row would change someone's role (nothing is saved).
+    ``rating`` is her roster rating, the prior of the running one, which is recomputed from her
+    surveys (``ctx.surveys``; the shipped policy without a context): a re-import never resets them."""
     found = {r.code: _existing(session, r.code) for r in rows}
     errors = []
     for r in rows:
@@ -269,9 +286,11 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
         if "lang" in given:
             person.lang = r.lang
         if isinstance(person, Housekeeper):
-            for attr in ("phone", "skills", "languages", "districts", "rating"):
+            for attr in ("phone", "skills", "languages", "districts", "pets_ok", "attributes"):
                 if attr in given:
                     setattr(person, attr, getattr(r, attr))
+            if "rating" in given:
+                person.roster_rating = r.rating
             if new:
                 person.active, person.hold_reasons = True, []
         else:
@@ -279,10 +298,18 @@ def save_rows(session: Session, now: datetime, rows: list[Row]) -> dict[str, str
         session.flush()
         if isinstance(person, Housekeeper):
             _save_schedule(session, person.id, r, given)
+            if "rating" in given:
+                ratings.recompute(ctx or _policy_only(), session, person.id)
         _rest_identity(session, kind, person)
         if new:
             tokens[r.code] = staff_tokens.issue(session, now, kind, person.id)
     return tokens
+
+
+def _policy_only() -> Context:
+    """A stand-in context carrying only the shipped survey policy (all ``ratings.recompute`` reads) for
+    callers that import without one."""
+    return cast(Context, SimpleNamespace(surveys=SurveyPolicy()))
 
 
 def kind_of(role: str) -> str:
@@ -355,6 +382,7 @@ def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
                 "districts": [DISTRICTS[n % len(DISTRICTS)], DISTRICTS[(n + 3) % len(DISTRICTS)]],
                 "rating": round(4.0 + (n * 37 % 10) / 10, 1), "days": days,
                 "hours": "07:00-21:00" if n % 2 else "08:00-18:00", "certificates": certs,
+                "pets_ok": "no" if n % 6 == 2 else "yes",  # a few who don't work with pets: the profile's cat bites
             })
     rows.append({"code": "MGR01", "role": "manager", "name": "周经理", "phone": "13800000001"})
     rows.append({"code": "MGR02", "role": "manager", "name": "Alex Chen", "phone": "13800000002", "lang": "en"})

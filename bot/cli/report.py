@@ -10,7 +10,8 @@ import typer
 
 from bot.cli import app, fail, setup_logging
 
-report_app = typer.Typer(help="Management figures: cases, first responses, refunds.", no_args_is_help=True)
+report_app = typer.Typer(help="Management figures: cases, first responses, refunds, call-back surveys.",
+                         no_args_is_help=True)
 app.add_typer(report_app, name="report")
 
 DEFAULT_DAYS = 30
@@ -143,3 +144,89 @@ def report_cases(
     finally:
         backend.db.dispose()
     typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render(r))
+
+
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _left(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def render_surveys(r: dict[str, Any]) -> str:
+    """The survey report as a plain English table (no client data: codes, first names, counts, scores)."""
+    v, s, c, m, b = r["visits"], r["surveys"], r["coverage"], r["means"], r["below"]
+    t = r["targets"]
+    ah = s["answer_hours"]
+    lines = [f"Call-back surveys {r['period']['start'][:10]} to {r['period']['end'][:10]} (visits finished; as of "
+             f"{r['period']['as_of'][:16]}, {r['period']['tz']})", "",
+             f"Visits finished:          {v['finished']} ({_counts(v['by_finished_by'])}); surveyed {v['surveyed']}, "
+             f"waiting to be sent {v['waiting_to_send']}, not surveyed {v['not_surveyed']}",
+             f"Surveys:                  {s['sent']} sent, {s['reminded']} reminded, {s['answered']} answered "
+             f"({s['unasked']} unasked), {s['expired']} closed unanswered, {s['awaiting']} awaiting an answer",
+             f"  time to answer:         mean {_num(ah['mean_hours'], ' h')}, median {_num(ah['median_hours'], ' h')}, "
+             f"p90 {_num(ah['p90_hours'], ' h')}",
+             f"Coverage:                 {c['answered']} of {c['closed']} closed surveys answered ({_pct(c['share'])}; "
+             f"target {_pct(c['target'])}, {_met(c['met'])})",
+             f"Mean scores:              attitude {_num(m['attitude'])}, skill {_num(m['skill'])}, "
+             f"result {_num(m['result'])}, overall {_num(m['overall'])} (target {_num(float(m['target']))}, "
+             f"{_met(m['met'])})",
+             f"Below {t['followup_mean_below']:.1f}:                {b['count']} of {b['answered']} answered "
+             f"({_pct(b['share'])}); followed up in time {b['followed_up_in_time']}, late {b['late']}, "
+             f"missed {b['missed']}, not yet due {b['pending']}, no case {b['no_case']} "
+             f"({_pct(b['share_in_time'])} in time, {_met(b['met'])})",
+             ""]
+    head = (f"{'code':<8}{'name':<10}{'visits':>7}{'answered':>9}{'coverage':>10}{'attitude':>9}{'skill':>7}"
+            f"{'result':>7}{'mean':>6}{'below':>6}{'rating':>8}{'surveys':>8}")
+    lines.append(head)
+    for h in r["housekeepers"]:
+        lines.append(f"{h['code'] or '-':<8}{_left(h['name'], 10)}{h['visits']:>7}{h['answered']:>9}"
+                     f"{_pct(h['coverage']):>10}{_num(h['attitude']):>9}{_num(h['skill']):>7}{_num(h['result']):>7}"
+                     f"{_num(h['overall']):>6}{h['below']:>6}{_num(h['rating']):>8}{_num(h['survey_count']):>8}")
+    if not r["housekeepers"]:
+        lines.append("(no visits finished in the period)")
+    return "\n".join(lines)
+
+
+def survey_figures(backend: Any, first: date, last: date) -> dict[str, Any]:
+    """The survey report for local days first..last (inclusive, by the visits' finish time), read-only."""
+    tz = backend.ctx.tz
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    return backend.survey_report(start, end)
+
+
+@report_app.command("surveys")
+def report_surveys(
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, inclusive (default: today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Call-back surveys of the visits finished in the period: coverage, mean scores per dimension and per
+    housekeeper, the share below 4.0 and how many of those were followed up in time, against the standard."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.api import Backend
+    from config import load_settings
+
+    setup_logging()
+    first_day, last_day = _day(start, "--from"), _day(end, "--to")
+    try:
+        backend = Backend.from_settings(load_settings())
+    except ValueError as e:  # e.g. config/surveys.yaml does not parse
+        fail(str(e))
+    try:
+        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
+        if first > last:
+            fail("--from is after --to")
+        try:
+            r = survey_figures(backend, first, last)
+        except (OperationalError, ProgrammingError):
+            fail("the database has no survey tables yet: run `frontdesk db upgrade` first")
+    finally:
+        backend.db.dispose()
+    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render_surveys(r))

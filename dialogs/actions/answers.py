@@ -243,17 +243,18 @@ class ActionEmergency(Action):
 
 
 class ActionCustomization(Action):
+    """A customisation request: lasting preferences go to the client's profile (read back, carried by
+    every booking from then on); what needs a plan or a quote is a custom request with a named due time
+    (see dialogs.actions.profile.capture)."""
+
     def name(self) -> str:
         return "action_customization"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        text = tracker.latest_message.get("text", "")[:500]
-        case = await client_case(dispatcher, tracker, "customization", text=text or None)
-        if case is not None:
-            dispatcher.utter_message(response="utter_customization_received", request=text[:80], case_id=case["id"],
-                                     due=due_text(case.get("due_at"), lang_of(tracker)))
-        return []
+        from dialogs.actions.profile import capture  # profile.py uses client_case from this module
+
+        return await capture(dispatcher, tracker, request=True)
 
 
 class ActionFallback(Action):

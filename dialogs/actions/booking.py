@@ -18,8 +18,10 @@ from dialogs.actions.runtime import backend, call, service_name, when
 from dialogs.nlu.normalize import normalize
 
 # form_key names one filling of the form: submitting it twice (a retry, a double tap) is one booking.
+# standing_notes_off: 这次不用 on the summary; proposal_id/proposal_price: the form completes an accepted proposal.
 FORM_SLOTS = ("service_type", "time", "pending_date", "duration", "area", "address", "phone", "notes",
-              "awaiting_confirmation", "requested_slot", "form_key")
+              "awaiting_confirmation", "requested_slot", "form_key", "standing_notes_off", "proposal_id",
+              "proposal_price")
 # A value the backend refused at submit time → the slot to ask again (time for anything else).
 REASK = {"invalid_phone": "phone", "invalid_address": "address", "invalid_notes": "notes"}
 NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "nothing", "nope", "n/a", "没什么", "否"}
@@ -44,7 +46,8 @@ def booking_required_slots(form: str, slots: dict[str, Any]) -> list[str] | None
 def request_of(slots: dict[str, Any]) -> Request:
     return Request(service=slots["service_type"], starts_at=datetime.fromisoformat(slots["time"]),
                    hours=slots.get("duration"), area=slots.get("area"), address=slots.get("address"),
-                   district=district_of(slots.get("address")), notes=slots.get("notes") or None)
+                   district=district_of(slots.get("address")), notes=slots.get("notes") or None,
+                   standing_notes=[] if slots.get("standing_notes_off") else None)
 
 
 def district_of(address: str | None) -> str | None:
@@ -212,9 +215,18 @@ def summary_params(slots: dict[str, Any], lang: str) -> dict[str, Any]:
         size = f"• Area: {slots['area']:g} sqm\n" if lang == "en" else f"• 面积：{slots['area']:g}平米\n"
     notes = slots.get("notes")
     note_line = (f"• Notes: {notes}\n" if lang == "en" else f"• 备注：{notes}\n") if notes else ""
+    price = slots.get("proposal_price")  # a proposal's agreed price, else the catalogue's estimate
     return {"service": service_name(svc.id, lang), "time": when(slots["time"], lang), "size": size,
             "address": slots.get("address"), "phone": slots.get("phone"), "notes": note_line,
-            "price": be.quote(svc.id, slots.get("duration"), slots.get("area"))}
+            "price": price if price is not None else be.quote(svc.id, slots.get("duration"), slots.get("area"))}
+
+
+async def standing_text(client_id: int, lang: str) -> str:
+    """The profile's standing notes a new booking carries, as the summary shows them ("" when none)."""
+    from dialogs.actions.profile import joined  # profile.py imports this module
+
+    prof = await call(backend().profile, client_id)
+    return joined([i for i in prof.get("items") or [] if i.get("kind") != "address_as"], lang)
 
 
 class ActionBookingSummary(Action):
@@ -235,7 +247,11 @@ class ActionBookingSummary(Action):
             return [*events, ActiveLoop("booking_form"), FollowupAction("booking_form")]
         check = await call(be.check, slots["client_id"], request_of(slots))
         if check["ok"]:
-            dispatcher.utter_message(response="utter_booking_summary", **summary_params(slots, lang))
+            script = slots.get("language") if slots.get("language") in ("zh-Hant", "en") else lang
+            standing = "" if slots.get("standing_notes_off") else await standing_text(slots["client_id"], script)
+            # with standing notes the summary shows them and offers 这次不用 (none on this booking)
+            dispatcher.utter_message(response="utter_booking_summary_standing" if standing else "utter_booking_summary",
+                                     standing=standing, **summary_params(slots, lang))
             return [*events, SlotSet("awaiting_confirmation", True)]
         if check["error"] != "nobody_free":
             dispatcher.utter_message(response="utter_booking_failed")
@@ -263,15 +279,58 @@ class ActionSubmitBooking(Action):
         be, slots = backend(), tracker.slots
         try:
             await call(be.set_client, slots["client_id"], phone=slots.get("phone"), address=slots.get("address"))
-            booking = await call(be.book, slots["client_id"], request_of(slots), request_key=slots.get("form_key"))
+            if slots.get("proposal_id") is not None:  # completing an accepted proposal: its price, its case
+                booking = (await call(be.accept_proposal, slots["client_id"], int(slots["proposal_id"]),
+                                      request_of(slots), request_key=slots.get("form_key")))["booking"]
+            else:
+                booking = await call(be.book, slots["client_id"], request_of(slots),
+                                     request_key=slots.get("form_key"))
         except DomainError as e:
+            if e.code.startswith("proposal_"):
+                from dialogs.actions.profile import PROPOSAL_GONE
+
+                dispatcher.utter_message(response=PROPOSAL_GONE.get(e.code, "utter_booking_failed"))
+                return [ActiveLoop(None), *[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")]]
             slot = REASK.get(e.code)
             dispatcher.utter_message(response=f"utter_invalid_{slot}" if slot else "utter_booking_failed")
             return [SlotSet(slot or "time", None), SlotSet("awaiting_confirmation", False),
                     ActiveLoop("booking_form"), FollowupAction("booking_form")]
         dispatcher.utter_message(response="utter_booking_submitted", booking_id=booking["id"])
-        return [*[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")],
+        done = [*[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")],
                 SlotSet("submitted_booking_id", booking["id"])]
+        script = slots.get("language") if slots.get("language") in ("zh-Hant", "en") else lang_of(tracker)
+        return [*done, *await offer_lasting_notes(dispatcher, slots["client_id"], slots.get("notes"), script)]
+
+
+async def offer_lasting_notes(dispatcher: CollectingDispatcher, client_id: int, notes: str | None,
+                              lang: str) -> list[EventType]:
+    """Notes that state a lasting fact ("家里有猫") the profile does not hold yet: offer to keep them."""
+    if not notes:
+        return []
+    from dialogs.actions.profile import extract, joined
+
+    held = {i.get("code") for i in (await call(backend().profile, client_id)).get("items") or []}
+    items, _ = extract(notes)
+    lasting = [i for i in items if i.get("code") and i["code"] not in held]  # coded terms only: facts, not errands
+    if not lasting:
+        return []
+    labels = backend().ctx.profile
+    shown = [{**i, "label": dict(t.labels) if (t := labels.term(i["code"])) else None} for i in lasting]
+    dispatcher.utter_message(response="utter_profile_offer_notes", items=joined(shown, lang))
+    return [SlotSet("profile_offer", lasting), SlotSet("awaiting_profile_save", True)]
+
+
+class ActionDropStandingNotes(Action):
+    """这次不用: this booking goes without the profile's standing notes (the profile is unchanged)."""
+
+    def name(self) -> str:
+        return "action_drop_standing_notes"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_standing_notes_dropped")
+        tracker.slots["standing_notes_off"] = True  # the summary below reads it (said first, then shown)
+        return [SlotSet("standing_notes_off", True), *await ActionBookingSummary().run(dispatcher, tracker, domain)]
 
 
 class ActionAffirmOutOfContext(Action):
@@ -316,6 +375,7 @@ class ActionChangeBooking(Action):
                 return [ActiveLoop(None)]
         dispatcher.utter_message(response="utter_change_what")
         keep = {"service_type", "phone", "address"} if old is not None else {"service_type", "phone"}
+        keep |= {"proposal_id", "proposal_price"}  # changing the details keeps an accepted proposal's price
         return [*[SlotSet(s, None) for s in FORM_SLOTS if s not in keep], *events]
 
 

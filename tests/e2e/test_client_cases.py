@@ -88,6 +88,7 @@ async def test_satisfaction_yes_and_no_after_a_manager_closes(chat: Chat) -> Non
     first = await confirmed_booking(chat, "c-3")
     case = await complaint(chat, "c-3", first)
     be.reply_to_client(mgr, case["id"], "已为您安排赔偿")
+    be.compensate(mgr, case["id"], 20000, "花瓶打碎")  # closing "compensation" needs one on record
     be.close_case(mgr, case["id"], "compensation", "赔偿200元")
     told = await chat.inbox("c-3")
     yes = next(b["payload"] for b in buttons(told) if '"satisfied": true' in b["payload"])
@@ -134,8 +135,8 @@ async def test_a_request_for_a_person_just_before_closing_names_the_real_time(ch
 async def test_custom_request_promises_its_own_due_time(chat: Chat) -> None:
     r = text(await chat.say("想定制一个清洁方案，每周二和周五各来一次", "c-5"))
     [case] = cases_of(chat, "c-5")
-    assert case["kind"] == "customization"
-    assert f"需求 #{case['id']}" in r and "11月19日（周四）10:30 前联系您" in r
+    assert case["kind"] == "custom_request"
+    assert f"需求 #{case['id']}" in r and "11月19日（周四）10:30 前把方案发给您" in r
 
 
 async def test_photos_go_with_the_complaint(chat: Chat) -> None:

@@ -13,7 +13,10 @@ from dialogs.nlu.entities import SERVICE_TYPES
 from dialogs.nlu.normalize import _trad_to_simp
 from dialogs.nlu.terms import TERM_ENTITIES
 from tests.conftest import NLU_DATA
-from tests.nlu.test_parse import INTENTS
+from tests.nlu.test_parse import INTENTS as BASE_INTENTS
+
+# Issue 9: survey answers and the client profile (nlu_data/surveys.yml, nlu_data/profile.yml).
+INTENTS = BASE_INTENTS | {"answer_survey", "state_preference", "view_profile"}
 
 ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address", "complaint_category", "remedy"}
 

@@ -32,9 +32,13 @@ EN_COMPLAINT = "The cleaner left my balcony door open and my parrot Kiwi escaped
 INBOX_TEXT = "我住在翠湖花园东门旁边的小楼"
 PHOTO = "PIXELS-OF-OUYANG-BROKEN-VASE-7731"  # inside the photo's bytes (a PNG text chunk)
 PHOTO_NAME = "欧阳家打碎的花瓶.png"
+PROFILE = "豆豆对柑橘味清洁剂过敏，只能用无香型"
+ADDRESS_AS = "欧阳老师"
+SURVEY_COMMENT = "阿姨把豆豆的猫砂盆挪到了主卧门口"
 SECRETS = {"name": NAME, "phone": PHONE, "address": ADDRESS, "street": STREET, "notes": NOTES,
            "complaint": COMPLAINT, "chat": CHAT, "to_manager": TO_MANAGER, "from_manager": FROM_MANAGER,
-           "en_complaint": EN_COMPLAINT, "inbox": INBOX_TEXT, "photo": PHOTO, "photo_name": PHOTO_NAME}
+           "en_complaint": EN_COMPLAINT, "inbox": INBOX_TEXT, "photo": PHOTO, "photo_name": PHOTO_NAME,
+           "profile": PROFILE, "address_as": ADDRESS_AS, "survey_comment": SURVEY_COMMENT}
 
 
 def forms(value: str) -> set[str]:
@@ -83,6 +87,15 @@ async def populate(d: Desk) -> None:
     await d.say(EN_CLIENT, EN_COMPLAINT)
     await d.say(CLIENT, "我的预约")
     d.be.inbox_accept("telegram", CLIENT, "inbox-1", {"text": INBOX_TEXT})
+    # the client's file and a call-back survey with a comment (a low score opens a follow-up case)
+    d.be.add_profile_items(client_id, [{"kind": "allergy", "text": PROFILE}])
+    d.be.set_address_as(client_id, ADDRESS_AS)
+    d.be.arrive(hk_id, booking_id)
+    d.be.finish(hk_id, booking_id)
+    d.be.client_feedback(client_id, booking_id, {"attitude": 5, "skill": 3, "result": 3}, SURVEY_COMMENT)
+    with d.be.db.engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM profile_items")).scalar() == 1
+        assert c.execute(text("SELECT count(*) FROM surveys WHERE comment IS NOT NULL")).scalar() == 1
 
 
 async def complain(d: Desk, sender: str, words: str) -> int:
@@ -108,7 +121,8 @@ def scan_sql(engine) -> tuple[dict[str, list[str]], int]:
     insp = inspect(engine)
     columns = [(t, col["name"]) for t in insp.get_table_names() for col in insp.get_columns(t)]
     assert {"clients", "bookings", "conversations", "notifications", "escalations", "callback_refs", "inbox",
-            "audit_log", "takeovers", "match_candidates", "identities"} <= {t for t, _ in columns}
+            "audit_log", "takeovers", "match_candidates", "identities", "profile_items",
+            "surveys"} <= {t for t, _ in columns}
     with engine.connect() as c:
         for table, column in columns:
             where = f"{table}.{column}"
