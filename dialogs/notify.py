@@ -79,7 +79,8 @@ class Notifier:
         if template == "offer_new":
             p["profile_text"] = self.offer_profile(params.get("profile_codes"), lang)
         if template == "job_confirmed":
-            p["notes_text"] = self.job_notes(params.get("standing_notes"), params.get("notes"), lang)
+            p["notes_text"] = self.job_notes(params.get("standing_notes"), params.get("notes"), lang,
+                                             params.get("address_as"))
         if template == "escalation_new":
             kind = self.domain.render(KIND_TEXT.format(kind=params.get("kind")), lang, {})
             p["kind_text"] = kind["text"] if kind else params.get("kind")
@@ -121,9 +122,10 @@ class Notifier:
                                                                            else ", ").join(labels)})
         return "\n" + found["text"] if found else ""
 
-    def job_notes(self, notes: list[dict[str, Any]] | None, booking_notes: str | None, lang: str) -> str:
-        """The job card's lines after acceptance: every standing note with the client's own words, and
-        the booking's notes; "" when there are none."""
+    def job_notes(self, notes: list[dict[str, Any]] | None, booking_notes: str | None, lang: str,
+                  address_as: str | None = None) -> str:
+        """The job card's lines after acceptance: how to address the client, every standing note with the
+        client's own words, and the booking's notes; "" when there are none."""
         zh = base_lang(lang) == "zh"
         parts = []
         for n in notes if isinstance(notes, list) else []:  # erased notes are "—"
@@ -135,6 +137,9 @@ class Notifier:
             elif label or words:
                 parts.append(label or words)
         lines = []
+        if isinstance(address_as, str) and address_as.strip() and address_as != "—":
+            found = self.domain.render("job_address_as_line", lang, {"name": address_as.strip()})
+            lines.append(found["text"] if found else "")
         if parts:
             found = self.domain.render("job_profile_line", lang, {"notes": ("；" if zh else "; ").join(parts)})
             lines.append(found["text"] if found else "")

@@ -43,3 +43,16 @@ def name(value: str) -> str | None:
     text = str(value).strip()
     lo, hi = NAME_CHARS
     return text if lo <= len(text) <= hi and _printable(text) else None
+
+
+def first_name(name: str | None) -> str:
+    """What a client is shown of a housekeeper: "Alex Chen" → "Alex"; "赵阿姨" stays; "赵丽华" → "赵阿姨"
+    (how clients address a housekeeper, and no full name leaves the company)."""
+    name = (name or "").strip()
+    if not name:
+        return ""
+    if " " in name:
+        return name.split()[0]
+    if name.endswith("阿姨") or not ("\u4e00" <= name[0] <= "\u9fff"):
+        return name
+    return f"{name[0]}阿姨"

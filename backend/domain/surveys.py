@@ -49,11 +49,19 @@ class SurveyPolicy:
             raise ValueError(f"unknown keys {sorted(unknown)}")
         d = cls()
         targets = raw.get("targets") or {}
-        p = cls(delay=_duration(raw.get("delay")) or d.delay,
+
+        def span(key: str, default: timedelta) -> timedelta:
+            # 0 is a real setting (send at once), so only a missing key takes the default
+            v = _duration(raw.get(key))
+            if v is not None and v < timedelta(0):
+                raise ValueError(f"{key} must not be negative")
+            return default if v is None else v
+
+        p = cls(delay=span("delay", d.delay),
                 quiet=_quiet(raw["quiet_hours"]) if "quiet_hours" in raw else d.quiet,
-                remind_after=_duration(raw.get("remind_after")) or d.remind_after,
-                close_after=_duration(raw.get("close_after")) or d.close_after,
-                auto_finish_grace=_duration(raw.get("auto_finish_grace")) or d.auto_finish_grace,
+                remind_after=span("remind_after", d.remind_after),
+                close_after=span("close_after", d.close_after),
+                auto_finish_grace=span("auto_finish_grace", d.auto_finish_grace),
                 followup_below=int(raw.get("followup_below", d.followup_below)),
                 followup_mean_below=float(raw.get("followup_mean_below", d.followup_mean_below)),
                 never_again_at=int(raw.get("never_again_at", d.never_again_at)),

@@ -148,7 +148,8 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
            ends_at=b.ends_at.isoformat(), address=b.address or "",
            client_phone=mask_phone(client.phone if client else None),
-           standing_notes=job_notes(b.standing_notes), notes=b.notes or "")  # now hers: the client's words too
+           standing_notes=job_notes(b.standing_notes), notes=b.notes or "",  # now hers: the client's words too
+           address_as=client.address_as if client else None)  # how the client likes to be addressed
     return b, None
 
 

@@ -29,6 +29,7 @@ from backend.orm import (
     Notification,
     PrivacyRequest,
     ProfileItem,
+    Proposal,
     Refund,
     Survey,
     Takeover,
@@ -40,7 +41,8 @@ from backend.services.retention import conversations, processed_messages
 
 # Parameters of staff notifications that carry what a client wrote or where they live.
 PERSONAL_PARAMS = ("text", "detail", "address", "client_phone", "phone", "notes", "client_name", "card", "note",
-                   "words", "client_address", "files", "filename", "standing_notes", "comment", "profile_codes")
+                   "words", "client_address", "files", "filename", "standing_notes", "comment", "profile_codes",
+                   "address_as", "description", "schedule")
 ERASED = "—"
 
 
@@ -119,6 +121,8 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
     session.execute(delete(ProfileItem).where(ProfileItem.client_id == client_id))
     for sv in session.scalars(select(Survey).where(Survey.client_id == client_id)):
         sv.comment = None  # the scores stay: her running rating rests on them, and they name nobody
+    for prop in session.scalars(select(Proposal).where(Proposal.client_id == client_id)):
+        prop.description, prop.schedule = ERASED, None  # written for this client's request; figures stay
     case_ids = set()
     for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)):
         e.detail = {}
@@ -200,6 +204,11 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
                      "comment": sv.comment, "sent_at": _iso(sv.sent_at), "answered_at": _iso(sv.answered_at)}
                     for sv in session.scalars(select(Survey).where(Survey.client_id == client_id)
                                               .order_by(Survey.id))],
+        "proposals": [{"id": p.id, "case_id": p.case_id, "description": p.description, "service": p.service,
+                       "starts_at": _iso(p.starts_at), "schedule": p.schedule, "price_cents": p.price_cents,
+                       "status": p.status, "booking_id": p.booking_id, "created_at": _iso(p.created_at)}
+                      for p in session.scalars(select(Proposal).where(Proposal.client_id == client_id)
+                                               .order_by(Proposal.id))],
         "bookings": [{"id": b.id, "service": b.service, "starts_at": b.starts_at.isoformat(),
                       "ends_at": b.ends_at.isoformat(), "status": b.status, "price": b.price_estimate,
                       "district": b.district, "address": b.address, "notes": b.notes}

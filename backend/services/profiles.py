@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.domain.contact import first_name
 from backend.domain.profile import KINDS, SOURCES
 from backend.orm import Client, Housekeeper, ProfileItem
 from backend.services import Context, DomainError
@@ -51,7 +52,7 @@ def _people(session: Session, ids: list[int] | None) -> list[dict[str, Any]]:
     if not ids:
         return []
     names = dict(session.execute(select(Housekeeper.id, Housekeeper.name).where(Housekeeper.id.in_(ids))).all())
-    return [{"id": i, "name": names[i]} for i in ids if i in names]
+    return [{"id": i, "name": first_name(names[i])} for i in ids if i in names]  # what a client may see
 
 
 def profile(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from backend.domain.contact import first_name  # the one rule for what is shown of a housekeeper's name
 from backend.domain.surveys import DIMENSIONS, survey_mean
 from backend.orm import Booking, Escalation, Housekeeper, Survey
 from backend.services.reports import _first, _share, _timelines, durations
-from backend.services.surveys import first_name  # the one rule for what is shown of a housekeeper's name
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.domain.contact import first_name
 from backend.domain.surveys import DIMENSIONS, OPEN, valid_score
 from backend.orm import Booking, Client, Escalation, Housekeeper, Survey
 from backend.services import Context, DomainError, case_cards, cases, ratings, timers
@@ -31,17 +32,6 @@ HONORIFICS = ("阿姨", "大姐", "姐姐", "姐", "师傅", "老师", "auntie",
 
 
 # --- names ---------------------------------------------------------------------------------------
-def first_name(name: str | None) -> str:
-    """What a client is shown of a housekeeper: "Alex Chen" → "Alex"; "赵阿姨" stays; "赵丽华" → "赵阿姨"
-    (how clients address a housekeeper, and no full name leaves the company)."""
-    name = (name or "").strip()
-    if not name:
-        return ""
-    if " " in name:
-        return name.split()[0]
-    if name.endswith("阿姨") or not ("\u4e00" <= name[0] <= "\u9fff"):
-        return name
-    return f"{name[0]}阿姨"
 
 
 def _name_key(text: str) -> str:

@@ -17,6 +17,12 @@ app.add_typer(report_app, name="report")
 DEFAULT_DAYS = 30
 
 
+def _period(r: dict[str, Any]) -> str:
+    """The days covered, both inclusive as given on the command line (the stored end is exclusive)."""
+    start, end = datetime.fromisoformat(r["period"]["start"]), datetime.fromisoformat(r["period"]["end"])
+    return f"{start.date()} to {(end - timedelta(microseconds=1)).date()}"
+
+
 def _day(value: str | None, option: str) -> date | None:
     if value is None:
         return None
@@ -54,7 +60,7 @@ def _counts(d: dict[str, int]) -> str:
 def render(r: dict[str, Any]) -> str:
     """The report as a plain English table (what a manager reads in a terminal or a mail)."""
     c, fr, cl = r["cases"], r["first_response"], r["close"]
-    lines = [f"Cases {r['period']['start'][:10]} to {r['period']['end'][:10]} (opened; as of "
+    lines = [f"Cases {_period(r)} (opened; as of "
              f"{r['period']['as_of'][:16]}, {r['period']['tz']})", ""]
     lines.append(f"{'kind':<18}{'cases':>7}{'high':>6}{'normal':>8}{'low':>5}{'in time':>10}"
                  f"{'mean 1st h':>12}{'mean close h':>14}")
@@ -162,7 +168,7 @@ def render_surveys(r: dict[str, Any]) -> str:
     v, s, c, m, b = r["visits"], r["surveys"], r["coverage"], r["means"], r["below"]
     t = r["targets"]
     ah = s["answer_hours"]
-    lines = [f"Call-back surveys {r['period']['start'][:10]} to {r['period']['end'][:10]} (visits finished; as of "
+    lines = [f"Call-back surveys {_period(r)} (visits finished; as of "
              f"{r['period']['as_of'][:16]}, {r['period']['tz']})", "",
              f"Visits finished:          {v['finished']} ({_counts(v['by_finished_by'])}); surveyed {v['surveyed']}, "
              f"waiting to be sent {v['waiting_to_send']}, not surveyed {v['not_surveyed']}",

@@ -97,7 +97,11 @@ class ActionPrivacyExport(Action):
                                  phone=p["phone"] or NONE, address=p["address"] or NONE, lang=p["lang"],
                                  since=when(p["created_at"], lang),
                                  channels=", ".join(data["channels"]) or NONE, bookings=lines,
-                                 days=data["retention_days"])
+                                 days=data["retention_days"],
+                                 profile_count=sum(1 for i in data["profile_items"] if not i["removed_at"]),
+                                 preferred_count=len(p["preferred"]), never_count=len(p["never_again"]),
+                                 survey_count=sum(1 for s in data["surveys"] if s["answered_at"]),
+                                 case_count=len(data["cases"]))
         return []
 
 

@@ -61,6 +61,11 @@ async def save_items(dispatcher: CollectingDispatcher, tracker: Tracker, items: 
     clean = [{"kind": i["kind"], "code": i.get("code"), "text": (i.get("text") or "")[:TEXT_MAX] or None}
              for i in items]
     added = await call(be.add_profile_items, client_id, clean, source)
+    naming = next((i["text"] for i in clean if i["kind"] == "address_as" and i["text"]), None)
+    if naming:  # stored on the client, not as an item: said back on its own (the job card shows it)
+        dispatcher.utter_message(response="utter_profile_address_as", address_as=naming)
+        if not added and all(i["kind"] == "address_as" for i in clean):
+            return []
     if not added:
         held = (await call(be.profile, client_id))["items"]
         codes = {i.get("code") for i in clean if i.get("code")}
@@ -77,7 +82,10 @@ async def custom_request(dispatcher: CollectingDispatcher, tracker: Tracker, tex
     from dialogs.actions.complaints import due_text
 
     case = await client_case(dispatcher, tracker, "custom_request", text=text or None)
-    if case is not None:
+    if case is not None and case.get("joined"):
+        # More words on the open request: on its timeline and sent to its manager; its clock was set once.
+        dispatcher.utter_message(response="utter_custom_request_joined", case_id=case["id"])
+    elif case is not None:
         dispatcher.utter_message(response="utter_custom_request_received", request=text[:80], case_id=case["id"],
                                  due=due_text(case.get("due_at"), lang_of(tracker)))
     return []

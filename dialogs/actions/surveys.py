@@ -261,7 +261,8 @@ async def feedback(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[E
     s, name = _parse(text), _housekeeper(text)
     # One score for the whole visit ("给赵阿姨打5分") counts for all three — when it is plainly feedback;
     # a lone "5" out of any question is not taken as a rating.
-    overall = s.overall if s.overall and (name or intent == "give_feedback") else None
+    bare = text.strip(" .。!！").isdigit()  # "5" alone: an answer to nothing, not a rating
+    overall = s.overall if s.overall and (name or (intent == "give_feedback" and not bare)) else None
     scores = dict(s.scores) or (dict.fromkeys(DIMENSIONS, overall) if overall else {})
     visits = await call(be.housekeeper_by_name, client_id, name) if name else []
     if not visits:

@@ -149,3 +149,17 @@ def test_cards_without_notes_say_nothing_extra(be: Backend) -> None:
     job = next(n for n in be.pull("housekeeper", offer.housekeeper_id) if n["template"] == "job_confirmed")
     assert render("job_confirmed", job["params"], "zh").endswith("。") and "档案" not in render(
         "job_confirmed", job["params"], "zh")
+
+
+def test_the_job_card_says_how_to_address_the_client(be: Backend) -> None:
+    cid = client(be, "m-naming")
+    be.set_address_as(cid, "陈老师")
+    b = book(be, cid)
+    with be.db.uow() as s:
+        offer = s.scalar(select(Offer).where(Offer.booking_id == b["id"]))
+    card = next(n for n in be.pull("housekeeper", offer.housekeeper_id) if n["template"] == "offer_new")
+    assert "陈老师" not in render("offer_new", card["params"], "zh")  # only once she has the job
+    be.accept_offer(offer.housekeeper_id, offer.id)
+    job = next(n for n in be.pull("housekeeper", offer.housekeeper_id) if n["template"] == "job_confirmed")
+    assert "称呼客户：陈老师" in render("job_confirmed", job["params"], "zh")
+    assert "Address the client as: 陈老师" in render("job_confirmed", job["params"], "en")

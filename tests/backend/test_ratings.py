@@ -92,3 +92,17 @@ def test_a_poor_survey_lowers_her_place_in_the_next_bookings_ranking(be: Backend
     with be.db.read() as s:
         assert s.scalar(select(Housekeeper.rating).where(Housekeeper.id == hk)) == pytest.approx(
             running_rating(hk_row(be, hk)[1], 1.0, [1.0]), abs=1e-3)
+
+
+def test_survey_policy_takes_zero_durations_and_refuses_negative_ones() -> None:
+    from datetime import timedelta
+
+    import pytest
+
+    from backend.domain.surveys import SurveyPolicy
+
+    p = SurveyPolicy.from_dict({"delay": "0m", "auto_finish_grace": 0})
+    assert p.delay == timedelta(0) and p.auto_finish_grace == timedelta(0)  # not the 2 h / 1 h defaults
+    assert SurveyPolicy.from_dict({}).delay == timedelta(hours=2)
+    with pytest.raises(ValueError, match="delay must not be negative"):
+        SurveyPolicy.from_dict({"delay": "-1h"})

@@ -191,7 +191,7 @@ def test_cli_prints_the_table_and_json(be: Backend, month: dict[str, Any], db_ur
     tz = be.ctx.tz
     first, last = ((be.now - 10 * D).astimezone(tz).date().isoformat(), be.now.astimezone(tz).date().isoformat())
     table = run("--from", first, "--to", last)
-    assert "Call-back surveys" in table and "HK001" in table and "HK002" in table
+    assert f"Call-back surveys {first} to {last} " in table and "HK001" in table and "HK002" in table
     assert "overall" in table and "target 4.50" in table
     data = json.loads(run("--from", first, "--to", last, "--json"))
     assert data["visits"]["finished"] == 14 and data["surveys"]["answered"] == 8

@@ -133,3 +133,10 @@ async def test_a_preference_mid_form_is_kept_and_the_form_goes_on(chat: Chat) ->
 async def test_traditional_read_back(chat: Chat) -> None:
     r = text(await chat.say("我家有貓，希望阿姨不要用消毒水", "hk-1"))
     assert "已記入您的檔案：有貓；不用消毒水" in r
+
+
+async def test_how_to_address_me_is_kept_and_said_back(chat: Chat) -> None:
+    r = text(await chat.say("以后请称呼我陈先生", "naming-1"))
+    assert "以后称呼您为“陈先生”" in r and "已经有了" not in r
+    assert chat.app.backend.profile(chat.app.backend.identify("rest", "naming-1").id)["address_as"] == "陈先生"
+    assert "称呼：陈先生" in text(await chat.say("我的档案", "naming-1"))

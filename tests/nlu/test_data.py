@@ -16,7 +16,7 @@ from tests.conftest import NLU_DATA
 from tests.nlu.test_parse import INTENTS as BASE_INTENTS
 
 # Issue 9: survey answers and the client profile (nlu_data/surveys.yml, nlu_data/profile.yml).
-INTENTS = BASE_INTENTS | {"answer_survey", "state_preference", "view_profile"}
+INTENTS = BASE_INTENTS | {"state_preference", "view_profile"}
 
 ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address", "complaint_category", "remedy"}
 

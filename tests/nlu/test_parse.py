@@ -15,7 +15,7 @@ NOW = datetime(2026, 11, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "book_service", "customize_service", "complain",
            "give_feedback", "ask_price", "ask_services", "cancel_booking", "reschedule_booking", "check_booking",
            "request_human", "report_emergency", "inform", "out_of_scope", "request_data_erasure",
-           "request_data_export", "ask_case_status", "ask_refund_status", "answer_survey", "state_preference",
+           "request_data_export", "ask_case_status", "ask_refund_status", "state_preference",
            "view_profile"}
 
 

@@ -164,8 +164,11 @@ async def test_erasure_removes_the_answers_kept_for_retries(desk: Desk) -> None:
 
 async def test_export_lists_what_is_held(desk: Desk) -> None:
     client_id, booking_id = await client_with_history(desk)
+    desk.be.add_profile_items(client_id, [{"kind": "pet", "code": "cat", "text": "家里有猫"},
+                                          {"kind": "habit", "text": "进门换鞋"}])
     out = said(await desk.say(CLIENT, "导出我的信息"))
-    for part in (NAME, PHONE, ADDRESS, NOTES, f"#{booking_id}", "日常保洁", "¥150", "telegram", "180天"):
+    for part in (NAME, PHONE, ADDRESS, NOTES, f"#{booking_id}", "日常保洁", "¥150", "telegram", "180天",
+                 "客户档案：2 条", "回访评价：0 份"):
         assert part in out, part
     en = said(await desk.say(CLIENT, "what data do you have about me"))
     assert "What we hold about you" in en and PHONE in en and "Regular cleaning" in en

@@ -116,3 +116,22 @@ def test_retention_leaves_profiles_and_surveys(be: Backend) -> None:
     assert [i["text"] for i in p["items"]] == [CAT_WORDS, HABIT_WORDS] and p["address_as"] == ADDRESS_AS
     with be.db.uow() as s:
         assert s.scalar(select(Survey.comment).where(Survey.client_id == client_id)) == COMMENT
+
+
+def test_proposals_are_exported_and_their_words_erased(be: Backend) -> None:
+    from backend.orm import Manager, Proposal
+
+    c = be.client_for("rest", "priv-proposal", "zh")
+    case = be.open_case("custom_request", c.id, text="想给卧床的父亲请一位护工")
+    with be.db.uow() as s:
+        manager = s.scalar(select(Manager.id).order_by(Manager.id))
+    plan = "欧阳先生父亲卧床，每天翻身四次"
+    prop = be.propose(manager, case["id"], plan, 880000, service="elderly_care")
+    [exported] = be.export_data(c.id)["proposals"]
+    assert (exported["id"], exported["description"], exported["price_cents"]) == (prop["id"], plan, 880000)
+    with be.db.uow() as s:
+        privacy.erase(be.ctx, s, c.id)
+    with be.db.uow() as s:
+        kept = s.get(Proposal, prop["id"])
+        assert kept.description == privacy.ERASED and kept.price_cents == 880000
+        assert plan not in str([n.params for n in s.scalars(select(Notification))])
