@@ -18,7 +18,9 @@ DIMENSIONS = ("attitude", "skill", "result")  # the service standard's order: �
 # A survey's life: scheduled (timer armed) → sent → reminded → answered | expired; cancelled when the job
 # it asks about is no longer finished (e.g. marked so by mistake and corrected).
 STATUSES = ("scheduled", "sent", "reminded", "answered", "expired", "cancelled")
-OPEN = ("sent", "reminded")  # a client's answer is taken while the survey is in one of these
+# Awaiting an answer: a typed score goes to the survey in one of these. A late answer (a button tapped, or
+# feedback about the visit, after expiry) is still taken: it counts as answered, just not in time.
+OPEN = ("sent", "reminded")
 
 
 def valid_score(v: Any) -> bool:

@@ -69,10 +69,13 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
                     exclude: set[int], needs: frozenset[str] = frozenset(),
                     unfit: dict[int, str] | None = None) -> list[Candidate]:
     """Free housekeepers who meet the profile's ``needs`` (hard). Those free but unfit are put in
-    ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why."""
-    hks = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.status == "active")
-                                        .order_by(Housekeeper.id))
-           if hk.id not in exclude and service in hk.skills]
+    ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why; so are
+    those on the client's never-again list (``exclude``), free or not ("never_again")."""
+    skilled = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.status == "active")
+                                            .order_by(Housekeeper.id)) if service in hk.skills]
+    hks = [hk for hk in skilled if hk.id not in exclude]
+    if unfit is not None:
+        unfit.update({hk.id: "never_again" for hk in skilled if hk.id in exclude})
     if not hks:
         return []
     scheds = schedules(session, hks, start)

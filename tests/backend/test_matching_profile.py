@@ -87,7 +87,11 @@ def test_never_again_stays_hard_and_preferred_ranks_first_with_its_reason(be: Ba
         c = s.get(Client, picky)
         c.preferred, c.never_again = [last], [top]
     cands = be.candidates(book(be, picky)["id"])
-    assert top not in {c["housekeeper_id"] for c in cands}
+    assert top not in {c["housekeeper_id"] for c in cands if c["state"] != "excluded"}
+    # never offered, and /candidates says why she was passed over
+    assert [(c["state"], c["reasons"]) for c in cands if c["housekeeper_id"] == top] == [
+        ("excluded", {"excluded": "never_again"})]
+    cands = [c for c in cands if c["state"] != "excluded"]
     assert cands[0]["housekeeper_id"] == last and cands[0]["state"] == "offered"
     assert cands[0]["reasons"]["client_preferred"] == 0.3
     assert cands[0]["score"] == round(sum(cands[0]["reasons"].values()), 4)

@@ -250,7 +250,9 @@ def test_never_again_writes_the_list_and_the_next_booking_skips_her(be: Backend)
         assert s.get(Client, cid).never_again == [hk]
     be.ctx.clock.set(at(20, 9))
     b = be.book(cid, Request("cleaning", at(21, 10), hours=2, address="朝阳区建国路88号", district="朝阳"))
-    assert hk not in [c["housekeeper_id"] for c in be.candidates(b["id"])]
+    cands = be.candidates(b["id"])
+    assert hk not in [c["housekeeper_id"] for c in cands if c["state"] != "excluded"]
+    assert {"excluded": "never_again"} in [c["reasons"] for c in cands if c["housekeeper_id"] == hk]
     with pytest.raises(DomainError, match="not_your_housekeeper"):
         be.never_again(cid, hk + 1 if hk + 1 != hk else hk + 2)
 
