@@ -19,8 +19,10 @@ from backend.crypto import Cipher, load_key
 from backend.db import Database
 from backend.domain import contact
 from backend.facade.attachments import AttachmentsFacade
+from backend.facade.cancellations import CancellationsFacade
 from backend.facade.cases import CasesFacade
 from backend.facade.inbox import InboxFacade
+from backend.facade.jobs import JobsFacade
 from backend.facade.money import MoneyFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
@@ -41,7 +43,7 @@ from backend.orm import (
     Offer,
     Takeover,
 )
-from backend.policy import load_policy, load_surveys, load_vocabulary
+from backend.policy import load_cancellation, load_day_of_job, load_policy, load_surveys, load_vocabulary
 from backend.services import (
     Context,
     DomainError,
@@ -69,7 +71,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 
 
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
-              StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+              JobsFacade, CancellationsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -88,6 +90,8 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         ctx.calendar = load_calendar(settings.holidays_file, today=ctx.clock.now().astimezone(ctx.tz).date())
         ctx.cases, ctx.desk = load_policy(settings.cases_file, ctx.calendar, ctx.tz)
         ctx.surveys, ctx.profile = load_surveys(settings.surveys_file), load_vocabulary(settings.profile_file)
+        ctx.day_of_job = load_day_of_job(settings.day_of_job_file)
+        ctx.cancellation = load_cancellation(settings.cancellation_file)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
         backend.attachment_limits = attachments.Limits(settings.attachments.max_bytes,

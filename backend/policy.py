@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import WEEKDAY_NAMES, DeskHours, WorkCalendar, parse_window
+from backend.domain.day_of_job import DayOfJobPolicy
 from backend.domain.profile import Vocabulary
 from backend.domain.surveys import SurveyPolicy
 
@@ -48,6 +50,22 @@ def load_surveys(path: Path) -> SurveyPolicy:
     """`config/surveys.yaml`; a missing file means the defaults (the service standard's figures)."""
     try:
         return SurveyPolicy.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_day_of_job(path: Path) -> DayOfJobPolicy:
+    """`config/day_of_job.yaml`; a missing file means the defaults."""
+    try:
+        return DayOfJobPolicy.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_cancellation(path: Path) -> CancellationPolicy:
+    """`config/cancellation.yaml`; a missing file means the defaults."""
+    try:
+        return CancellationPolicy.from_dict(_mapping(path))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
 

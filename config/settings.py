@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     holidays_file: Path = Path("config/holidays.yaml")  # extends the statutory calendar
     surveys_file: Path = Path("config/surveys.yaml")  # call-back survey timing, follow-up thresholds
     profile_file: Path = Path("config/profile.yaml")  # the client profile's coded vocabulary
+    day_of_job_file: Path = Path("config/day_of_job.yaml")  # reminders, check-in window, no-show alarm
+    cancellation_file: Path = Path("config/cancellation.yaml")  # free cancellation window and the fee
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
@@ -155,6 +157,8 @@ class Settings(BaseSettings):
         self.holidays_file = self.resource(self.holidays_file)
         self.surveys_file = self.resource(self.surveys_file)
         self.profile_file = self.resource(self.profile_file)
+        self.day_of_job_file = self.resource(self.day_of_job_file)
+        self.cancellation_file = self.resource(self.cancellation_file)
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})
         if self.test_hooks.clock_file is not None:

@@ -16,6 +16,7 @@ from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
 from dialogs.staff_cases import HOUSEKEEPER_INTENTS, CaseDesk, command_of
+from dialogs.staff_jobs import JobsStaffDesk
 from dialogs.staff_proposals import ProposalStaffDesk
 from dialogs.staff_surveys import SurveyStaffDesk
 
@@ -36,7 +37,8 @@ class StaffDesk:
         self.be, self.n = backend, notifier
         self.cases = CaseDesk(backend, notifier)
         # Capability desks asked first: each answers its own commands and buttons, None for the rest.
-        self.desks = [SurveyStaffDesk(backend, notifier), ProposalStaffDesk(backend, notifier)]
+        self.desks = [SurveyStaffDesk(backend, notifier), ProposalStaffDesk(backend, notifier),
+                      JobsStaffDesk(backend, notifier)]
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang

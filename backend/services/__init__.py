@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from backend.catalogue import Catalogue
 from backend.clock import SystemClock
+from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import DeskHours, WorkCalendar
+from backend.domain.day_of_job import DayOfJobPolicy
 from backend.domain.profile import Vocabulary
 from backend.domain.surveys import SurveyPolicy
 
@@ -41,3 +43,5 @@ class Context:
     desk: DeskHours | None = None  # service-desk hours (None: always open)
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)  # config/surveys.yaml
     profile: Vocabulary = field(default_factory=Vocabulary)  # config/profile.yaml
+    day_of_job: DayOfJobPolicy = field(default_factory=DayOfJobPolicy)  # config/day_of_job.yaml
+    cancellation: CancellationPolicy = field(default_factory=CancellationPolicy)  # config/cancellation.yaml
