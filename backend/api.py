@@ -21,6 +21,7 @@ from backend.domain import contact
 from backend.facade.attachments import AttachmentsFacade
 from backend.facade.cancellations import CancellationsFacade
 from backend.facade.cases import CasesFacade
+from backend.facade.changes import ChangesFacade
 from backend.facade.inbox import InboxFacade
 from backend.facade.jobs import JobsFacade
 from backend.facade.money import MoneyFacade
@@ -71,7 +72,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 
 
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
-              JobsFacade, CancellationsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+              JobsFacade, CancellationsFacade, ChangesFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 

@@ -236,6 +236,8 @@ class Booking(Base):
     standing_notes: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_by: Mapped[str | None] = mapped_column(String(16))  # housekeeper | auto | manager
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # her 已到达: worked time = finished − arrived
+    late_minutes: Mapped[int | None] = mapped_column(Integer)  # lateness she announced (晚到 N 分钟)
 
 
 class ProfileItem(Base):
@@ -326,6 +328,32 @@ class Offer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "job": the booking offered to her; "change": a new time for the job she holds (booking_changes row)
+    kind: Mapped[str] = mapped_column(String(16), default="job", server_default="job")
+    change_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class BookingChange(Base):
+    """A client's change to an existing booking (time, hours or area, address, notes), held until the new
+    slot is secured: the booking keeps its number and its old slot until then.
+    status: pending (asking her or matching) → applied | declined (nobody for the new time) | cancelled."""
+
+    __tablename__ = "booking_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
+    client_id: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hours: Mapped[float | None] = mapped_column(Float)
+    area: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Encrypted)
+    district: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Encrypted)
+    price_estimate: Mapped[int | None] = mapped_column(Integer)
+    housekeeper_id: Mapped[int | None] = mapped_column(Integer)  # who will do the new slot, once secured
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Escalation(Base):
