@@ -205,13 +205,21 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
 
     # --- housekeepers -------------------------------------------------------------------------
     def accept_offer(self, housekeeper_id: int, offer_id: int) -> dict[str, Any]:
+        from backend.services import changes  # offers of kind "change": a new time for a booking
+
         with self.db.uow() as s:
-            b, problem = offers.accept(self.ctx, s, offer_id, housekeeper_id)
+            o = s.get(Offer, offer_id)
+            accept = changes.accept if o is not None and o.kind == "change" else offers.accept  # a new time
+            b, problem = accept(self.ctx, s, offer_id, housekeeper_id)
             return {"booking": booking_view(b), "error": problem}
 
     def decline_offer(self, housekeeper_id: int, offer_id: int) -> None:
+        from backend.services import changes
+
         with self.db.uow() as s:
-            offers.decline(self.ctx, s, offer_id, housekeeper_id)
+            o = s.get(Offer, offer_id)
+            (changes.decline if o is not None and o.kind == "change" else offers.decline)(
+                self.ctx, s, offer_id, housekeeper_id)
 
     def pending_offers(self, housekeeper_id: int) -> list[dict[str, Any]]:
         with self.db.uow() as s:

@@ -5,6 +5,7 @@ applies them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 
@@ -25,3 +26,24 @@ class CancellationPolicy:
         if p.free_until_hours < 0 or not 0 <= p.fee_percent <= 100:
             raise ValueError("free_until_hours must not be negative and fee_percent must be 0–100")
         return p
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What cancelling now costs: ``fee_cents`` 0 means free; ``free_until`` is when free ends."""
+
+    fee_cents: int
+    free_until: datetime
+
+    @property
+    def free(self) -> bool:
+        return self.fee_cents == 0
+
+
+def quote(policy: CancellationPolicy, price_cents: int, starts_at: datetime, now: datetime) -> Quote:
+    """Free while ``now`` is at least ``free_until_hours`` before the start; later ``fee_percent`` of the
+    price, rounded to whole fen (a booking that costs nothing costs nothing to cancel)."""
+    free_until = starts_at - timedelta(hours=policy.free_until_hours)
+    if now <= free_until or price_cents <= 0:
+        return Quote(0, free_until)
+    return Quote(round(price_cents * policy.fee_percent / 100), free_until)

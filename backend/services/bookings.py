@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain import contact
 from backend.orm import Booking
-from backend.services import Context, DomainError, profiles, surveys
+from backend.services import Context, DomainError, day_of_job, offers, profiles, surveys
 from backend.services.audit import record
 from backend.services.offers import lock_pending, offer_next, rank_candidates, set_status, withdraw_pending
 from backend.services.outbox import notify
@@ -149,8 +149,12 @@ def cancel(ctx: Context, session: Session, client_id: int, booking_id: int) -> B
     set_status(ctx, session, b, "cancelled", f"client:{client_id}")
     withdraw_pending(ctx, session, b.id, "cancelled")
     if was == "confirmed" and b.housekeeper_id:
-        notify(session, ctx.clock.now(), "housekeeper", b.housekeeper_id, "job_cancelled", f"job:{b.id}:cancelled",
+        key = f"job:{b.id}:cancelled"
+        notify(session, ctx.clock.now(), "housekeeper", b.housekeeper_id, "job_cancelled", key,
                subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+        # her job card (with 已到达) is edited into the cancellation where the channel can edit
+        offers.replace_card(session, key, offers.latest_key(session, "housekeeper", b.housekeeper_id, "job_confirmed",
+                                                            f"booking:{b.id}"))
     return b
 
 
@@ -186,7 +190,11 @@ def _progress(ctx: Context, session: Session, housekeeper_id: int, booking_id: i
 
 
 def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
+    """Her 已到达: taken from the check-in window before the start (DomainError checkin_too_early before
+    it); the arrival is stamped (worked time runs from here)."""
+    day_of_job.check_in_window(ctx, housekeeper_job(session, housekeeper_id, booking_id))
     b = _progress(ctx, session, housekeeper_id, booking_id, "in_progress", "job_started")
+    day_of_job.arrived(ctx, session, b)
     surveys.arm_auto_finish(ctx, session, b)  # she may forget 已完成: the job still ends, and is surveyed
     return b
 
@@ -195,7 +203,9 @@ def finish(ctx: Context, session: Session, housekeeper_id: int, booking_id: int)
     """Her 已完成: the job is done now, and its call-back survey is scheduled (a job nobody checked in
     to cannot get here: in_progress → completed is the only way to completed)."""
     b = _progress(ctx, session, housekeeper_id, booking_id, "completed", "job_finished")
-    surveys.finished(ctx, session, b, "housekeeper")
+    surveys.finished(ctx, session, b, "housekeeper")  # finished_at: worked time = finished_at − arrived_at
+    record(session, ctx.clock.now(), "booking", b.id, "completed", "completed", f"housekeeper:{housekeeper_id}",
+           **day_of_job.times(b))
     return b
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from backend.domain.availability import overlaps
 from backend.domain.booking_state import transition
 from backend.domain.matching import rank
-from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Offer
+from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Notification, Offer
 from backend.services import Context, DomainError
 from backend.services.audit import record
 from backend.services.escalations import escalate
@@ -143,13 +143,16 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
         client.last_housekeeper_id = hk.id
     notify(session, now, "client", b.client_id, "booking_confirmed", f"booking:{b.id}:confirmed:{offer.id}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
-           housekeeper=hk.name, rating=round(hk.rating, 1), housekeeper_phone=mask_phone(hk.phone))
+           housekeeper=hk.name, rating=round(hk.rating, 1), housekeeper_phone=hk.phone or "")  # hers: full
     notify(session, now, "housekeeper", hk.id, "job_confirmed", f"job:{b.id}:confirmed:{offer.id}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
            ends_at=b.ends_at.isoformat(), address=b.address or "",
-           client_phone=mask_phone(client.phone if client else None),
+           client_phone=(client.phone if client else None) or "",  # the job is hers: she may call the client
            standing_notes=job_notes(b.standing_notes), notes=b.notes or "",  # now hers: the client's words too
            address_as=client.address_as if client else None)  # how the client likes to be addressed
+    from backend.services import day_of_job  # it imports this module: imported when first needed
+
+    day_of_job.arm(ctx, session, b)  # the reminders the day before and the no-check-in alarm
     return b, None
 
 
@@ -197,9 +200,31 @@ def withdraw_pending(ctx: Context, session: Session, booking_id: int, reason: st
         cancel_timer(session, f"offer_expiry:{offer.id}")
         record(session, ctx.clock.now(), "offer", offer.id, "pending", "withdrawn", "system", reason=reason)
         if reason == "cancelled":  # she may have seen the card: say it is gone (an unsent card goes stale)
-            notify(session, ctx.clock.now(), "housekeeper", offer.housekeeper_id, "offer_withdrawn",
-                   f"offer:{offer.id}:withdrawn", subject=f"booking:{booking_id}", offer_id=offer.id,
-                   booking_id=booking_id)
+            b = session.get(Booking, booking_id)
+            key = f"offer:{offer.id}:withdrawn"
+            notify(session, ctx.clock.now(), "housekeeper", offer.housekeeper_id, "offer_withdrawn", key,
+                   subject=f"booking:{booking_id}", offer_id=offer.id, booking_id=booking_id,
+                   service=b.service if b else None, starts_at=b.starts_at.isoformat() if b else None)
+            # the card already on her screen becomes the withdrawn one, without its buttons (a channel
+            # that can edit does it in place; pull channels show the withdrawn card as the next message)
+            replace_card(session, key, f"offer:{offer.id}")
+
+
+def latest_key(session: Session, person_kind: str, person_id: int, template: str, subject: str) -> str | None:
+    """The key of the person's latest ``template`` row about ``subject`` (the card a later one replaces)."""
+    return session.scalar(select(Notification.key).where(
+        Notification.person_kind == person_kind, Notification.person_id == person_id,
+        Notification.template == template, Notification.subject == subject).order_by(Notification.id.desc()).limit(1))
+
+
+def replace_card(session: Session, key: str, replaces: str | None) -> None:
+    """Mark the row ``key`` as replacing the card ``replaces``: the dispatcher edits that message."""
+    if not replaces:
+        return
+    session.flush()
+    row = session.scalar(select(Notification).where(Notification.key == key))
+    if row is not None and row.key != replaces and row.replaces_key is None:
+        row.replaces_key = replaces
 
 
 def _close_candidate(session: Session, offer: Offer, state: str) -> None:

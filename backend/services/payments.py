@@ -73,10 +73,13 @@ def payments(session: Session, booking_id: int) -> list[Payment]:
 
 
 def refundable_cents(session: Session, booking_id: int) -> int:
-    """Paid for the booking (every kind of payment) minus refunds not rejected; compensation is apart."""
+    """Paid for the booking minus refunds not rejected and minus a late-cancellation fee (the fee is what
+    the client owes for the booking, so it is kept back, never refunded); compensation is apart."""
     paid = session.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0))
-                          .where(Payment.booking_id == booking_id)) or 0
+                          .where(Payment.booking_id == booking_id, Payment.kind != "cancellation_fee")) or 0
+    fee = session.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0))
+                         .where(Payment.booking_id == booking_id, Payment.kind == "cancellation_fee")) or 0
     refunded = session.scalar(select(func.coalesce(func.sum(Refund.amount_cents), 0))
                               .where(Refund.booking_id == booking_id, Refund.kind == "refund",
                                      Refund.status != "rejected")) or 0
-    return int(paid) - int(refunded)
+    return max(0, int(paid) - int(fee) - int(refunded))

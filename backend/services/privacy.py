@@ -116,6 +116,10 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
         b.address = b.notes = None
         b.standing_notes = [] if b.standing_notes is not None else None  # the profile's words it carried
         booking_ids.add(b.id)
+    from backend.orm import BookingChange  # changes asked for (issue 10): their new address and notes
+
+    for ch in session.scalars(select(BookingChange).where(BookingChange.client_id == client_id)):
+        ch.address = ch.notes = None
     c.name = c.phone = c.address = c.address_as = None
     c.never_again, c.preferred, c.last_housekeeper_id, c.erased_at = [], [], None, now
     session.execute(delete(ProfileItem).where(ProfileItem.client_id == client_id))

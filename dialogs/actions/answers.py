@@ -1,4 +1,4 @@
-"""Answers outside the booking form: prices, bookings, cancel (confirmed first), reschedule, a person,
+"""Answers outside the booking form: prices, bookings ("我的预约"), reschedule, a person,
 emergencies and custom requests (the last three are cases: their promise is the case's due time)."""
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from dialogs.actions.booking import FORM_SLOTS, lang_of
 from dialogs.actions.complaints import COMPLAINT_SLOTS, due_text
 from dialogs.actions.runtime import backend, call, price_text, service_name, when
 from dialogs.domain import base_lang, localise
+from dialogs.notify import money
 
-STATUS = {"zh": {"requested": "已提交", "offered": "正在安排阿姨", "confirmed": "已确认", "in_progress": "服务中",
-                 "unassigned": "暂无阿姨接单，经理处理中", "completed": "已完成", "cancelled": "已取消"},
-          "en": {"requested": "received", "offered": "arranging a housekeeper", "confirmed": "confirmed",
+STATUS = {"zh": {"requested": "已提交，正在安排", "offered": "正在安排阿姨", "confirmed": "已确认",
+                 "in_progress": "服务中", "unassigned": "暂无阿姨接单，经理处理中", "completed": "已完成",
+                 "cancelled": "已取消"},
+          "en": {"requested": "received, arranging", "offered": "arranging a housekeeper", "confirmed": "confirmed",
                  "in_progress": "in progress", "unassigned": "no housekeeper yet, a manager is on it",
                  "completed": "completed", "cancelled": "cancelled"}}
+FEE_WORD = {"zh": "取消费", "en": "cancellation fee"}
 
 
 async def client_escalation(dispatcher: CollectingDispatcher, tracker: Tracker, kind: str,
@@ -99,102 +102,39 @@ def script_of(tracker: Tracker) -> str:
 
 
 def booking_line(b: dict[str, Any], lang: str) -> str:
-    who = f", {b['housekeeper']} ({b['housekeeper_phone']})" if b.get("housekeeper") else ""
+    live = b["status"] in ("confirmed", "in_progress")  # her name and number only while the job is hers
+    who = f", {b['housekeeper']} ({b['housekeeper_phone']})" if b.get("housekeeper") and live else ""
+    fee = f" · {localise(FEE_WORD[base_lang(lang)], lang)} {money(b['fee_cents'])}" if b.get("fee_cents") else ""
     return f"#{b['id']} {service_name(b['service'], lang)} · {when(b['starts_at'], lang)} · " \
-           f"{status_text(b['status'], lang)}{who}"
+           f"{status_text(b['status'], lang)}{who}{fee}"
 
 
 class ActionCheckBooking(Action):
+    """"我的预约": upcoming bookings, then those ended or cancelled lately, each with its state in the
+    client's words (a late cancellation with its fee)."""
+
     def name(self) -> str:
         return "action_check_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        items = await call(backend().open_bookings, tracker.get_slot("client_id"))
-        if not items:
+        mine = await call(backend().my_bookings, tracker.get_slot("client_id"))
+        script = script_of(tracker)
+        if not mine["upcoming"] and not mine["recent"]:
             dispatcher.utter_message(response="utter_no_bookings")
-        else:
+            return []
+        if mine["upcoming"]:
             dispatcher.utter_message(response="utter_bookings_list",
-                                     bookings="\n".join(booking_line(b, script_of(tracker)) for b in items))
+                                     bookings="\n".join(booking_line(b, script) for b in mine["upcoming"]))
+        else:
+            dispatcher.utter_message(response="utter_no_upcoming_bookings")
+        if mine["recent"]:
+            dispatcher.utter_message(response="utter_bookings_recent",
+                                     bookings="\n".join(booking_line(b, script) for b in mine["recent"]))
         return []
 
 
-class ActionCancelBooking(Action):
-    def name(self) -> str:
-        return "action_cancel_booking"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        be, lang, client_id = backend(), lang_of(tracker), tracker.get_slot("client_id")
-        items = [b for b in await call(be.open_bookings, client_id) if b["status"] != "in_progress"]
-        chosen = entity(tracker, "booking_id")
-        if chosen is None and len(items) > 1:
-            script = script_of(tracker)
-            buttons = [{"title": booking_line(b, script)[:60], "payload": f'/cancel_booking{{"booking_id": {b["id"]}}}'}
-                       for b in items]
-            dispatcher.utter_message(response="utter_which_booking_to_cancel", buttons=buttons)
-            return []
-        if chosen is None and not items:
-            dispatcher.utter_message(response="utter_no_bookings")
-            return []
-        booking_id = int(chosen) if chosen is not None else items[0]["id"]
-        b = await call(be.booking, booking_id)
-        if b is None or b["id"] not in {i["id"] for i in items}:
-            dispatcher.utter_message(response="utter_no_bookings")
-            return []
-        # Asked first, always: a misread message ("scratched my floor") never destroys a booking.
-        dispatcher.utter_message(response="utter_cancel_confirm", booking_id=booking_id,
-                                 service=service_name(b["service"], lang), time=when(b["starts_at"], lang))
-        return [SlotSet("awaiting_cancel", True), SlotSet("cancel_booking_id", booking_id)]
-
-
-class ActionCancelBookingConfirmed(Action):
-    def name(self) -> str:
-        return "action_cancel_booking_confirmed"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        be, lang, client_id = backend(), lang_of(tracker), tracker.get_slot("client_id")
-        booking_id = int(tracker.get_slot("cancel_booking_id"))
-        done = [SlotSet("awaiting_cancel", None), SlotSet("cancel_booking_id", None)]
-        try:
-            b = await call(be.cancel, client_id, booking_id)
-        except DomainError as e:
-            b = await call(be.booking, booking_id)
-            if b is None or e.code == "booking_not_found":
-                dispatcher.utter_message(response="utter_no_bookings")
-                return done
-            dispatcher.utter_message(response="utter_cannot_cancel", booking_id=booking_id,
-                                     status=status_text(b["status"], script_of(tracker)))
-            await client_escalation(dispatcher, tracker, "cancel_help", booking_id=booking_id, quiet=True)
-            return done
-        dispatcher.utter_message(response="utter_booking_cancelled", booking_id=b["id"],
-                                 service=service_name(b["service"], lang), time=when(b["starts_at"], lang))
-        return done
-
-
-class ActionCancelBookingKept(Action):
-    def name(self) -> str:
-        return "action_cancel_booking_kept"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response="utter_cancel_kept", booking_id=tracker.get_slot("cancel_booking_id"))
-        return [SlotSet("awaiting_cancel", None), SlotSet("cancel_booking_id", None)]
-
-
-class ActionRescheduleBooking(Action):
-    def name(self) -> str:
-        return "action_reschedule_booking"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: dict[str, Any]) -> list[EventType]:
-        items = [b for b in await call(backend().open_bookings, tracker.get_slot("client_id"))
-                 if b["status"] != "in_progress"]
-        if not items:
-            dispatcher.utter_message(response="utter_no_bookings")
-            return []
-        dispatcher.utter_message(response="utter_reschedule_help", booking_id=items[0]["id"])
-        return []
+# Cancelling: dialogs/actions/cancellation.py
 
 
 class ActionRequestHuman(Action):

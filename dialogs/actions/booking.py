@@ -351,32 +351,21 @@ class ActionAffirmOutOfContext(Action):
 
 
 class ActionChangeBooking(Action):
-    """Go through the details again; from a reschedule, cancel the old booking first."""
+    """修改 on a draft's summary: go through the details again. With a booking number (an old "change the
+    time" button still in a chat) it is a change of that booking, in place: it never cancels."""
 
     def name(self) -> str:
         return "action_change_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        be, slots = backend(), tracker.slots
-        events: list[EventType] = []
-        old = next((e["value"] for e in tracker.latest_message.get("entities", []) if e["entity"] == "booking_id"),
-                   None)
-        if old is not None:
-            try:
-                b = await call(be.cancel, slots["client_id"], int(old))
-                events.append(SlotSet("service_type", b["service"]))
-                if b.get("hours"):
-                    events.append(SlotSet("duration", b["hours"]))
-                if b.get("area"):
-                    events.append(SlotSet("area", b["area"]))
-            except (DomainError, ValueError):
-                dispatcher.utter_message(response="utter_no_bookings")
-                return [ActiveLoop(None)]
+        if any(e["entity"] == "booking_id" for e in tracker.latest_message.get("entities", [])):
+            from dialogs.actions.changes import ActionRescheduleBooking  # changes.py imports this module
+
+            return await ActionRescheduleBooking().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_change_what")
-        keep = {"service_type", "phone", "address"} if old is not None else {"service_type", "phone"}
-        keep |= {"proposal_id", "proposal_price"}  # changing the details keeps an accepted proposal's price
-        return [*[SlotSet(s, None) for s in FORM_SLOTS if s not in keep], *events]
+        keep = {"service_type", "phone", "proposal_id", "proposal_price"}  # an accepted proposal keeps its price
+        return [SlotSet(s, None) for s in FORM_SLOTS if s not in keep]
 
 
 class ActionLeaveForm(Action):

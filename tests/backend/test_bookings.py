@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -53,10 +54,11 @@ def test_accept_confirms_and_tells_both_sides(be: Backend) -> None:
     assert r["error"] is None and r["booking"]["status"] == "confirmed"
     client_msgs = be.pull("client", c.id)
     assert client_msgs[0]["template"] == "booking_confirmed"
-    assert client_msgs[0]["params"]["housekeeper_phone"].count("*") == 4
+    # the job is hers from now until it ends: each side has the other's full number
+    assert re.fullmatch(r"1[3-9]\d{9}", client_msgs[0]["params"]["housekeeper_phone"])
     hk_msgs = [n for n in be.pull("housekeeper", offer.housekeeper_id) if n["template"] == "job_confirmed"]
     assert hk_msgs[0]["params"]["address"] == "Flat 5, 18 Nanjing Road"
-    assert hk_msgs[0]["params"]["client_phone"] == "138****5678"
+    assert hk_msgs[0]["params"]["client_phone"] == "13812345678"
     with pytest.raises(DomainError, match="offer_accepted"):
         be.accept_offer(offer.housekeeper_id, offer.id)
 

@@ -108,6 +108,7 @@ async def test_rest_messages_and_long_poll_survive_kills(scenario: Scenario) -> 
     with pytest.raises((ClientError, ConnectionError)):
         await waiting
     await sc.server.start()
+    sc.clock.advance(hours=23)  # the next morning at 09:30: check-in opens an hour before the 10:00 start
     await sc.rest.say(code, f'/arrived{{"booking_id": {booking_id}}}', "hk-e-2", staff_token=token)
     started = await sc.rest.poll("c-e", wait=10)
     assert "开始服务" in text(started), started

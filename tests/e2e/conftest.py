@@ -106,3 +106,18 @@ async def chat(tmp_path: Path, trained_model: Path):
         yield Chat(app, session, str(server.make_url("")).rstrip("/"))
     await server.close()
     app.backend.db.dispose()
+
+
+@pytest.fixture
+async def chat_db(tmp_path: Path, trained_model: Path, db_url: str):
+    """The `chat` fixture on SQLite and PostgreSQL (the `db_url` parameter)."""
+    app = secure(make_frontdesk(tmp_path, db_url=db_url, model=trained_model))
+    server = await serve(app)
+    async with ClientSession() as session:
+        yield Chat(app, session, str(server.make_url("")).rstrip("/"))
+    await server.close()
+    app.backend.db.dispose()
+
+
+# The fake Telegram Bot API with both bots, for the end-to-end tests where buttons matter.
+from tests.telegram.conftest import tg  # noqa: E402, F401

@@ -10,28 +10,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-import pytest
-from aiohttp import ClientSession
 from sqlalchemy import select
 
 from backend.orm import Booking, Client, Escalation, Offer, Survey
-from tests.conftest import make_app as make_frontdesk
-from tests.e2e.conftest import Chat, buttons, secure, serve, text
+from tests.e2e.conftest import Chat, buttons, text
 from tests.e2e.test_complaints import client_of, confirmed_booking
-
-
-@pytest.fixture
-async def chat_db(tmp_path: Path, trained_model: Path, db_url: str):
-    """The `chat` fixture on SQLite and PostgreSQL."""
-    app = secure(make_frontdesk(tmp_path, db_url=db_url, model=trained_model))
-    server = await serve(app)
-    async with ClientSession() as session:
-        yield Chat(app, session, str(server.make_url("")).rstrip("/"))
-    await server.close()
-    app.backend.db.dispose()
 
 
 def housekeeper_sender(chat: Chat, booking_id: int) -> str:

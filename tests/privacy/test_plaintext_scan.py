@@ -9,6 +9,7 @@ import base64
 import json
 import re
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -90,6 +91,7 @@ async def populate(d: Desk) -> None:
     # the client's file and a call-back survey with a comment (a low score opens a follow-up case)
     d.be.add_profile_items(client_id, [{"kind": "allergy", "text": PROFILE}])
     d.be.set_address_as(client_id, ADDRESS_AS)
+    d.be.ctx.clock.set(d.be.now + timedelta(hours=23))  # 09:30 the next morning: check-in is open
     d.be.arrive(hk_id, booking_id)
     d.be.finish(hk_id, booking_id)
     d.be.client_feedback(client_id, booking_id, {"attitude": 5, "skill": 3, "result": 3}, SURVEY_COMMENT)

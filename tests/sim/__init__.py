@@ -187,6 +187,10 @@ class Month:
         self.be.arrive(hk, booking_id)
         self.at(datetime.fromisoformat(b["ends_at"]), self.finish, client, booking_id, hk, price)
 
+    def rework_visit(self, hk: int, booking_id: int, ends: datetime) -> None:
+        self.be.arrive(hk, booking_id)
+        self.at(ends, self.be.finish, hk, booking_id)
+
     def finish(self, client: int, booking_id: int, hk: int, price: int) -> None:
         self.be.finish(hk, booking_id)
         self.be.record_payment(f"housekeeper:{hk}", booking_id, price * 100, "cash")
@@ -327,7 +331,10 @@ class Month:
                 self.did.skipped[f"rework_{e.code}"] += 1
                 return "apologised"
             self.did.reworks += 1
-            self._accept(b["id"])
+            hk = self._accept(b["id"])
+            if hk is not None:  # she turns up for the free visit (no check-in would raise the no-show alarm)
+                self.at(datetime.fromisoformat(b["starts_at"]), self.rework_visit, hk, b["id"],
+                        datetime.fromisoformat(b["ends_at"]))
             return outcome
         return "apologised" if outcome == "rework" else outcome
 

@@ -46,11 +46,11 @@ async def test_client_books_housekeeper_accepts_client_is_confirmed(tg: Env) -> 
     await tg.tap(STAFF, HK_A, "接单")
     await f.wait_for(STAFF, HK_A, "接单成功")
     job = await f.wait_for(STAFF, HK_A, "朝阳区建国路88号3号楼501")
-    assert "138****5678" in job
+    assert "13812345678" in job  # hers now: the client's full number
     assert any(m["method"] == "editMessageReplyMarkup" for m in f.bots[STAFF].sent)  # the card is retired
     assert any(m["method"] == "answerCallbackQuery" for m in f.bots[STAFF].sent)
     confirmed = await f.wait_for(CLIENT, CUSTOMER, "已确认")
-    assert "王阿姨" in confirmed and "139****0101" in confirmed and "4.9" in confirmed
+    assert "王阿姨" in confirmed and "13900000101" in confirmed and "4.9" in confirmed
     assert "/today" in (await _ask(tg, "/help", HK_A))
     assert "11月19日" in (await _ask(tg, "/week", HK_A))
 
