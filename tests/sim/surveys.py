@@ -109,6 +109,9 @@ class SurveyMonth(Month):
             return
         if self.jobs % 13 == 0:  # nobody checked in
             self.sd.no_show += 1
+            # the no-show alarm goes to the managers; one calls both sides and closes it
+            alarm = datetime.fromisoformat(b["starts_at"]) + self.be.ctx.day_of_job.no_checkin_after
+            self.at(alarm + timedelta(minutes=10), self.handle_no_show, client, booking_id)
             return
         self.be.arrive(hk, booking_id)
         ends = datetime.fromisoformat(b["ends_at"])
@@ -201,6 +204,13 @@ class SurveyMonth(Month):
         else:
             at = self.clock.now() + (v.case_due - self.clock.now()) * self.rng.uniform(0.05, 0.8)
         self.at(at, self.call_back, v)
+
+    def handle_no_show(self, client: int, booking_id: int) -> None:
+        manager = self.managers[booking_id % 2]
+        for case in self.be.open_cases_of(client, "no_show"):
+            if case["booking_id"] == booking_id:
+                self.be.log_call(manager, case["id"], "已联系客户和阿姨，改期处理")
+                self.be.close_case(manager, case["id"], "resolved")
 
     def call_back(self, v: Visit) -> None:
         assert v.case is not None
