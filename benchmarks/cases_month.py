@@ -15,9 +15,6 @@ import json
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
-
-from cryptography.fernet import Fernet
 
 
 def main() -> None:
@@ -27,19 +24,11 @@ def main() -> None:
     ap.add_argument("--json", action="store_true", help="print the report as JSON")
     args = ap.parse_args()
 
-    from backend.api import Backend
-    from backend.clock import FakeClock
-    from backend.services import staff
     from bot.cli.report import render
-    from config import load_settings
-    from tests.sim import START, Month
+    from tests.sim import START, Month, month_backend
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp), data_key=Fernet.generate_key().decode())
-        clock = FakeClock(START)
-        be = Backend.from_settings(settings, clock=clock, db_url=args.postgres or f"sqlite:///{tmp}/month.db")
-        be.db.create_all()
-        be.import_staff([staff.parse_row(i, r, be.catalogue) for i, r in enumerate(staff.demo_rows(START.date()), 1)])
+        be, clock = month_backend(tmp, args.postgres)
         t = time.perf_counter()
         did = Month(be, clock, days=args.days).run()
         took = time.perf_counter() - t

@@ -17,9 +17,6 @@ import statistics
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
-
-from cryptography.fernet import Fernet
 
 
 def main() -> None:
@@ -30,20 +27,13 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20, help="times the report query is timed (default 20)")
     args = ap.parse_args()
 
-    from backend.api import Backend
-    from backend.clock import FakeClock
-    from backend.services import staff, survey_reports
+    from backend.services import survey_reports
     from bot.cli.report import render_surveys
-    from config import load_settings
-    from tests.sim import START
+    from tests.sim import START, month_backend
     from tests.sim.surveys import SurveyMonth
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(data_dir=Path(tmp), data_key=Fernet.generate_key().decode())
-        clock = FakeClock(START)
-        be = Backend.from_settings(settings, clock=clock, db_url=args.postgres or f"sqlite:///{tmp}/month.db")
-        be.db.create_all()
-        be.import_staff([staff.parse_row(i, r, be.catalogue) for i, r in enumerate(staff.demo_rows(START.date()), 1)])
+        be, clock = month_backend(tmp, args.postgres)
         t = time.perf_counter()
         sd = SurveyMonth(be, clock, days=args.days).run()
         took = time.perf_counter() - t

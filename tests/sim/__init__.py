@@ -439,3 +439,23 @@ def expected(did: Did, end: datetime) -> dict[str, Any]:
         "refunds_pending": sum(1 for r in did.refunds.values() if r.paid is None and not r.rejected and r.due >= end),
         "rejected": sum(1 for r in did.refunds.values() if r.rejected),
     }
+
+
+def month_backend(tmp: str, postgres: str | None = None) -> tuple[Any, Any]:
+    """A front desk on the fake clock at START with the demo roster, in ``tmp`` (SQLite) or on an empty
+    PostgreSQL database: what the simulated-month benchmarks run on. Returns (backend, clock)."""
+    from pathlib import Path
+
+    from cryptography.fernet import Fernet
+
+    from backend.api import Backend
+    from backend.clock import FakeClock
+    from backend.services import staff
+    from config import load_settings
+
+    settings = load_settings(data_dir=Path(tmp), data_key=Fernet.generate_key().decode())
+    clock = FakeClock(START)
+    be = Backend.from_settings(settings, clock=clock, db_url=postgres or f"sqlite:///{tmp}/month.db")
+    be.db.create_all()
+    be.import_staff([staff.parse_row(i, r, be.catalogue) for i, r in enumerate(staff.demo_rows(START.date()), 1)])
+    return be, clock
