@@ -18,7 +18,9 @@ from backend.clock import SystemClock
 from backend.crypto import Cipher, load_key
 from backend.db import Database
 from backend.domain import contact
+from backend.facade.applications import ApplicationsFacade
 from backend.facade.attachments import AttachmentsFacade
+from backend.facade.booking_reports import BookingReportsFacade
 from backend.facade.cancellations import CancellationsFacade
 from backend.facade.cases import CasesFacade
 from backend.facade.changes import ChangesFacade
@@ -29,7 +31,9 @@ from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
 from backend.facade.profiles import ProfilesFacade
 from backend.facade.proposals import ProposalsFacade
+from backend.facade.series import SeriesFacade
 from backend.facade.staff import StaffFacade
+from backend.facade.staff_requests import StaffRequestsFacade
 from backend.facade.surveys import SurveysFacade
 from backend.holidays import load_calendar
 from backend.orm import (
@@ -44,7 +48,15 @@ from backend.orm import (
     Offer,
     Takeover,
 )
-from backend.policy import load_cancellation, load_day_of_job, load_policy, load_surveys, load_vocabulary
+from backend.policy import (
+    load_area,
+    load_cancellation,
+    load_day_of_job,
+    load_policy,
+    load_series,
+    load_surveys,
+    load_vocabulary,
+)
 from backend.services import (
     Context,
     DomainError,
@@ -72,7 +84,8 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 
 
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
-              JobsFacade, CancellationsFacade, ChangesFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+              JobsFacade, CancellationsFacade, ChangesFacade, SeriesFacade, StaffRequestsFacade,
+              ApplicationsFacade, BookingReportsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -93,6 +106,7 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         ctx.surveys, ctx.profile = load_surveys(settings.surveys_file), load_vocabulary(settings.profile_file)
         ctx.day_of_job = load_day_of_job(settings.day_of_job_file)
         ctx.cancellation = load_cancellation(settings.cancellation_file)
+        ctx.series, ctx.area = load_series(settings.series_file), load_area(settings.service_area_file)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
         backend.attachment_limits = attachments.Limits(settings.attachments.max_bytes,

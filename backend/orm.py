@@ -157,6 +157,7 @@ class Housekeeper(Base):
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     districts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    city: Mapped[str | None] = mapped_column(String(64))  # roster column: the city she works in (service area)
     # The running rating matching uses: the roster's figure as a prior, moved by answered surveys
     # (backend.domain.surveys.running_rating). A roster import sets roster_rating, never the running one.
     rating: Mapped[float] = mapped_column(Float, default=4.5)
@@ -238,6 +239,9 @@ class Booking(Base):
     finished_by: Mapped[str | None] = mapped_column(String(16))  # housekeeper | auto | manager
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # her 已到达: worked time = finished − arrived
     late_minutes: Mapped[int | None] = mapped_column(Integer)  # lateness she announced (晚到 N 分钟)
+    series_id: Mapped[int | None] = mapped_column(Integer, index=True)  # a visit of a repeat series
+    city: Mapped[str | None] = mapped_column(String(64))  # parsed from the address (service area)
+    surcharge_cents: Mapped[int | None] = mapped_column(Integer)  # holiday surcharge in price_estimate
 
 
 class ProfileItem(Base):
@@ -349,9 +353,77 @@ class BookingChange(Base):
     area: Mapped[float | None] = mapped_column(Float)
     address: Mapped[str | None] = mapped_column(Encrypted)
     district: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Encrypted)
     price_estimate: Mapped[int | None] = mapped_column(Integer)
     housekeeper_id: Mapped[int | None] = mapped_column(Integer)  # who will do the new slot, once secured
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BookingSeries(Base):
+    """Repeat visits ("every Wednesday 10:00, 3 hours"): each visit is a normal booking (series_id) created
+    on a rolling horizon up to ``planned_until``. status: active | cancelled | ended.
+    holiday_rule: skip | keep | ask (a visit on a statutory holiday)."""
+
+    __tablename__ = "booking_series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    service: Mapped[str] = mapped_column(String(32))
+    interval_weeks: Mapped[int] = mapped_column(Integer, default=1)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(Integer)  # local time of day
+    hours: Mapped[float | None] = mapped_column(Float)
+    area: Mapped[float | None] = mapped_column(Float)
+    address: Mapped[str | None] = mapped_column(Encrypted)
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Encrypted)
+    first_date: Mapped[date] = mapped_column(Date)
+    until_date: Mapped[date | None] = mapped_column(Date)  # last possible visit date, or
+    count: Mapped[int | None] = mapped_column(Integer)  # number of visits
+    holiday_rule: Mapped[str] = mapped_column(String(16), default="ask")
+    housekeeper_id: Mapped[int | None] = mapped_column(Integer)  # who took the series (offered first)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    planned_until: Mapped[date | None] = mapped_column(Date)  # visits exist up to this date
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffRequest(Base):
+    """A housekeeper's request made in chat: leave (starts_at–ends_at) or new working hours
+    (``hours``: [{weekday, start_minute, end_minute}, ...]); a manager approves or rejects it.
+    status: pending | approved | rejected | withdrawn."""
+
+    __tablename__ = "staff_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # leave | hours
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hours: Mapped[list[dict[str, int]] | None] = mapped_column(JSON)
+    text: Mapped[str | None] = mapped_column(Encrypted)  # her words, for the manager
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    manager_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class JobApplication(Base):
+    """Someone who wants to work for the company (我想应聘阿姨), recorded for managers.
+    status: new | contacted | hired | rejected."""
+
+    __tablename__ = "job_applications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the chat identity's client row
+    name: Mapped[str | None] = mapped_column(Encrypted)
+    phone: Mapped[str | None] = mapped_column(Encrypted)
+    services: Mapped[list[str] | None] = mapped_column(JSON)
+    experience: Mapped[str | None] = mapped_column(Encrypted)
+    certificates: Mapped[str | None] = mapped_column(Encrypted)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    manager_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from backend.domain.area import ServiceArea
 from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import WEEKDAY_NAMES, DeskHours, WorkCalendar, parse_window
 from backend.domain.day_of_job import DayOfJobPolicy
 from backend.domain.profile import Vocabulary
+from backend.domain.series import SeriesPolicy
 from backend.domain.surveys import SurveyPolicy
 
 
@@ -66,6 +68,22 @@ def load_cancellation(path: Path) -> CancellationPolicy:
     """`config/cancellation.yaml`; a missing file means the defaults."""
     try:
         return CancellationPolicy.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_series(path: Path) -> SeriesPolicy:
+    """`config/series.yaml`; a missing file means the defaults."""
+    try:
+        return SeriesPolicy.from_dict(_mapping(path))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_area(path: Path) -> ServiceArea:
+    """`config/service_area.yaml`; a missing file means no limit (every city and district served)."""
+    try:
+        return ServiceArea.from_dict(_mapping(path))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
 

@@ -134,6 +134,8 @@ class Settings(BaseSettings):
     profile_file: Path = Path("config/profile.yaml")  # the client profile's coded vocabulary
     day_of_job_file: Path = Path("config/day_of_job.yaml")  # reminders, check-in window, no-show alarm
     cancellation_file: Path = Path("config/cancellation.yaml")  # free cancellation window and the fee
+    series_file: Path = Path("config/series.yaml")  # repeat visits: rolling horizon, holiday rule
+    service_area_file: Path = Path("config/service_area.yaml")  # cities and districts served, adjacency
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()
@@ -159,6 +161,8 @@ class Settings(BaseSettings):
         self.profile_file = self.resource(self.profile_file)
         self.day_of_job_file = self.resource(self.day_of_job_file)
         self.cancellation_file = self.resource(self.cancellation_file)
+        self.series_file = self.resource(self.series_file)
+        self.service_area_file = self.resource(self.service_area_file)
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})
         if self.test_hooks.clock_file is not None:

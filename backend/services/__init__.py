@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 from backend.catalogue import Catalogue
 from backend.clock import SystemClock
+from backend.domain.area import ServiceArea
 from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import DeskHours, WorkCalendar
 from backend.domain.day_of_job import DayOfJobPolicy
 from backend.domain.profile import Vocabulary
+from backend.domain.series import SeriesPolicy
 from backend.domain.surveys import SurveyPolicy
 
 
@@ -45,3 +47,5 @@ class Context:
     profile: Vocabulary = field(default_factory=Vocabulary)  # config/profile.yaml
     day_of_job: DayOfJobPolicy = field(default_factory=DayOfJobPolicy)  # config/day_of_job.yaml
     cancellation: CancellationPolicy = field(default_factory=CancellationPolicy)  # config/cancellation.yaml
+    series: SeriesPolicy = field(default_factory=SeriesPolicy)  # config/series.yaml
+    area: ServiceArea = field(default_factory=ServiceArea)  # config/service_area.yaml

@@ -1,0 +1,16 @@
+"""Job applications from people who want to work for the company (issue 10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.db import Database
+    from backend.services import Context
+
+
+class ApplicationsFacade:
+    db: Database
+    ctx: Context
+    now: datetime

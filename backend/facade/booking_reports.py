@@ -1,0 +1,16 @@
+"""Booking figures: match success, time to confirm, punctuality, cancellations and changes (issue 10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.db import Database
+    from backend.services import Context
+
+
+class BookingReportsFacade:
+    db: Database
+    ctx: Context
+    now: datetime

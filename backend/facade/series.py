@@ -1,0 +1,16 @@
+"""Repeat visits: a series of bookings on a rolling horizon (issue 10)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from backend.db import Database
+    from backend.services import Context
+
+
+class SeriesFacade:
+    db: Database
+    ctx: Context
+    now: datetime
