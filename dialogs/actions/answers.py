@@ -15,6 +15,7 @@ from dialogs.actions.booking import FORM_SLOTS, lang_of
 from dialogs.actions.complaints import COMPLAINT_SLOTS, due_text
 from dialogs.actions.runtime import backend, call, price_text, service_name, when
 from dialogs.domain import base_lang, localise
+from dialogs.nlu.normalize import normalize
 from dialogs.notify import money
 
 STATUS = {"zh": {"requested": "已提交，正在安排", "offered": "正在安排阿姨", "confirmed": "已确认",
@@ -59,13 +60,27 @@ def entity(tracker: Tracker, name: str) -> Any:
     return next((e["value"] for e in tracker.latest_message.get("entities", []) if e.get("entity") == name), None)
 
 
+ALL_PRICES = ("价目表", "价格表", "所有", "全部", "都多少", "各种", "price list", "all prices", "all services",
+              "every service", "all your prices")
+
+
+def wants_all_prices(tracker: Tracker) -> bool:
+    """The client asks for the whole price list (our words in Simplified; Traditional is normalised)."""
+    text = normalize(tracker.latest_message.get("text") or "").text
+    return any(w in text for w in ALL_PRICES)
+
+
 class ActionAnswerPrice(Action):
     def name(self) -> str:
         return "action_answer_price"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         lang, be = lang_of(tracker), backend()
-        service = entity(tracker, "service_type") or tracker.get_slot("service_type")
+        # The service named now; else, inside the booking form, the draft's. A service asked about earlier
+        # must not hide the full list later ("保洁多少钱" then "那所有服务的价格呢"), nor may "价目表".
+        service = entity(tracker, "service_type")
+        if service is None and (tracker.active_loop or {}).get("name") and not wants_all_prices(tracker):
+            service = tracker.get_slot("service_type")
         if service in be.catalogue:
             dispatcher.utter_message(response="utter_price_one", service=service_name(service, lang),
                                      price=price_text(service, lang))
