@@ -38,6 +38,7 @@ from backend.facade.surveys import SurveysFacade
 from backend.holidays import load_calendar
 from backend.orm import (
     Booking,
+    BookingChange,
     Client,
     Escalation,
     Housekeeper,
@@ -243,8 +244,14 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
             for o in rows:
                 b = s.get(Booking, o.booking_id)
                 # /offers shows the same words as the offer card: our terms, never the client's notes.
-                out.append({"offer_id": o.id, **booking_view(b),
-                            "profile_codes": profiles.offer_codes(self.ctx, b.standing_notes)})
+                row = {"offer_id": o.id, **booking_view(b), "template": "offer_new",
+                       "profile_codes": profiles.offer_codes(self.ctx, b.standing_notes)}
+                ch = s.get(BookingChange, o.change_id) if o.kind == "change" and o.change_id else None
+                if ch is not None and ch.starts_at is not None:  # a change offer is for the NEW slot
+                    if b.housekeeper_id == housekeeper_id:  # her own job moved: the change-of-time card
+                        row.update(template="change_offer", old_starts_at=row["starts_at"])
+                    row.update(starts_at=ch.starts_at.isoformat(), ends_at=ch.ends_at.isoformat())
+                out.append(row)
             return out
 
     def arrive(self, housekeeper_id: int, booking_id: int) -> dict[str, Any]:

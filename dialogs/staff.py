@@ -105,7 +105,7 @@ class StaffDesk:
                 offers = await call(be.pending_offers, p.id)
                 if not offers:
                     return [self.n.text("staff_no_jobs", lang)]
-                return [self.n.render("offer_new", {**o, "minutes": be.ctx.offer_timeout_minutes,
+                return [self.n.render(o["template"], {**o, "minutes": be.ctx.offer_timeout_minutes,
                                                     "booking_id": o["id"], "district": o.get("district") or ""}, lang)
                         for o in offers]
         if p.kind == "manager":

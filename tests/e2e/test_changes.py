@@ -207,3 +207,17 @@ async def test_which_booking_by_digit_then_the_address_step_by_step_in_tradition
     assert "確認修改嗎" in r and "海淀區學院路20號5號樓301" in r
     assert "已修改" in text(await chat.say("/change_confirm", "c-9"))
     assert row(chat, first).address == "海淀區學院路20號5號樓301"
+
+
+async def test_offers_lists_a_change_offer_at_the_new_time(chat: Chat) -> None:
+    booking_id, hk = await confirmed_booking(chat, "c-9")
+    await chat.say("把周四的保洁改到周五下午3点", "c-9")
+    await chat.say("/change_confirm", "c-9")
+    await chat.inbox(hk)
+    listed = text(await chat.say("/offers", hk))
+    assert "客户想改时间" in listed and "11月19日（周四）10:00 → 11月20日（周五）15:00" in listed
+    other = await chat.say(f'/decline_offer{{"offer_id": {change_offer(chat, booking_id).id}}}', hk)
+    assert other
+    nxt = change_offer(chat, booking_id)
+    listed = text(await chat.say("/offers", rest_id(chat, nxt.housekeeper_id)))
+    assert f"#{booking_id}" in listed and "11月20日（周五）15:00" in listed and "11月19日" not in listed
