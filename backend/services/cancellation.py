@@ -18,9 +18,9 @@ from backend.services.offers import lock_pending
 
 CANCELLABLE = ("requested", "offered", "unassigned", "confirmed")  # not once she has started
 FEE_KIND = "cancellation_fee"
-# The fee is owed, not yet collected: the payments table has no "owed" state, so the row carries the
-# method the company collects such fees with and the policy as the one who recorded it.
-FEE_METHOD = "online"
+# The fee is owed, not collected: "owed" is not a way of paying (payments.METHODS), so a fee row never
+# counts as money received; where the client had paid, refunds keep it back (payments.refundable_cents).
+FEE_METHOD = "owed"
 UPCOMING = ("requested", "offered", "unassigned", "confirmed", "in_progress")
 
 
