@@ -173,5 +173,7 @@ class FrontDesk:
         got = await asyncio.to_thread(self.be.pull_for, channel, sender_id, ack)
         if got is None:
             return []
-        return [{**self.notifier.render(r["template"], r["params"], got["lang"]), "id": r["id"]}
+        # "replaces": the id of the card this row updates (a withdrawn offer), so a widget edits it in place.
+        return [{**self.notifier.render(r["template"], r["params"], got["lang"]), "id": r["id"],
+                 **({"replaces": r["replaces"]} if r.get("replaces") else {})}
                 for r in got["rows"]]

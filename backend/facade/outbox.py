@@ -54,7 +54,8 @@ class OutboxFacade:
                 outbox.ack(s, self.now, person.kind, person.id, channel, ack)
         with self.db.read() as s:
             rows, stale = outbox.visible(s, self.now, person.kind, person.id, channel, limit)
-            out = [{"id": n.id, "template": n.template, "params": n.params} for n in rows]
+            out = [{"id": n.id, "template": n.template, "params": n.params, "replaces": _replaced_id(s, n)}
+                   for n in rows]
         if stale:
             with self.db.uow() as s:
                 outbox.mark_stale(s, stale)
@@ -109,6 +110,16 @@ class OutboxFacade:
                 ident.unreachable = True
                 s.flush()
             return outbox.rerouted(s, self.now, notification_id, error)
+
+
+def _replaced_id(s: Session, n: Notification) -> int | None:
+    """The id of the earlier row (a card shown on a pull channel) this one replaces: the widget updates
+    that message instead of showing a second card with dead buttons."""
+    if not n.replaces_key:
+        return None
+    return s.scalar(select(Notification.id).where(Notification.key == n.replaces_key,
+                                                  Notification.person_kind == n.person_kind,
+                                                  Notification.person_id == n.person_id))
 
 
 def _edit_ref(s: Session, n: Notification, ident: Identity) -> str | None:

@@ -114,6 +114,8 @@ async def test_cancel_withdraws_the_pending_offer_and_replaces_her_card(chat: Ch
         assert s.get(Offer, offer_id).status == "withdrawn"
     withdrawn = await chat.inbox(hk)
     assert f"订单 #{b} 已撤回" in text(withdrawn) and buttons(withdrawn) == []  # no live buttons
+    offer_card = next(m for m in card if any(x["title"] == "接单" for x in m.get("buttons") or ()))
+    assert [m.get("replaces") for m in withdrawn] == [offer_card["id"]]  # the widget edits that card
     [row] = rows(chat, "offer_withdrawn")
     assert row.replaces_key == f"offer:{offer_id}"
     late = text(await chat.say(next(x["payload"] for x in buttons(card) if x["title"] == "接单"), hk))
