@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -43,8 +45,35 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Surcharge:
+    """A holiday surcharge (services.yaml ``surcharges:``): visits starting from ``first`` to ``last``
+    (local dates, inclusive) cost ``factor`` times the estimate; ``factors`` per service, "*" for the rest."""
+
+    name: dict[str, str]
+    first: date
+    last: date
+    factors: dict[str, float]
+
+    def factor(self, service: str, day: date) -> float:
+        if not self.first <= day <= self.last:
+            return 1.0
+        return float(self.factors.get(service, self.factors.get("*", 1.0)))
+
+
+@dataclass(frozen=True)
 class Catalogue:
     services: dict[str, Service] = field(default_factory=dict)
+    surcharges: tuple[Surcharge, ...] = ()
+
+    def surcharge(self, service: str, day: date) -> tuple[float, Surcharge | None]:
+        """The factor for a visit of ``service`` starting on local ``day`` (1.0: none) and the surcharge
+        it comes from; overlapping ranges: the highest factor applies, never a product."""
+        best: tuple[float, Surcharge | None] = (1.0, None)
+        for s in self.surcharges:
+            f = s.factor(service, day)
+            if f > best[0]:
+                best = (f, s)
+        return best
 
     def __getitem__(self, service_id: str) -> Service:
         return self.services[service_id]
@@ -55,6 +84,7 @@ class Catalogue:
 
 def load_catalogue(path: Path) -> Catalogue:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    surcharges = tuple(_surcharge(i, spec) for i, spec in enumerate(raw.pop("surcharges", None) or []))
     services = {}
     for sid, spec in raw.items():
         hours = spec.get("hours")
@@ -63,4 +93,21 @@ def load_catalogue(path: Path) -> Catalogue:
             certificates=tuple(spec.get("certificates", ())), min_hours=float(spec.get("min_hours", 0)),
             max_hours=float(spec.get("max_hours", 24)), min_price=int(spec.get("min_price", 0)),
             sqm_per_hour=float(spec.get("sqm_per_hour", 25)), hours=tuple(hours) if hours else None)
-    return Catalogue(services)
+    return Catalogue(services, surcharges)
+
+
+def _surcharge(i: int, spec: Any) -> Surcharge:
+    where = f"services.yaml surcharges[{i}]"
+    try:
+        first, last = spec["from"], spec["to"]
+        first = first if isinstance(first, date) else date.fromisoformat(str(first))
+        last = last if isinstance(last, date) else date.fromisoformat(str(last))
+        factors = {str(k): float(v) for k, v in dict(spec["factors"]).items()}
+        name = dict(spec["name"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"{where}: needs name {{zh, en}}, from/to dates (YYYY-MM-DD) and factors: {e}") from None
+    if last < first:
+        raise ValueError(f"{where}: 'to' is before 'from'")
+    if any(not 1 <= f <= 10 for f in factors.values()):
+        raise ValueError(f"{where}: a factor must be between 1 and 10")
+    return Surcharge(name, first, last, factors)

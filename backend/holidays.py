@@ -51,9 +51,8 @@ def load_calendar(path: Path | None, today: date | None = None, warn: bool = Tru
         if not isinstance(raw, dict):
             raise ValueError(f"{path}: expected holidays: and workdays: lists")
         for d in _dates(raw.get("holidays"), f"{path} holidays"):
-            days[d] = False
-            years.add(d.year)
-        for d in _dates(raw.get("workdays"), f"{path} workdays"):
+            days[d] = False  # statutory days known ahead do not make the year's arrangement complete:
+        for d in _dates(raw.get("workdays"), f"{path} workdays"):  # its swapped working days do
             days[d] = True
             years.add(d.year)
     cal = WorkCalendar(days, frozenset(years))

@@ -14,7 +14,7 @@ from config import Settings
 from dialogs.actions import runtime
 from dialogs.actions.booking import booking_required_slots
 from dialogs.desk import FrontDesk
-from dialogs.domain import Domain, load_rules
+from dialogs.domain import Domain, configure_traditional, load_rules
 from dialogs.engine import Engine
 from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.nlu import load_nlu
@@ -60,6 +60,7 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     runtime.configure(backend)
     executor = ActionExecutor()
     executor.register_package("dialogs.actions")
+    configure_traditional(settings.traditional_variant)  # the OpenCC variant of Traditional replies
     domain = Domain.load()
     rules, after_form = load_rules()
     ensure_model(settings)

@@ -1,5 +1,8 @@
 """`frontdesk shell`: a terminal chat, like `rasa shell`, with numbered buttons and proactive messages.
 
+Digits follow dialogs/choices.py, as on every text channel: a choice's buttons are numbered and a digit
+presses one; a question that expects a number shows its buttons as values and a digit is the answer.
+
 Staff (`--as CODE`) authenticate exactly as on the REST channel: a staff token, checked with
 ``staff_by_token`` before the chat starts and again before every message, so a revoked token or a
 deactivated person ends the session at once.
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.bootstrap import App
+from dialogs import choices
 from dialogs.messages import IncomingMessage
 
 TOKEN_ENV = "FRONTDESK_STAFF_TOKEN"
@@ -55,22 +59,36 @@ def authenticate_staff(app: App, code: str, token: str) -> tuple[str, str, Calla
     return "rest", sender, still_valid
 
 
-def show(replies: list[dict[str, Any]], buttons: list[dict[str, str]]) -> None:
-    """Print replies; the buttons of the latest replies become the numbered choices."""
-    if replies:
-        buttons.clear()
+def show(replies: list[dict[str, Any]], shown: list[dict[str, Any]]) -> None:
+    """Print replies; they replace ``shown``, the replies a typed digit or button word refers to.
+    A choice's buttons are numbered; a number question's are listed as the values to type."""
+    if not replies:
+        return
+    shown[:] = replies
+    numbered = 0
     for r in replies:
         print(f"🤖 {r.get('text', '')}")
+        if choices.is_number_question(r):
+            if r.get("buttons"):
+                print("   " + " · ".join(b["title"] for b in r["buttons"]))
+            continue
         for b in r.get("buttons") or []:
-            buttons.append(b)
-            print(f"   [{len(buttons)}] {b['title']}")
+            numbered += 1
+            print(f"   [{numbered}] {b['title']}")
     sys.stdout.flush()
 
 
+def typed(line: str, shown: list[dict[str, Any]]) -> str:
+    """What a typed line sends: a pressed button's payload (a digit for a numbered option, a button's
+    own title), else the line as typed (a number answering a number question stays a number)."""
+    return choices.press(line, choices.offer_of(shown)) or line
+
+
 async def run_shell(app: App, channel: str, sender: str, still_valid: Callable[[], bool] | None = None) -> None:
-    buttons: list[dict[str, str]] = []
+    replies: list[dict[str, Any]] = []
     shown: list[int] = []
-    print("Type a message (Chinese or English). A number presses a button. Ctrl-D quits.")
+    print("Type a message (Chinese or English). A number presses a numbered button, or answers a question "
+          "that asks for a number. Ctrl-D quits.")
 
     async def allowed() -> bool:
         if still_valid is None or await asyncio.to_thread(still_valid):
@@ -83,7 +101,7 @@ async def run_shell(app: App, channel: str, sender: str, still_valid: Callable[[
         if not await allowed():
             return
         proactive = await app.desk.pull(channel, sender, ack=shown)  # what was printed is delivered
-        show(proactive, buttons)
+        show(proactive, replies)
         shown = [m["id"] for m in proactive if "id" in m]
         try:
             line = await asyncio.to_thread(input, "> ")
@@ -93,8 +111,7 @@ async def run_shell(app: App, channel: str, sender: str, still_valid: Callable[[
         line = line.strip()
         if not line:
             continue
-        if line.isdigit() and 0 < int(line) <= len(buttons):
-            line = buttons[int(line) - 1]["payload"]
+        line = typed(line, replies)
         if not await allowed():
             return
-        show(await app.desk.handle(IncomingMessage(channel, sender, line)), buttons)
+        show(await app.desk.handle(IncomingMessage(channel, sender, line)), replies)

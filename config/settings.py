@@ -136,6 +136,8 @@ class Settings(BaseSettings):
     cancellation_file: Path = Path("config/cancellation.yaml")  # free cancellation window and the fee
     series_file: Path = Path("config/series.yaml")  # repeat visits: rolling horizon, holiday rule
     service_area_file: Path = Path("config/service_area.yaml")  # cities and districts served, adjacency
+    # Traditional Chinese replies: OpenCC s2tw (Taiwan characters 為/裡/著, the default), s2hk (Hong Kong) or s2t
+    traditional_variant: str = Field("s2tw", pattern="^(s2t|s2tw|s2hk)$")
     host: str = "127.0.0.1"
     port: int = 8080
     nlu: NLUSettings = NLUSettings()

@@ -15,31 +15,51 @@ HERE = Path(__file__).resolve().parent
 TRADITIONAL = "zh-Hant"
 # OpenCC's s2t writes the dictionary forms 爲/裏/着, which readers in Taiwan and Hong Kong rarely
 # use; s2tw is s2t plus the everyday variants 為/裡/著 (and no Taiwan-only vocabulary, unlike s2twp).
+# A deployment picks its variant in config/frontdesk.yaml (`traditional_variant`: s2tw, s2hk, s2t),
+# set once at start-up by configure_traditional().
 OPENCC_CONFIG = "s2tw"
+VARIANTS = ("s2t", "s2tw", "s2hk")
+_variant = OPENCC_CONFIG
 
 
-@lru_cache(maxsize=1)
-def _s2t():  # type: ignore[no-untyped-def]
+def configure_traditional(variant: str) -> None:
+    """The OpenCC conversion for Traditional replies, for the whole process (one deployment, one variant)."""
+    global _variant
+    if variant not in VARIANTS:
+        raise ValueError(f"traditional_variant must be one of {', '.join(VARIANTS)}, not {variant!r}")
+    _variant = variant
+
+
+def traditional_variant() -> str:
+    return _variant
+
+
+@lru_cache(maxsize=len(VARIANTS))
+def _converter(variant: str):  # type: ignore[no-untyped-def]
     from opencc import OpenCC  # loaded on the first Traditional reply, not at import
 
-    return OpenCC(OPENCC_CONFIG)
+    return OpenCC(variant)
 
 
 def traditional(text: str) -> str:
-    """Simplified → Traditional, phrase-aware (头发 → 頭髮, 干净 → 乾淨). Not cached: it may be given
-    a client's words, which must not linger in memory."""
-    return _s2t().convert(text) if text else text
+    """Simplified → Traditional in the configured variant, phrase-aware (头发 → 頭髮, 干净 → 乾淨). Not
+    cached: it may be given a client's words, which must not linger in memory."""
+    return _converter(_variant).convert(text) if text else text
 
 
-@lru_cache(maxsize=4096)
-def _response_in_traditional(text: str) -> str:
-    # Our own response templates only (a closed set): each is converted once per process.
-    return traditional(text)
+@lru_cache(maxsize=8192)
+def _response_in_traditional(text: str, variant: str) -> str:
+    # Our own response templates only (a closed set): each is converted once per process and variant.
+    return _converter(variant).convert(text) if text else text
+
+
+def _ours_in_traditional(text: str) -> str:
+    return _response_in_traditional(text, _variant)
 
 
 def localise(text: str, lang: str) -> str:
     """Our own words (a service's name, a status) for ``lang``: in Traditional characters for zh-Hant."""
-    return _response_in_traditional(text) if lang == TRADITIONAL and text else text
+    return _ours_in_traditional(text) if lang == TRADITIONAL and text else text
 
 
 def base_lang(lang: str) -> str:
@@ -87,7 +107,7 @@ class Domain:
             next((v for v in variations if not v.get("condition")), variations[0])
         # Only our own words are converted, before the params go in: a client's name, words or a
         # reference stay exactly as given, and placeholders ({due_time}) are ASCII, untouched by OpenCC.
-        convert = _response_in_traditional if lang == TRADITIONAL and not _matches(chosen, lang) else str
+        convert = _ours_in_traditional if lang == TRADITIONAL and not _matches(chosen, lang) else str
 
         def fill(s: str) -> str:
             return _PARAM.sub(lambda m: str(params[m[1]]) if params.get(m[1]) is not None else m[0], s)
@@ -99,6 +119,15 @@ class Domain:
         if chosen.get("custom"):
             out["custom"] = chosen["custom"]  # channel hints, e.g. a "share contact" button on Telegram
         return out
+
+    @staticmethod
+    def buttons(buttons: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+        """Buttons an action built (free slots, which booking): their titles in Traditional characters for
+        zh-Hant, like a template's; payloads never change. Titles are our words (a service, a time, a
+        status); a name in one reads in the client's script too."""
+        if lang != TRADITIONAL:
+            return buttons
+        return [{**b, "title": traditional(str(b.get("title", "")))} for b in buttons]
 
 
 def _merge(a: Any, b: Any) -> Any:

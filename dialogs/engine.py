@@ -8,6 +8,7 @@ render responses in the conversation's language → save the tracker.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import json
 import logging
@@ -21,7 +22,9 @@ from typing import Any
 import rasa_sdk
 from rasa_sdk.executor import ActionExecutor
 
-from dialogs.domain import TRADITIONAL, Domain, Rule, traditional
+from dialogs import choices
+from dialogs.domain import TRADITIONAL, Domain, Rule
+from dialogs.language import LanguagePolicy, lang_command
 from dialogs.messages import IncomingMessage
 from dialogs.nlu import NLU
 from dialogs.nlu.normalize import normalize
@@ -60,6 +63,9 @@ class ContextIntent:
         self.keep = set(raw.get("keep") or ())
         self.clears = tuple(raw.get("clears") or ())
         self.path = str(raw["recognizer"])
+        # False for a context that only re-reads messages (mid-form "取消周四那个…"), not a question we asked:
+        # it does not take the digits and typed button words of the last turn's buttons.
+        self.pending_question = bool(raw.get("pending_question", True))
         self._fn: Recognizer | None = None
 
     def recognizer(self) -> Recognizer:
@@ -141,6 +147,7 @@ class Engine:
         self.now = now  # the backend's clock, so "明天" means the same day to the NLU and the bookings
         self.interrupts = Interruptions(domain.raw)
         self.contexts = [ContextIntent(c) for c in domain.raw.get("context_intents") or ()]
+        self.language = LanguagePolicy.from_domain(domain.raw)
 
     # --- one turn -----------------------------------------------------------------------------
     async def turn(self, key: str, msg: IncomingMessage, person_lang: str, known: dict[str, Any] | None = None,
@@ -163,6 +170,11 @@ class Engine:
         files = [i for i in msg.metadata.get("attachment_ids") or () if isinstance(i, int) and not isinstance(i, bool)]
         if files:  # kept until a case takes them (the complaint form, an open case)
             self._set(state, "attachment_ids", [*(slots.get("attachment_ids") or []), *files])
+        # A pending question sent since (a survey's score) owns the digits, not the buttons of the last turn.
+        offered = None if any(c.live(slots) and c.pending_question for c in self.contexts) else state.get("offered")
+        pressed = choices.press(msg.text, offered)
+        if pressed is not None:  # "确认" typed while a 确认 button is on offer, "2" for a numbered option
+            msg = dataclasses.replace(msg, text=pressed)
         payload = msg.text.startswith("/")
         parse = parse_payload(msg.text, self.domain.raw.get("entities") or ()) if payload else None
         if parse is None and payload and _PAYLOAD_WITH_JSON.match(msg.text):
@@ -176,13 +188,21 @@ class Engine:
         elif parse is None:
             payload = False
             parse = await asyncio.to_thread(self.nlu.parse, msg.text, self.now())
-            said = parse.get("language")
-            # "是的" reads the same in both scripts: it does not turn a Traditional conversation Simplified.
-            same_script = said == "zh" and slots.get("language") == TRADITIONAL and traditional(msg.text) == msg.text
-            if said in LANGUAGES and any(c.isalpha() for c in msg.text) and not same_script:
-                slots["language"] = said
+            # Sticky language (dialogs/language.py): "ok", digits, an address or a name never switch it; an
+            # explicit request ("please speak English", "講中文", "/lang en") is a switch_language turn.
+            command, code = lang_command(msg.text)
+            content = self.language.free_text_answer(state)  # an address or notes typed: never a request
+            if command or (not content and len(msg.text) <= 40 and self.language.requested(msg.text) is not None):
+                found = [{"entity": "target_language", "value": code}] if code else []
+                parse = {**parse, "intent": {"name": "switch_language", "confidence": 1.0}, "entities": found}
+            else:
+                slots["language"] = self.language.follow(
+                    slots.get("language"), msg.text, parse, content,
+                    opening=not any(e.get("event") == "user" for e in state["events"]))
         elif parse["intent"]["name"] not in self.domain.intents:
             parse = {**parse, "intent": {"name": "nlu_fallback", "confidence": 0.0}}
+        if not payload:
+            parse = self._number_answer(msg.text, parse, state)
         intent = parse["intent"]["name"]
         open_flow = state["active_loop"] or any(slots.get(a) for a in self.interrupts.awaiting)
         if open_flow and normalize(msg.text).text.strip(" .!。！") in self.interrupts.stop_words:
@@ -198,6 +218,12 @@ class Engine:
         state["events"].append({"event": "user", "text": msg.text, "parse_data": parse, "timestamp": time.time(),
                                 "input_channel": msg.channel, "message_id": msg.message_id})
         extracted = self._extract(parse, state, msg, payload)
+        if intent == "deny" and state["active_loop"] and not payload and self._from_entities(parse, extracted):
+            # "不对，是周五" in a form corrects an answer: the new value was taken, the form goes on
+            intent = "inform"
+            parse = state["latest_message"] = {**parse, "intent": {"name": intent, "confidence": 1.0},
+                                               "nlu_intent": "deny"}
+            next(e for e in reversed(state["events"]) if e["event"] == "user")["parse_data"] = parse
         rule = self._rule(intent, state, extracted)
         if rule is not None:
             await self._run_rule(rule, state, out)
@@ -211,8 +237,35 @@ class Engine:
                 and not any(state["slots"].get(a) for a in self.interrupts.awaiting):
             await self._resume(state, out)  # the interrupting flow finished (done or left)
         state.pop("_restarted", None)  # a per-turn signal, never stored
+        self._offer(state, out)
         await asyncio.to_thread(self.store.save, key, state)
         return out, state
+
+    # --- digits and typed button words (dialogs/choices.py) ---------------------------------
+    def _number_slot(self, state: dict[str, Any]) -> str | None:
+        """The slot the open form asks, when the domain marks it ``answer: number``."""
+        name = state["slots"].get("requested_slot") if state["active_loop"] else None
+        return name if name and (self.domain.slots.get(name) or {}).get("answer") == choices.NUMBER else None
+
+    def _number_answer(self, text: str, parse: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+        """A bare number while a number is asked is the answer ("3" to "how many hours"), whatever the
+        classifier read: the question decides, not the words."""
+        name, value = self._number_slot(state), choices.bare_number(text)
+        if name is None or value is None:
+            return parse
+        entity = next((m["entity"] for m in self.domain.slots[name].get("mappings", [])
+                       if m.get("type") == "from_entity"), name)
+        return {**parse, "intent": {"name": "inform", "confidence": 1.0}, "nlu_intent": parse["intent"]["name"],
+                "entities": [{"entity": entity, "value": value, "start": 0, "end": len(text), "extractor": "context"}]}
+
+    def _offer(self, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """Mark a number question for the channels and remember what this turn offered (the buttons a
+        typed word or digit may stand for next turn); a turn without replies leaves the offer as it was."""
+        if not out:
+            return
+        if self._number_slot(state) is not None:
+            out[-1]["answer"] = choices.NUMBER
+        state["offered"] = choices.offer_of(out)
 
     def _in_context(self, text: str, intent: str, state: dict[str, Any]) -> str | None:
         """The intent an open context gives a typed message (see ContextIntent), or None."""
@@ -266,9 +319,20 @@ class Engine:
             found.append("phone")
         return found
 
+    def _from_entities(self, parse: dict[str, Any], extracted: list[str]) -> bool:
+        """Whether one of the ``extracted`` slots was filled from an entity of the message (a day, a time),
+        not from its whole text ("不用" as the notes' answer)."""
+        found = {e["entity"] for e in parse.get("entities", [])}
+        return any(m.get("type") == "from_entity" and m.get("entity") in found
+                   for name in extracted for m in self.domain.slots.get(name, {}).get("mappings", []))
+
     @staticmethod
     def _applies(mapping: dict[str, Any], state: dict[str, Any]) -> bool:
-        """A mapping's ``conditions`` (Rasa): one of them names the active form (and the slot it asks)."""
+        """A mapping's ``conditions`` (Rasa): one of them names the active form (and the slot it asks).
+        ``not_while_asked`` (ours): free-text answers to these questions never fill the slot ("每周三都要带
+        吸尘器" typed as notes is a note, not a repeat booking)."""
+        if state["active_loop"] and state["slots"].get("requested_slot") in (mapping.get("not_while_asked") or ()):
+            return False
         conds = mapping.get("conditions")
         if not conds:
             return True
@@ -441,7 +505,7 @@ class Engine:
                 params = {k: v for k, v in m.items() if k not in ("text", "buttons", "response", "template")}
                 self._utter(response, state, out, **params)
                 if m.get("buttons"):  # buttons built by the action (e.g. free slots) replace the template's
-                    out[-1]["buttons"] = m["buttons"]
+                    out[-1]["buttons"] = self.domain.buttons(m["buttons"], state["slots"].get("language") or "zh")
             elif m.get("text"):
                 out.append({k: v for k, v in (("text", m["text"]), ("buttons", m.get("buttons"))) if v})
         return asked

@@ -15,9 +15,11 @@ from backend.services.people import Person
 from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
+from dialogs.staff_applications import ApplicationsStaffDesk
 from dialogs.staff_cases import HOUSEKEEPER_INTENTS, CaseDesk, command_of
 from dialogs.staff_jobs import JobsStaffDesk
 from dialogs.staff_proposals import ProposalStaffDesk
+from dialogs.staff_requests import StaffRequestsDesk
 from dialogs.staff_surveys import SurveyStaffDesk
 
 ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
@@ -39,6 +41,8 @@ class StaffDesk:
         # Capability desks asked first: each answers its own commands and buttons, None for the rest.
         self.desks = [SurveyStaffDesk(backend, notifier), ProposalStaffDesk(backend, notifier),
                       JobsStaffDesk(backend, notifier)]
+        self.desks.append(StaffRequestsDesk(backend, notifier))  # leave and working hours (issue 10)
+        self.desks.append(ApplicationsStaffDesk(backend, notifier))  # job applications (issue 10)
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang

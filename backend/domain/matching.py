@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from backend.domain.area import ServiceArea
+from backend.domain.places import canonical_district, city_of_district
+
 WEIGHTS = {"rating": 0.40, "continuity": 0.25, "language": 0.15, "district": 0.10, "fairness": 0.10}
 # A bonus on top of the five weights (which still sum to 1): the client asked for her again (下次还请这位阿姨).
 # It is larger than continuity so an explicit wish beats "same as last time", yet a score, not an
@@ -19,6 +22,7 @@ class Candidate:
     languages: frozenset[str]
     districts: frozenset[str]
     recent_jobs: int  # confirmed jobs in the last 7 days
+    city: str | None = None  # canonical (北京市); None: she works in any city the company serves
 
 
 @dataclass(frozen=True)
@@ -28,9 +32,61 @@ class Ranked:
     reasons: dict[str, float] = field(default_factory=dict)
 
 
+def home_districts(c: Candidate) -> frozenset[str]:
+    """Her districts by their canonical names (a roster or an older row may say 朝阳 or Chaoyang)."""
+    return frozenset(str(canonical_district(c.city, d)) for d in c.districts)
+
+
+def district_score(c: Candidate, district: str | None, adjacent: frozenset[str] = frozenset()) -> float:
+    """1.0 in the job's district, 0.5 in a district next to it (config/service_area.yaml), else 0."""
+    if not district:
+        return 0.0
+    mine = home_districts(c)
+    canon = str(canonical_district(c.city, district))
+    return 1.0 if canon in mine else 0.5 if mine & adjacent else 0.0
+
+
+def area_problem(area: ServiceArea, c: Candidate, city: str | None, district: str | None) -> str | None:
+    """Why she may not take a job in ``city``/``district``: "city" (she works in another city — hard), or
+    "district" (her roster row names her city and lists districts, and the job is in none of them nor
+    next to one — hard); else None. Her city when unset: the company's only city, or any city when it
+    serves several; a roster row without a city keeps its districts as a preference (the score only),
+    as rosters did before the city column."""
+    mine = c.city or area.only_city
+    if city and mine and city != mine:
+        return "city"
+    if district and c.districts and c.city:
+        canon = str(canonical_district(city, district))
+        home = home_districts(c)
+        city = city or city_of_district(canon)
+        if canon not in home and not any(area.near(city, canon, d) for d in home):
+            return "district"
+    return None
+
+
+def by_area(area: ServiceArea, candidates: list[Candidate], city: str | None,
+            district: str | None) -> tuple[list[Candidate], dict[int, str]]:
+    """The candidates who may take a job there, and the others by id with the reason (city, district)."""
+    kept, away = [], {}
+    for c in candidates:
+        problem = area_problem(area, c, city, district)
+        if problem is None:
+            kept.append(c)
+        else:
+            away[c.housekeeper_id] = problem
+    return kept, away
+
+
+def adjacent_to(area: ServiceArea, city: str | None, district: str | None) -> frozenset[str]:
+    canon = canonical_district(city, district) if district else None
+    return area.next_to(city or city_of_district(canon), canon)
+
+
 def rank(candidates: list[Candidate], client_language: str, district: str | None,
-         last_housekeeper_id: int | None, preferred: frozenset[int] = frozenset()) -> list[Ranked]:
-    """``preferred``: the client's ask-for-her-again list; those get the bonus, shown as its own reason."""
+         last_housekeeper_id: int | None, preferred: frozenset[int] = frozenset(), *,
+         adjacent: frozenset[str] = frozenset()) -> list[Ranked]:
+    """``preferred``: the client's ask-for-her-again list; those get the bonus, shown as its own reason.
+    ``adjacent``: the districts next to the job's (they score half the district weight)."""
     busiest = max((c.recent_jobs for c in candidates), default=0) or 1
     out = []
     for c in candidates:
@@ -38,7 +94,7 @@ def rank(candidates: list[Candidate], client_language: str, district: str | None
             "rating": min(max(c.rating, 0.0), 5.0) / 5.0,
             "continuity": 1.0 if c.housekeeper_id == last_housekeeper_id else 0.0,
             "language": 1.0 if client_language in c.languages else 0.0,
-            "district": 1.0 if district and district in c.districts else 0.0,
+            "district": district_score(c, district, adjacent),
             "fairness": 1.0 - c.recent_jobs / busiest,
         }
         reasons = {k: round(WEIGHTS[k] * v, 4) for k, v in parts.items()}

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.domain import contact
+from backend.domain.matching import by_area
 from backend.orm import Booking
 from backend.services import Context, DomainError, day_of_job, offers, profiles, surveys
 from backend.services.audit import record
@@ -29,6 +30,7 @@ class Request:
     notes: str | None = None
     # The profile's standing notes for this visit: None → the client's current ones; [] → none this time.
     standing_notes: list[dict[str, Any]] | None = None
+    city: str | None = None  # canonical (北京市); None → from the address or the district (ServiceArea.locate)
 
 
 def interval(ctx: Context, req: Request) -> tuple[datetime, datetime]:
@@ -71,7 +73,9 @@ def candidates_count(ctx: Context, session: Session, client_id: int, req: Reques
     # free" is only said when an offer can really go out.
     start, end = interval(ctx, req)
     never, needs = constraints(ctx, session, client_id, req.standing_notes)
-    return len(free_candidates(ctx, session, req.service, start, end, never, needs))
+    city, district = ctx.area.locate(req.address, req.city, req.district)  # and the same area rule
+    return len(by_area(ctx.area, free_candidates(ctx, session, req.service, start, end, never, needs), city,
+                       district)[0])
 
 
 def alternatives(ctx: Context, session: Session, client_id: int, req: Request) -> list[datetime]:
@@ -119,11 +123,19 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
         if existing is not None:
             return existing
     validate(ctx, req)
+    city, district = ctx.area.locate(req.address, req.city, req.district)
+    if not ctx.area.covers(city, district):
+        raise DomainError("outside_area")
     svc = ctx.catalogue[req.service]
     start, end = interval(ctx, req)
+    surcharge = 0  # a holiday surcharge (services.yaml surcharges:) on the catalogue price, never on a set one
+    if price is None:
+        base = svc.estimate(req.hours, req.area)
+        price = round(base * ctx.catalogue.surcharge(req.service, start.astimezone(ctx.tz).date())[0])
+        surcharge = price - base
     b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
-                area=req.area, address=req.address, district=req.district, notes=req.notes,
-                price_estimate=svc.estimate(req.hours, req.area) if price is None else price, status="requested",
+                area=req.area, address=req.address, district=district, city=city, notes=req.notes,
+                price_estimate=price, surcharge_cents=surcharge * 100 or None, status="requested",
                 created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of,
                 standing_notes=profiles.standing_notes(session, client_id) if req.standing_notes is None
                 else list(req.standing_notes))

@@ -9,7 +9,6 @@ accepted yet) applies at once."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain import contact
 from backend.domain.availability import overlaps, unavailable_reason
-from backend.domain.matching import rank
+from backend.domain.matching import adjacent_to, by_area, rank
 from backend.orm import Booking, BookingChange, Client, Housekeeper, MatchCandidate, Offer
 from backend.services import Context, DomainError, day_of_job
 from backend.services.audit import record
@@ -80,6 +79,8 @@ def plan(ctx: Context, session: Session, client_id: int, booking_id: int, *, sta
         address = contact.address(address)
         if address is None:
             raise DomainError("invalid_address")
+        if not ctx.area.covers(*ctx.area.locate(address)):
+            raise DomainError("outside_area")  # a move out of the service area is not a change we can make
         req = replace(req, address=address)
     if notes is not None:
         notes = contact.notes(notes)
@@ -105,10 +106,11 @@ def request(ctx: Context, session: Session, client_id: int, booking_id: int, **c
     for old in session.scalars(select(BookingChange).where(BookingChange.booking_id == b.id,
                                                            BookingChange.status == "pending")):
         _close(ctx, session, old, "cancelled")  # the newest wish replaces an earlier one still open
-    address = p.address if p.address != b.address else b.address
+    moved = p.address != b.address
+    city, district = ctx.area.locate(p.address) if moved else (b.city, b.district)
     ch = BookingChange(booking_id=b.id, client_id=client_id, status="pending", starts_at=p.starts_at,
-                       ends_at=p.ends_at, hours=p.hours, area=p.area, address=address,
-                       district=_district(address) or b.district, notes=p.notes, price_estimate=p.price,
+                       ends_at=p.ends_at, hours=p.hours, area=p.area, address=p.address,
+                       city=city or b.city, district=district or b.district, notes=p.notes, price_estimate=p.price,
                        created_at=now)
     session.add(ch)
     session.flush()
@@ -189,11 +191,6 @@ def expire(ctx: Context, session: Session, offer_id: int) -> None:
 
 
 # --- inside ---------------------------------------------------------------------------------------
-def _district(address: str | None) -> str | None:
-    m = re.search(r"([\u4e00-\u9fff]{2,3}?)(?:新区|区|县)", address or "")
-    return m.group(1) if m else None
-
-
 def _respond(ctx: Context, session: Session, offer: Offer, status: str, actor: str, **detail: Any) -> None:
     now = ctx.clock.now()
     offer.status, offer.responded_at = status, now
@@ -241,9 +238,12 @@ def _next(ctx: Context, session: Session, ch: BookingChange, b: Booking) -> None
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     exclude = never | asked | ({b.housekeeper_id} if b.housekeeper_id else set())
     cands = free_candidates(ctx, session, b.service, ch.starts_at, ch.ends_at, exclude, needs)
+    city, district = ch.city or b.city, ch.district or b.district
+    cands, _ = by_area(ctx.area, cands, city, district)  # the same hard limits as a new booking
     client = session.get(Client, b.client_id)
-    ranked = rank(cands, client.lang if client else "zh", ch.district or b.district, None,
-                  frozenset(int(i) for i in (client.preferred or [])) if client else frozenset())
+    ranked = rank(cands, client.lang if client else "zh", district, None,
+                  frozenset(int(i) for i in (client.preferred or [])) if client else frozenset(),
+                  adjacent=adjacent_to(ctx.area, city, district))
     if ranked:
         _offer(ctx, session, ch, b, session.get(Housekeeper, ranked[0].housekeeper_id), same=False)
         return
@@ -285,6 +285,7 @@ def _apply(ctx: Context, session: Session, ch: BookingChange, b: Booking, hk_id:
     slot_moved = (ch.starts_at, ch.ends_at) != (b.starts_at, b.ends_at)
     b.starts_at, b.ends_at, b.hours, b.area = ch.starts_at, ch.ends_at, ch.hours, ch.area
     b.address, b.district, b.notes, b.price_estimate = ch.address, ch.district, ch.notes, ch.price_estimate
+    b.city = ch.city or b.city
     ch.status, ch.decided_at, ch.housekeeper_id = "applied", now, hk_id
     record(session, now, "booking_change", ch.id, "pending", "applied", "system", booking_id=b.id,
            housekeeper_id=hk_id)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.availability import overlaps
 from backend.domain.booking_state import transition
-from backend.domain.matching import rank
+from backend.domain.matching import adjacent_to, by_area, rank
 from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Notification, Offer
 from backend.services import Context, DomainError
 from backend.services.audit import record
@@ -41,9 +41,11 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     unfit: dict[int, str] = {}
     cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit)
+    cands, away = by_area(ctx.area, cands, b.city, b.district)  # another city, or too far: never offered
+    unfit.update(away)
     preferred = frozenset(int(i) for i in (client.preferred or [])) if client else frozenset()
     ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
-                  preferred)
+                  preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
     for i, r in enumerate(ranked, 1):
         reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons

@@ -120,6 +120,12 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
 
     for ch in session.scalars(select(BookingChange).where(BookingChange.client_id == client_id)):
         ch.address = ch.notes = None
+    from backend.orm import BookingSeries  # repeat visits (issue 10): no address kept, no visit planned any more
+
+    for ser in session.scalars(select(BookingSeries).where(BookingSeries.client_id == client_id)):
+        ser.address = ser.notes = None
+        if ser.status == "active":
+            ser.status, ser.ended_at = "cancelled", now
     c.name = c.phone = c.address = c.address_as = None
     c.never_again, c.preferred, c.last_housekeeper_id, c.erased_at = [], [], None, now
     session.execute(delete(ProfileItem).where(ProfileItem.client_id == client_id))
@@ -127,6 +133,9 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
         sv.comment = None  # the scores stay: her running rating rests on them, and they name nobody
     for prop in session.scalars(select(Proposal).where(Proposal.client_id == client_id)):
         prop.description, prop.schedule = ERASED, None  # written for this client's request; figures stay
+    from backend.services import applications  # job applications made from this chat (issue 10)
+
+    applications.erase_client(session, client_id)
     case_ids = set()
     for e in session.scalars(select(Escalation).where(Escalation.client_id == client_id)):
         e.detail = {}
@@ -192,6 +201,8 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
     channels = sorted({k.split(":", 1)[0] for k in keys})
     history = session.execute(select(conversations.c.sender_key).where(
         conversations.c.sender_key.in_(keys))).all() if keys else []
+    from backend.services import applications  # job applications made from this chat (issue 10)
+
     return {
         "request_id": req.id,
         "profile": {"name": c.name, "phone": c.phone, "address": c.address, "lang": c.lang,
@@ -218,6 +229,7 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
                       "district": b.district, "address": b.address, "notes": b.notes}
                      for b in session.scalars(select(Booking).where(Booking.client_id == client_id)
                                               .order_by(Booking.starts_at))],
+        "series": _series(session, client_id),  # repeat visits (issue 10)
         "cases": [{"id": e.id, "kind": e.kind, "status": e.status, "category": e.category, "remedy": e.remedy,
                    "booking_id": e.booking_id, "text": (e.detail or {}).get("text"),
                    "created_at": e.created_at.isoformat() if e.created_at else None,
@@ -233,7 +245,19 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
                      "rejected_reason": r.rejected_reason}
                     for r in session.scalars(select(Refund).where(Refund.client_id == client_id)
                                              .order_by(Refund.id))],
+        "job_applications": applications.export_client(session, client_id),
         "channels": channels,
         "conversations": len(history),
         "retention_days": ctx.retention_days,
     }
+
+
+def _series(session: Session, client_id: int) -> list[dict[str, Any]]:
+    from backend.orm import BookingSeries
+
+    return [{"id": x.id, "service": x.service, "interval_weeks": x.interval_weeks, "weekday": x.weekday,
+             "start_minute": x.start_minute, "first_date": x.first_date.isoformat(),
+             "until_date": x.until_date.isoformat() if x.until_date else None, "count": x.count,
+             "status": x.status, "address": x.address, "notes": x.notes}
+            for x in session.scalars(select(BookingSeries).where(BookingSeries.client_id == client_id)
+                                     .order_by(BookingSeries.id))]

@@ -97,5 +97,5 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
             Booking.housekeeper_id.in_([h.id for h in free]), Booking.status.in_((*BUSY, "completed")),
             Booking.starts_at >= week_ago, Booking.starts_at < start)):
         recent[b.housekeeper_id] = recent.get(b.housekeeper_id, 0) + 1
-    return [Candidate(hk.id, hk.rating, frozenset(hk.languages), frozenset(hk.districts), recent.get(hk.id, 0))
-            for hk in free]
+    return [Candidate(hk.id, hk.rating, frozenset(hk.languages), frozenset(hk.districts), recent.get(hk.id, 0),
+                      hk.city) for hk in free]

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from backend.catalogue import Catalogue
+from backend.domain.places import canonical_city, canonical_district, districts_of
 from backend.domain.surveys import SurveyPolicy
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
 from backend.services import Context, people, ratings, staff_tokens
@@ -27,7 +28,7 @@ from backend.services import Context, people, ratings, staff_tokens
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
-          "certificates", "lang", "pets_ok", "attributes")
+          "certificates", "lang", "pets_ok", "attributes", "city")
 YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
 REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
 MANAGER_ROLES = ("manager", "supervisor")  # a supervisor is a manager one level up: breaches go to her
@@ -61,6 +62,7 @@ class Row:
     lang: str = "zh"
     pets_ok: bool = True  # works in homes with pets (a profile's cat or dog needs it)
     attributes: list[str] = field(default_factory=list)  # words a profile term may need, e.g. non_smoker
+    city: str | None = None  # canonical (北京市): the city she works in; None → the company's only city / any
     present: frozenset[str] = frozenset()
     where: str = ""
 
@@ -133,8 +135,17 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
             raise ValueError(f"skills must be service ids from config/services.yaml; unknown: {unknown or 'none'}")
     if "languages" in present:
         row.languages = _list(raw["languages"]) or ["zh"]
+    if "city" in present:
+        row.city = canonical_city(str(raw["city"]))
+        if row.city is None:
+            raise ValueError(f"city must be a city name such as 北京市, 北京 or Beijing, not {raw.get('city')!r}")
     if "districts" in present:
-        row.districts = _list(raw["districts"])
+        # Canonical names (朝阳 / Chaoyang → 朝阳区), the same as bookings carry; within her city when given.
+        row.districts = [str(canonical_district(row.city, d)) for d in _list(raw["districts"])]
+        if districts_of(row.city):
+            wrong = [d for d in row.districts if d not in districts_of(row.city)]
+            if wrong:
+                raise ValueError(f"districts {', '.join(wrong)} are not in {row.city}")
     if "rating" in present:
         try:
             row.rating = float(raw["rating"])
@@ -286,7 +297,7 @@ def save_rows(session: Session, now: datetime, rows: list[Row], ctx: Context | N
         if "lang" in given:
             person.lang = r.lang
         if isinstance(person, Housekeeper):
-            for attr in ("phone", "skills", "languages", "districts", "pets_ok", "attributes"):
+            for attr in ("phone", "skills", "languages", "districts", "pets_ok", "attributes", "city"):
                 if attr in given:
                     setattr(person, attr, getattr(r, attr))
             if "rating" in given:

@@ -236,3 +236,100 @@ def report_surveys(
     finally:
         backend.db.dispose()
     typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render_surveys(r))
+
+
+# --- `frontdesk report bookings` (issue 10) ----------------------------------------------------------
+def _mins(v: float | None) -> str:
+    return "-" if v is None else f"{v:.0f} min"
+
+
+def _booking_line(label: str, f: dict[str, Any]) -> str:
+    m, t, p, w, c, ch = (f["match"], f["time_to_confirm"], f["punctuality"], f["worked_time"], f["cancellations"],
+                         f["changes"])
+    return (f"{_left(label, 14)}{m['requested']:>5}{m['matched']:>6}{_pct(m['share']):>9}"
+            f"{_mins(t['median_minutes']):>9}{_mins(t['p90_minutes']):>9}{_pct(t['share_within_target']):>9}{p['checked_in']:>6}"
+            f"{_pct(p['share_on_time']):>9}{_num(w['ratio']):>7}{c['count']:>6}{c['with_fee']:>5}"
+            f"{ch['applied']:>6}{ch['declined']:>6}")
+
+
+def render_bookings(r: dict[str, Any]) -> str:
+    """The booking report as a plain English table (services and housekeeper codes; no client data)."""
+    o, tg = r["overall"], r["targets"]
+    m, t, p, w, c, ch, of = (o["match"], o["time_to_confirm"], o["punctuality"], o["worked_time"],
+                             o["cancellations"], o["changes"], o["offers"])
+    lines = [f"Bookings {_period(r)} (as of {r['period']['as_of'][:16]}, {r['period']['tz']})", "",
+             f"Match success:            {m['matched']} of {m['requested']} requested got a confirmed housekeeper "
+             f"({_pct(m['share'])}; target {_pct(m['target'])}, {_met(m['met'])}); withdrawn by the client "
+             f"before a match {m['withdrawn']} ({_pct(m['share_excluding_withdrawn'])} without them), "
+             f"unassigned {m['unassigned']}, still being offered {m['still_open']}",
+             f"Time to a housekeeper:    median {_mins(t['median_minutes'])}, p90 {_mins(t['p90_minutes'])}, "
+             f"mean {_mins(t['mean_minutes'])}; {t['within_target']} of {t['count']} within "
+             f"{tg['confirm_minutes']} min ({_pct(t['share_within_target'])}; target {_pct(t['target_share'])}, "
+             f"{_met(t['met'])})",
+             f"Punctuality:              {p['due']} visits due, {p['checked_in']} checked in, {p['not_checked_in']} "
+             f"without a check-in; on time (≤ {p['grace_minutes']} min) {p['on_time']}, late {p['late']} "
+             f"({_pct(p['share_on_time'])} on time; late by mean {_mins(p['late_mean_minutes'])}, "
+             f"max {_mins(p['late_max_minutes'])}); lateness announced {p['announced_late']}, "
+             f"kept to {p['announced_kept']}",
+             f"Worked vs booked:         {w['worked_hours']:.2f} h worked of {w['booked_hours']:.2f} h booked "
+             f"over {w['visits']} finished visits (ratio {_num(w['ratio'])}); {w['short']} short by "
+             f"{w['short_minutes']} min or more",
+             f"Cancellations:            {c['count']} ({_counts(c['by'])}); after a match {c['after_match']}, "
+             f"before {c['before_match']}; with a fee {c['with_fee']} (¥{c['fees_cents'] / 100:.2f}), "
+             f"free {c['free']}",
+             f"Changes:                  {ch['count']} asked; applied {ch['applied']}, declined {ch['declined']}, "
+             f"withdrawn {ch['cancelled']}, pending {ch['pending']}; moved to another housekeeper "
+             f"{ch['moved_to_another']}",
+             f"Job offers:               {of['count']} made; accepted {of['accepted']}, declined {of['declined']}, "
+             f"expired {of['expired']}, withdrawn {of['withdrawn']}, pending {of['pending']} "
+             f"({_pct(of['share_accepted'])} of answers accepted)", ""]
+    head = (f"{_left('', 14)}{'req':>5}{'match':>6}{'match %':>9}{'median':>9}{'p90':>9}{'≤30 min':>9}"
+            f"{'check':>6}{'on time':>9}{'work':>7}{'canc':>6}{'fee':>5}{'chg ok':>6}{'chg no':>6}")
+    lines += [head, _booking_line("all", o)]
+    lines += [_booking_line(svc, f) for svc, f in r["services"].items()]
+    if r["housekeepers"]:
+        lines += ["", head + f"{'offers':>8}{'acc %':>8}"]
+        lines += [_booking_line(h["code"] or "-", h)
+                  + f"{h['offers']['count']:>8}{_pct(h['offers']['share_accepted']):>8}" for h in r["housekeepers"]]
+    return "\n".join(lines)
+
+
+def booking_figures(backend: Any, first: date, last: date) -> dict[str, Any]:
+    """The booking report for local days first..last (inclusive), read-only."""
+    tz = backend.ctx.tz
+    start = datetime.combine(first, time(0), tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), tz)
+    return backend.booking_report(start, end)
+
+
+@report_app.command("bookings")
+def report_bookings(
+    start: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD (default: 30 days ago)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD, inclusive (default: today)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+) -> None:
+    """Bookings requested in the period: match success (target 80 %), time to a confirmed housekeeper
+    (target 30 min); visits due: punctuality and worked vs booked time; cancellations and changes; per
+    service and per housekeeper code."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.api import Backend
+    from config import load_settings
+
+    setup_logging()
+    first_day, last_day = _day(start, "--from"), _day(end, "--to")
+    try:
+        backend = Backend.from_settings(load_settings())
+    except ValueError as e:
+        fail(str(e))
+    try:
+        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
+        if first > last:
+            fail("--from is after --to")
+        try:
+            r = booking_figures(backend, first, last)
+        except (OperationalError, ProgrammingError):
+            fail("the database has no booking tables yet: run `frontdesk db upgrade` first")
+    finally:
+        backend.db.dispose()
+    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render_bookings(r))

@@ -138,10 +138,16 @@ class ActionCheckBooking(Action):
         if not mine["upcoming"] and not mine["recent"]:
             dispatcher.utter_message(response="utter_no_bookings")
             return []
+        from dialogs.actions.series import series_lines  # series.py imports this module
+
+        # a repeat booking once, with its next visit (its other visits are not listed one by one)
+        mine["upcoming"], repeat = await series_lines(tracker.get_slot("client_id"), mine["upcoming"], script)
+        if repeat:
+            dispatcher.utter_message(response="utter_series_line", series=repeat)
         if mine["upcoming"]:
             dispatcher.utter_message(response="utter_bookings_list",
                                      bookings="\n".join(booking_line(b, script) for b in mine["upcoming"]))
-        else:
+        elif not repeat:
             dispatcher.utter_message(response="utter_no_upcoming_bookings")
         if mine["recent"]:
             dispatcher.utter_message(response="utter_bookings_recent",

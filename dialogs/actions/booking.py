@@ -13,17 +13,20 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError, Request
 from backend.domain import contact
+from backend.domain.places import canonical_city, english, short
 from backend.services.bookings import validate
+from dialogs.actions import times
 from dialogs.actions.runtime import backend, call, service_name, when
+from dialogs.nlu.address import whole_answer
 from dialogs.nlu.normalize import normalize
 
 # form_key names one filling of the form: submitting it twice (a retry, a double tap) is one booking.
 # standing_notes_off: 这次不用 on the summary; proposal_id/proposal_price: the form completes an accepted proposal.
-FORM_SLOTS = ("service_type", "time", "pending_date", "duration", "area", "address", "phone", "notes",
+FORM_SLOTS = ("recurrence", "service_type", "time", "pending_date", "duration", "area", "address", "phone", "notes",
               "awaiting_confirmation", "requested_slot", "form_key", "standing_notes_off", "proposal_id",
-              "proposal_price")
+              "proposal_price", "address_pending")
 # A value the backend refused at submit time → the slot to ask again (time for anything else).
-REASK = {"invalid_phone": "phone", "invalid_address": "address", "invalid_notes": "notes"}
+REASK = {"invalid_phone": "phone", "invalid_address": "address", "invalid_notes": "notes", "outside_area": "address"}
 NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "nothing", "nope", "n/a", "没什么", "否"}
 
 
@@ -47,12 +50,22 @@ def request_of(slots: dict[str, Any]) -> Request:
     return Request(service=slots["service_type"], starts_at=datetime.fromisoformat(slots["time"]),
                    hours=slots.get("duration"), area=slots.get("area"), address=slots.get("address"),
                    district=district_of(slots.get("address")), notes=slots.get("notes") or None,
-                   standing_notes=[] if slots.get("standing_notes_off") else None)
+                   standing_notes=[] if slots.get("standing_notes_off") else None,
+                   city=backend().ctx.area.locate(slots.get("address"))[0])
 
 
 def district_of(address: str | None) -> str | None:
-    m = re.search(r"([\u4e00-\u9fff]{2,3}?)(?:新区|区|县)", address or "")
-    return m.group(1) if m else None
+    """The canonical district (朝阳区) of an address, from the place-name table or its shape."""
+    return backend().ctx.area.locate(address)[1]
+
+
+def served_cities(lang: str) -> str:
+    """The cities the company serves, for "we serve only …" replies."""
+    names = backend().ctx.area.cities
+    if lang == "en":
+        en = [english(c) or c for c in names]
+        return " and ".join([", ".join(en[:-1]), en[-1]] if len(en) > 1 else en)
+    return "、".join(short(c) for c in names)
 
 
 def lang_of(tracker: Tracker) -> str:
@@ -87,6 +100,7 @@ class ValidateBookingForm(FormValidationAction):
                       domain: dict[str, Any]) -> dict[str, Any]:
         be, lang = backend(), lang_of(tracker)
         ent = next((e for e in tracker.latest_message.get("entities", []) if e.get("entity") == "time"), {})
+        info = ent.get("additional_info") or {}
         try:
             start = datetime.fromisoformat(str(value))
         except ValueError:
@@ -94,25 +108,33 @@ class ValidateBookingForm(FormValidationAction):
             return {"time": None}
         if start.tzinfo is None:
             start = start.replace(tzinfo=be.ctx.tz)
-        pending = tracker.get_slot("pending_date")
-        grain = ent.get("grain", "minute")
+        start = start.astimezone(be.ctx.tz)
+        service = tracker.get_slot("service_type")
+        if info.get("weekday_conflict"):  # "12月5日周三" when the 5th is a Saturday: which day?
+            return times.ask_which_day(dispatcher, start, ent, lang)
+        grain = "day" if len(str(value)) == 10 else ent.get("grain", "minute")  # a date button: "2026-12-05"
+        before = times.draft_time(tracker) if grain == "day" else None
+        if before:  # "不对，是周五": another day for the clock time already given
+            prev = datetime.fromisoformat(before).astimezone(be.ctx.tz)
+            start, grain = start.replace(hour=prev.hour, minute=prev.minute), "minute"
         if grain == "day":
             # A date without a time of day: remember the date, ask for the time.
-            dispatcher.utter_message(response="utter_ask_time_of_day", date=when(start.isoformat(), lang)[:-6])
-            return {"time": None, "pending_date": start.date().isoformat()}
-        if pending and not (ent.get("additional_info") or {}).get("has_date", True):
-            d = datetime.fromisoformat(pending).date()
-            start = start.astimezone(be.ctx.tz).replace(year=d.year, month=d.month, day=d.day)
-        service = tracker.get_slot("service_type")
+            dispatcher.utter_message(response="utter_ask_time_of_day", date=times.day_text(start.date(), lang))
+            return {"time": None, "pending_date": start.date().isoformat(), "pending_part": None}
+        if grain == "part_of_day" and info.get("part_of_day"):
+            # "周六下午": the day is kept, the hour asked, with the hours still bookable in that part
+            return times.ask_hour(dispatcher, start.date(), info["part_of_day"], lang, be.ctx.tz,
+                                  lambda t: _time_problem(t, service, tracker), _outside_params(service, lang))
+        if not info.get("has_date", True) and (day := times.kept_date(tracker, be.ctx.tz)):
+            # "下午3点" after a date was given: that date, not today
+            start = start.replace(year=day.year, month=day.month, day=day.day)
+            part = tracker.get_slot("pending_part") if tracker.get_slot("pending_date") else None
+            start = times.in_part(start, part, bool(info.get("ambiguous_hour")))
         problem = _time_problem(start, service, tracker)
         if problem:
-            svc = be.catalogue.services.get(service or "")
-            dispatcher.utter_message(
-                response=f"utter_invalid_{problem}", hours=be.ctx.lead_time_minutes // 60,
-                days=be.ctx.max_days_ahead, service=service_name(service, lang),
-                open=svc.hours[0] if svc and svc.hours else 7, close=svc.hours[1] if svc and svc.hours else 21)
+            dispatcher.utter_message(response=f"utter_invalid_{problem}", **_outside_params(service, lang))
             return {"time": None}
-        return {"time": start.isoformat(), "pending_date": None}
+        return {"time": start.isoformat(), "pending_date": None, "pending_part": None}
 
     def validate_duration(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: dict[str, Any]) -> dict[str, Any]:
@@ -146,13 +168,38 @@ class ValidateBookingForm(FormValidationAction):
 
     def validate_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                          domain: dict[str, Any]) -> dict[str, Any]:
-        ent = next((e["value"] for e in tracker.latest_message.get("entities", []) if e.get("entity") == "address"),
-                   None)
+        msg = tracker.latest_message
+        ent = next((e["value"] for e in msg.get("entities", []) if e.get("entity") == "address"), None)
+        asked = tracker.get_slot("requested_slot") == "address"
+        if ent and asked:  # the answer to "what is the address?": keep all of it, not only the span found
+            ent = whole_answer(str(msg.get("text") or ""), msg.get("entities", [])) or ent
         text = str(ent or value or "").strip()
-        if (4 <= len(text) <= 200 and any(c.isdigit() for c in text)) or (ent and 4 <= len(text) <= 200):
-            return {"address": text}
-        dispatcher.utter_message(response="utter_invalid_address")
-        return {"address": None}
+        area, lang = backend().ctx.area, lang_of(tracker)
+        pending = tracker.get_slot("address_pending") if asked else None
+        if pending and not ent:
+            # The answer to "which city?" (asked once): a city completes the address; anything else → as given.
+            city = canonical_city(text)
+            if city and re.search(r"[\u4e00-\u9fff]", pending):
+                text = f"{short(city)}{pending}" if short(city) not in pending else pending
+            elif city:
+                text = f"{pending}, {english(city) or city}"
+            else:
+                return {"address": pending, "address_pending": None}
+            ent = text
+        if not ((4 <= len(text) <= 200 and any(c.isdigit() for c in text)) or (ent and 4 <= len(text) <= 200)):
+            dispatcher.utter_message(response="utter_invalid_address")
+            return {"address": None, "address_pending": None}
+        city, district = area.locate(text)
+        if not area.covers(city, district):
+            dispatcher.utter_message(response="utter_outside_area", cities=served_cities(lang))
+            return {"address": None, "address_pending": None}
+        if city is None and len(area.cities) > 1 and not pending:
+            buttons = [{"title": (english(c) or c) if lang == "en" else short(c), "payload": short(c)}
+                       for c in area.cities]
+            dispatcher.utter_message(response="utter_ask_address_city", buttons=buttons)
+            # the answer goes to the address even when the address came early, with another question open
+            return {"address": None, "address_pending": text, "requested_slot": "address"}
+        return {"address": text, "address_pending": None}
 
     def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> dict[str, Any]:
@@ -170,6 +217,15 @@ class ValidateBookingForm(FormValidationAction):
             dispatcher.utter_message(response="utter_invalid_notes")
             return {"notes": None}
         return {"notes": "" if normalize(text).text.strip(" .。!！") in NO_NOTES else text}
+
+
+def _outside_params(service: str | None, lang: str) -> dict[str, Any]:
+    """What the "that time cannot be booked" replies quote: lead time, horizon, the service's hours."""
+    be = backend()
+    svc = be.catalogue.services.get(service or "")
+    return {"hours": be.ctx.lead_time_minutes // 60, "days": be.ctx.max_days_ahead,
+            "service": service_name(service, lang), "open": svc.hours[0] if svc and svc.hours else 7,
+            "close": svc.hours[1] if svc and svc.hours else 21}
 
 
 def _time_problem(start: datetime, service: str | None, tracker: Tracker, hours: float | None = None) -> str | None:
@@ -216,9 +272,19 @@ def summary_params(slots: dict[str, Any], lang: str) -> dict[str, Any]:
     notes = slots.get("notes")
     note_line = (f"• Notes: {notes}\n" if lang == "en" else f"• 备注：{notes}\n") if notes else ""
     price = slots.get("proposal_price")  # a proposal's agreed price, else the catalogue's estimate
+    if price is None:
+        price = be.quote(svc.id, slots.get("duration"), slots.get("area"))
+        # A holiday surcharge (services.yaml surcharges:), as bookings.create prices it; a series shows its
+        # surcharged dates itself (dialogs/actions/series.py).
+        day = datetime.fromisoformat(slots["time"]).astimezone(be.ctx.tz).date()
+        factor, surcharge = be.catalogue.surcharge(svc.id, day)
+        if surcharge is not None and not slots.get("recurrence"):
+            name = surcharge.name.get("en" if lang == "en" else "zh", "")
+            note_line += (f"• Includes the {name} surcharge ×{factor:g} (normally {price} CNY)\n" if lang == "en"
+                          else f"• 含{name}加价 ×{factor:g}（平时{price}元）\n")
+            price = round(price * factor)
     return {"service": service_name(svc.id, lang), "time": when(slots["time"], lang), "size": size,
-            "address": slots.get("address"), "phone": slots.get("phone"), "notes": note_line,
-            "price": price if price is not None else be.quote(svc.id, slots.get("duration"), slots.get("area"))}
+            "address": slots.get("address"), "phone": slots.get("phone"), "notes": note_line, "price": price}
 
 
 async def standing_text(client_id: int, lang: str) -> str:
@@ -245,10 +311,24 @@ class ActionBookingSummary(Action):
             events.append(SlotSet("time", ent["value"]))
         if not all(slots.get(s) is not None for s in booking_required_slots("booking_form", slots) or ()):
             return [*events, ActiveLoop("booking_form"), FollowupAction("booking_form")]
+        if slots.get("recurrence"):  # a repeat booking: the first visit falls on the recurrence's weekday
+            from dialogs.actions import series  # series.py imports this module
+
+            moved = series.first_visit_time(slots)
+            if moved:
+                slots["time"] = moved
+                events.append(SlotSet("time", moved))
         check = await call(be.check, slots["client_id"], request_of(slots))
         if check["ok"]:
             script = slots.get("language") if slots.get("language") in ("zh-Hant", "en") else lang
             standing = "" if slots.get("standing_notes_off") else await standing_text(slots["client_id"], script)
+            if slots.get("recurrence"):  # the series' summary (dates, end, holidays); or why it cannot be one
+                from dialogs.actions import series
+
+                shown = await series.summary(dispatcher, tracker, slots, summary_params(slots, lang), standing)
+                if slots.get("recurrence"):
+                    return [*events, *shown]
+                events += shown  # not a series after all (the client was told): the single booking's summary
             # with standing notes the summary shows them and offers 这次不用 (none on this booking)
             dispatcher.utter_message(response="utter_booking_summary_standing" if standing else "utter_booking_summary",
                                      standing=standing, **summary_params(slots, lang))
@@ -267,7 +347,11 @@ class ActionBookingSummary(Action):
         buttons.append({"title": "Cancel" if lang == "en" else "取消", "payload": "/deny"})
         dispatcher.utter_message(response="utter_nobody_free", service=name, time=when(slots["time"], lang),
                                  buttons=buttons)
-        return [*events, SlotSet("awaiting_confirmation", True)]
+        # No summary, so nothing to confirm: the form asks the time again (a slot button answers it, a
+        # typed 确认 does not book the impossible time); "下午4点" keeps the day asked for.
+        day = datetime.fromisoformat(slots["time"]).astimezone(be.ctx.tz).date().isoformat()
+        return [*events, SlotSet("awaiting_confirmation", False), SlotSet("time", None), SlotSet("pending_date", day),
+                ActiveLoop("booking_form"), SlotSet("requested_slot", "time")]
 
 
 class ActionSubmitBooking(Action):
@@ -282,6 +366,10 @@ class ActionSubmitBooking(Action):
             if slots.get("proposal_id") is not None:  # completing an accepted proposal: its price, its case
                 booking = (await call(be.accept_proposal, slots["client_id"], int(slots["proposal_id"]),
                                       request_of(slots), request_key=slots.get("form_key")))["booking"]
+            elif slots.get("recurrence"):  # a repeat booking: the series and its first visits (it says so)
+                from dialogs.actions import series
+
+                booking = await series.submit(dispatcher, tracker)
             else:
                 booking = await call(be.book, slots["client_id"], request_of(slots),
                                      request_key=slots.get("form_key"))
@@ -295,7 +383,8 @@ class ActionSubmitBooking(Action):
             dispatcher.utter_message(response=f"utter_invalid_{slot}" if slot else "utter_booking_failed")
             return [SlotSet(slot or "time", None), SlotSet("awaiting_confirmation", False),
                     ActiveLoop("booking_form"), FollowupAction("booking_form")]
-        dispatcher.utter_message(response="utter_booking_submitted", booking_id=booking["id"])
+        if not slots.get("recurrence"):
+            dispatcher.utter_message(response="utter_booking_submitted", booking_id=booking["id"])
         done = [*[SlotSet(s, None) for s in FORM_SLOTS if s not in ("phone", "address")],
                 SlotSet("submitted_booking_id", booking["id"])]
         script = slots.get("language") if slots.get("language") in ("zh-Hant", "en") else lang_of(tracker)
@@ -364,7 +453,8 @@ class ActionChangeBooking(Action):
 
             return await ActionRescheduleBooking().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_change_what")
-        keep = {"service_type", "phone", "proposal_id", "proposal_price"}  # an accepted proposal keeps its price
+        # an accepted proposal keeps its price; a series stays a series (取消 drops it)
+        keep = {"service_type", "phone", "proposal_id", "proposal_price", "recurrence"}
         return [SlotSet(s, None) for s in FORM_SLOTS if s not in keep]
 
 

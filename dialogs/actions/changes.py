@@ -18,8 +18,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
-from dialogs.actions.booking import lang_of
-from dialogs.actions.runtime import backend, call, service_name, when
+from dialogs.actions.answers import script_of
+from dialogs.actions.booking import served_cities
+from dialogs.actions.runtime import backend, call, service_name
+from dialogs.actions.runtime import when as _when
+from dialogs.domain import localise
 from dialogs.nlu.normalize import normalize
 
 STEPS = ("which", "what", "time", "hours", "address", "notes", "confirm")
@@ -143,9 +146,10 @@ class ActionRescheduleBooking(Action):
                 draft = {"text_field": _field_of(tracker.latest_message.get("text", "")),
                          "times": times[-1:], "entities": [e for e in tracker.latest_message.get("entities", [])
                                                           if e.get("entity") in ("duration", "area", "address")]}
-            lang = lang_of(tracker)
-            buttons = [{"title": f"#{i['id']} {service_name(i['service'], lang)} · {when(i['starts_at'], lang)}"[:60],
-                        "payload": f'/reschedule_booking{{"booking_id": {i["id"]}}}'} for i in items]
+            lang = script_of(tracker)
+            buttons = [{"title": f"{n}. #{i['id']} {service_name(i['service'], lang)} · "
+                                 f"{when(i['starts_at'], lang)}"[:60],
+                        "payload": f'/reschedule_booking{{"booking_id": {i["id"]}}}'} for n, i in enumerate(items, 1)]
             dispatcher.utter_message(response="utter_change_which", buttons=buttons)
             return [SlotSet("change_step", "which"), SlotSet("change_draft", draft), SlotSet("change_booking_id", None),
                     *_tidy(tracker)]
@@ -254,7 +258,7 @@ def _plan_args(draft: dict[str, Any]) -> dict[str, Any]:
 async def progress(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[str, Any], draft: dict[str, Any],
                    field: str | None, force_ask: bool = False) -> list[EventType]:
     """Ask for what is missing, or show old → new for 确认."""
-    lang, be = lang_of(tracker), backend()
+    lang, be = script_of(tracker), backend()
     events = [SlotSet("change_booking_id", b["id"]), SlotSet("change_draft", draft)]
     args = _plan_args(draft)
     if force_ask or not args:
@@ -271,7 +275,8 @@ async def progress(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[s
     except DomainError as e:
         step = "time" if "starts_at" in args and (e.code.startswith(("time_", "outside_")) or e.code == "no_change") \
             else ("hours" if e.code in ("duration_range", "area_range") else
-                  "address" if e.code == "invalid_address" else "notes" if e.code == "invalid_notes" else None)
+                  "address" if e.code in ("invalid_address", "outside_area") else
+                  "notes" if e.code == "invalid_notes" else None)
         if e.code == "not_changeable" or step is None:
             dispatcher.utter_message(response="utter_change_not_possible", booking_id=b["id"])
             return CLEAR
@@ -280,7 +285,7 @@ async def progress(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[s
         dispatcher.utter_message(response=response if response in RESPONSES else "utter_change_invalid",
                                  hours=be.ctx.lead_time_minutes // 60, days=be.ctx.max_days_ahead,
                                  open=svc.hours[0] if svc.hours else 7, close=svc.hours[1] if svc.hours else 21,
-                                 min=f"{svc.min_hours:g}", max=f"{svc.max_hours:g}")
+                                 min=f"{svc.min_hours:g}", max=f"{svc.max_hours:g}", cities=served_cities(lang))
         for k in {"time": ("starts_at",), "hours": ("hours", "area"), "address": ("address",),
                   "notes": ("notes",)}[step]:
             draft.pop(k, None)
@@ -290,12 +295,12 @@ async def progress(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[s
     lines = [f"{when(p['old_starts_at'], lang)} → {when(p['starts_at'], lang)}"
              if p["starts_at"] != p["old_starts_at"] else None]
     if "hours" in args or "area" in args:
-        lines.append((f"{b['hours']:g} → {p['hours']:g} " + ("hours" if lang == "en" else "小时")) if p["hours"]
-                     else f"{b['area']:g} → {p['area']:g} m²")
+        unit = "hours" if lang == "en" else localise("小时", lang)
+        lines.append(f"{b['hours']:g} → {p['hours']:g} {unit}" if p["hours"] else f"{b['area']:g} → {p['area']:g} m²")
     if "address" in args:
-        lines.append(("Address: " if lang == "en" else "地址：") + p["address"])
+        lines.append(localise("Address: " if lang == "en" else "地址：", lang) + p["address"])
     if "notes" in args:
-        lines.append(("Notes: " if lang == "en" else "备注：") + p["notes"])
+        lines.append(localise("Notes: " if lang == "en" else "备注：", lang) + p["notes"])
     price = f"{p['old_price']} → {p['price']}" if diff else f"{p['price']}"
     dispatcher.utter_message(response="utter_change_summary" if diff else "utter_change_summary_same_price",
                              booking_id=b["id"], service=service_name(b["service"], lang),
@@ -314,7 +319,7 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[st
             dispatcher.utter_message(response="utter_change_not_possible", booking_id=b["id"])
             return CLEAR
         return await progress(dispatcher, tracker, b, draft, None)  # the time went stale meanwhile: re-checked
-    lang = lang_of(tracker)
+    lang = script_of(tracker)
     if ch["status"] == "applied":
         dispatcher.utter_message(response="utter_change_done", booking_id=b["id"])
     elif ch["asking"] == "same":
@@ -327,8 +332,14 @@ async def confirm(dispatcher: CollectingDispatcher, tracker: Tracker, b: dict[st
     return CLEAR
 
 
+def when(iso: str | None, lang: str) -> str:
+    """A start time in the client's script (11月20日（週五）for zh-Hant)."""
+    return localise(_when(iso, lang), lang)
+
+
 RESPONSES = {"utter_change_invalid_time_past", "utter_change_invalid_time_too_soon",
              "utter_change_invalid_time_too_far",
              "utter_change_invalid_outside_hours", "utter_change_invalid_duration_range",
              "utter_change_invalid_area_range", "utter_change_invalid_invalid_address",
+             "utter_change_invalid_outside_area",
              "utter_change_invalid_no_change"}

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from backend.domain.places import CITIES, DISTRICTS, parse
 from dialogs.nlu.numerals import finditer
 
 _H = r"[\u4e00-\u9fff]"
@@ -38,13 +39,18 @@ _LEAD = re.compile(
     r"|(?:请|麻烦)?(?:你们)?(?:上门|过来|来|到|去)(?:到)?"
     r"|住)+")
 _HAS_DIGIT = re.compile(r"\d")
+# The English names of the tabled districts and cities, so "88 Jianguo Road, Chaoyang, Beijing" is whole.
+_EN_DISTRICTS = "|".join(sorted({row.split(" ", 1)[1].lower().replace("'", "'?") for rows in DISTRICTS.values()
+                                 for row in rows.split(",")}, key=len, reverse=True))
+_EN_CITIES = "|".join(sorted({en.lower().replace("'", "'?") for _, en, _ in CITIES}, key=len, reverse=True))
 _EN_ROAD = r"(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|highway|hwy)\.?"
 _W = r"[a-z]{1,20}"
 _EN_ADDR = re.compile(
     rf"(?:(?:room|rm|flat|apt|apartment|unit|suite)\s{{0,2}}#?\s{{0,2}}\w{{1,8}}[\s,]{{0,3}})?"
     rf"(?:(?:building|bldg|block|tower)\s{{0,2}}#?\s{{0,2}}\w{{1,8}}[\s,]{{0,3}})?"
     rf"(?:no\.?\s{{0,2}})?(?<!\d)\d{{1,6}}[a-z]?\s{{1,3}}(?:{_W}\s{{1,3}}){{1,3}}{_EN_ROAD}"
-    rf"(?:[\s,]{{1,3}}{_W}\s{{1,3}}district)?(?:[\s,]{{1,3}}{_W}\s{{1,3}}city)?"
+    rf"(?:[\s,]{{1,3}}(?:{_W}\s{{1,3}}(?:district|new\s{{1,3}}area|county)|{_EN_DISTRICTS})(?![a-z]))?"
+    rf"(?:[\s,]{{1,3}}(?:{_W}\s{{1,3}}city|{_EN_CITIES})(?![a-z]))?(?:[\s,]{{1,3}}\d{{6}}(?!\d))?"
     rf"|(?:room|rm|flat|apt|apartment|unit|suite)\s{{0,2}}#?\s{{0,2}}\d{{1,6}}\w{{0,4}}"
     rf"(?:[\s,]{{1,3}}(?:building|bldg|block|tower)\s{{0,2}}#?\s{{0,2}}\w{{1,8}})?"
     rf"(?:[\s,]{{1,3}}{_W}(?:\s{{1,3}}{_W}){{0,2}}\s{{1,3}}"
@@ -73,3 +79,26 @@ def addresses(text: str, taken: list[tuple[int, int]] = ()) -> Iterator[dict[str
     for m in finditer(_EN_ADDR, text) if en else ():
         if m.end() - m.start() >= 6:
             yield {"entity": "address", "start": m.start(), "end": m.end(), "value": m[0].strip(" ,")}
+
+
+def parse_address(text: str) -> dict[str, str | None]:
+    """The client's whole answer as ``full`` with its parts in canonical Chinese names:
+    {province, city, district, street, full} (backend/domain/places.py; None for a part not given)."""
+    return parse(text).as_dict()
+
+
+def whole_answer(text: str, entities: list[dict[str, Any]]) -> str | None:
+    """The client's whole address answer: from the first address span to the end of the message (or to
+    the phone or time that follows it), so nothing the extractor did not recognise is lost
+    ("…88 Jianguo Road, Chaoyang District, Beijing", "…501 进门左手"). None when no address was found."""
+    spans = [e for e in entities if e.get("entity") == "address" and isinstance(e.get("start"), int)]
+    if not spans:
+        return None
+    start, end = spans[0]["start"], max(e["end"] for e in spans)
+    after = [e["start"] for e in entities if e.get("entity") in ("phone", "time") and e.get("start", -1) >= end]
+    end = min(after) if after else len(text)
+    answer = _PHONE_WORD.sub("", text[start:end].strip(" ,，.。;；、\n"))
+    return answer.strip(" ,，.。;；、\n") or None
+
+
+_PHONE_WORD = re.compile(r"[\s,，]*(?:电话|手机号?|联系电话|联系方式|tel|phone|mobile)[\s:：]*$", re.IGNORECASE)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.nlu import classifier
+from dialogs.nlu import classifier, recurrence
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
 from dialogs.nlu.fast import FastLinear
@@ -162,4 +162,5 @@ class NLU:
             result["intent"] = {"name": top_name, "confidence": round(float(top_p), 4)}
         terms = [{**e, "extractor": "TermExtractor"} for e in to_original(norm, find_terms(norm.text, self.terms))]
         result["entities"] = sorted([*to_original(norm, found), *terms], key=lambda e: e["start"])
+        result = recurrence.annotate(result, norm, self._now(now))  # repeat visits (dialogs/nlu/recurrence.py)
         return result

@@ -11,6 +11,11 @@ and the expression is resolved against a reference time ``now`` in the configure
 * A clock time without a date is today's if still ahead, else tomorrow's. A bare hour from 1 to 6
   without 上午/下午/am/pm means the afternoon (home services do not start at 3 a.m.).
 * Parts of the day are intervals: 上午 08–12, 下午 12–18, 晚上 18–22 (see ``POD``).
+* A weekday next to a calendar date ("12月5日周三", "Wed, Dec 5") joins it; when the date falls on
+  another weekday the entity carries ``additional_info.weekday_conflict`` (the weekday's date in the
+  same week, with the same clock), so the client is asked which one was meant.
+* A part of the day without a clock gives grain ``part_of_day`` and ``additional_info.part_of_day``
+  ([start hour, end hour, shift]); a clock hour with nothing saying am or pm is ``ambiguous_hour``.
 * Impossible dates and clocks (2月30号, 13月, 25点, a year far from now) give no time at all: they
   are found as "invalid" pieces, so that 30号 inside 2月30号 is not read as this month's 30th, and
   an expression that contains one is dropped whole.
@@ -27,7 +32,7 @@ from dialogs.nlu.numerals import finditer, negative_before, to_number
 from dialogs.nlu.time_patterns import EN, MONTHS_EN, POD, WEEKDAY_EN, WEEKDAY_ZH, ZH
 
 _GAP = re.compile(
-    r"^[\s,，、]*(?:(?:at|on|in|the|of|from|by|around|about|approx|在|的|约|大概|大约|左右|那天)[\s,，、]*)*$")
+    r"^[\s,，、()]*(?:(?:at|on|in|the|of|from|by|around|about|approx|在|的|约|大概|大约|左右|那天)[\s,，、()]*)*$")
 _RELDAY = {"今天": 0, "今日": 0, "今儿": 0, "当天": 0, "本日": 0, "明天": 1, "明日": 1, "明儿": 1, "后天": 2,
            "大后天": 3, "大大后天": 4, "today": 0, "2day": 0, "tonight": 0, "tonite": 0}
 _DATE_KINDS = ("date", "moment")
@@ -46,6 +51,8 @@ class Part:
     clocks: tuple[dict[str, Any], ...] = ()
     moment: datetime | None = None
     weak: bool = False  # 一点/两点 may mean "a little": kept only next to a date or part of day
+    wd: int | None = None  # a weekday's number (Monday 0): checked against a calendar date beside it
+    calendar: bool = False  # a calendar date (month and day), which a weekday beside it must agree with
 
 
 @dataclass
@@ -162,20 +169,21 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
     for m in finditer(ZH["relday"], text):
         add("date", m, day=today + timedelta(days=_RELDAY[m[0]]))
     for m in finditer(ZH["weekday"], text):
-        add("date", m, day=_weekday(today, WEEKDAY_ZH[m["wd"]], m["pre"]))
+        wd = WEEKDAY_ZH[m["wd"]]
+        add("date", m, day=_weekday(today, wd, m["pre"]), wd=None if m["wd"] == "末" else wd)
     for key in ("ymd", "iso", "md"):
         for m in finditer(ZH[key], text):
             gd = m.groupdict()
             mo, d, y = _num(gd["mo"]), _num(gd["d"]), _num(gd.get("y"))
             junk_year = key == "ymd" and y is None and _YEAR_BEFORE.search(text, max(0, m.start() - 12), m.start())
             if mo and d and 1 <= mo <= 12 and not junk_year and (day := _month_day(today, mo, d, y)):
-                add("date", m, day=day)
+                add("date", m, day=day, calendar=True)
             elif key != "md" or (mo and d and 1 <= mo <= 12 and 1 <= d <= 31):
                 invalid(m)  # 2月30号, 13月5号, 2026-02-30 (a bare 50/50 is no date at all)
     for m in finditer(ZH["dom"], text):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, m["pre"])):
-            add("date", m, day=day)  # 88号 is a house number, not an impossible date
+            add("date", m, day=day, calendar=True)  # 88号 is a house number, not an impossible date
     for m in finditer(ZH["in_days"], text):
         n = _num(m["n"] or m["n2"])
         if n is not None and n < 400 and not negative_before(text, m.start()):
@@ -206,20 +214,21 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
         offset = 2 if "after" in w else _RELDAY.get(w, 1)
         add("date", m, day=today + timedelta(days=offset), pod=POD["tonight"] if w.startswith("toni") else None)
     for m in finditer(EN["weekday"], text):
-        add("date", m, day=_weekday(today, WEEKDAY_EN[m["wd"][:3]], _en_pre(m["pre"])))
+        wd = WEEKDAY_EN[m["wd"][:3]]
+        add("date", m, day=_weekday(today, wd, _en_pre(m["pre"])), wd=wd)
     for m in finditer(EN["weekend"], text):
         add("date", m, day=_weekday(today, 5, _en_pre(m["pre"])))
     for key in ("mdy", "dmy"):
         for m in finditer(EN[key], text):
             d, y = _num(m["d"]), _num(m["y"])
             if d and (day := _month_day(today, MONTHS_EN[m["mon"][:3]], d, y)):
-                add("date", m, day=day)
+                add("date", m, day=day, calendar=True)
             elif d and 1 <= d <= 31:
                 invalid(m)  # feb 30, or a year far out
     for m in finditer(EN["ordinal"], text):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, None)):
-            add("date", m, day=day)
+            add("date", m, day=day, calendar=True)
     for m in finditer(EN["in_days"], text):
         n = _num(m["n"]) if m["n"].isdigit() else to_number(m["n"])
         if n is not None and n < 400 and not negative_before(text, m.start("n")):
@@ -273,11 +282,37 @@ def _group(parts: list[Part], text: str) -> list[Group]:
             "range": _CLOCK_KINDS, "invalid": ("invalid",),
         }[p.kind]
         if (g is not None and p.start - g.end <= 12 and _GAP.match(text[g.end:p.start])
-                and g.get(*kinds) is None and not (p.kind == "pod" and g.get("date") and g.get("date").pod)):
+                and (g.get(*kinds) is None or _pairs(g, p))
+                and not (p.kind == "pod" and g.get("date") and g.get("date").pod)):
             g.parts.append(p)
         else:
             groups.append(Group([p]))
     return [g for g in groups if not (len(g.parts) == 1 and g.parts[0].weak) and g.get("invalid") is None]
+
+
+def _pairs(g: Group, p: Part) -> bool:
+    """A calendar date and a weekday side by side ("12月5日周三", "Wednesday, Dec 5"): one date."""
+    dates = [q for q in g.parts if q.kind == "date"]
+    if p.kind != "date" or len(dates) != 1 or g.get("moment") is not None:
+        return False
+    return (dates[0].calendar and p.wd is not None) or (dates[0].wd is not None and p.calendar)
+
+
+def _date_part(g: Group) -> Part | None:
+    """The group's date: the calendar date when a weekday stands beside it."""
+    dates = [q for q in g.parts if q.kind in _DATE_KINDS]
+    return next((q for q in dates if q.calendar), dates[0] if dates else None)
+
+
+def _weekday_conflict(g: Group, today: date) -> date | None:
+    """The weekday's date when it contradicts the calendar date beside it (else None): the weekday of
+    the date's own week, or of the week after when that one is already past."""
+    cal = next((q for q in g.parts if q.kind == "date" and q.calendar), None)
+    wd = next((q.wd for q in g.parts if q.kind == "date" and q.wd is not None), None)
+    if cal is None or cal.day is None or wd is None or cal.day.weekday() == wd:
+        return None
+    alt = _week_monday(cal.day) + timedelta(days=wd)
+    return alt if alt >= today else alt + timedelta(weeks=1)
 
 
 def _hour(c: dict[str, Any], pod: tuple[int, int, str | None] | None) -> int:
@@ -297,13 +332,14 @@ def _at(d: date, hour: int, minute: int, tz: Any) -> datetime:
     return datetime.combine(d, time(0, minute), tzinfo=tz) + timedelta(hours=hour)
 
 
-def _resolve(g: Group, now: datetime) -> dict[str, Any] | None:
+def _resolve(g: Group, now: datetime, on: date | None = None) -> dict[str, Any] | None:
+    """The group's time; ``on`` replaces its date (the other reading of a contradicting weekday)."""
     tz, today = now.tzinfo, now.date()
     moment = g.get("moment")
     if moment is not None and moment.moment is not None:
         return {"value": moment.moment, "grain": "minute"}
-    dpart, ppart, cpart = g.get("date"), g.get("pod"), g.get(*_CLOCK_KINDS)
-    day = dpart.day if dpart else None
+    dpart, ppart, cpart = _date_part(g), g.get("pod"), g.get(*_CLOCK_KINDS)
+    day = on or (dpart.day if dpart else None)
     pod = ppart.pod if ppart else (dpart.pod if dpart else None)
     if cpart is not None:
         first = cpart.clocks[0]
@@ -313,6 +349,8 @@ def _resolve(g: Group, now: datetime) -> dict[str, Any] | None:
         if day is None and start <= now:
             start += timedelta(days=1)
         out: dict[str, Any] = {"value": start, "grain": "minute" if first["minute"] else "hour"}
+        if pod is None and first["hint"] is None and not first["strict"]:
+            out["ambiguous_hour"] = True  # "3点": the afternoon by default, or the part of day asked about
         if cpart.kind == "range":
             last = cpart.clocks[1]
             end = _at(start.date(), _hour(last, pod), last["m"], tz)
@@ -330,7 +368,7 @@ def _resolve(g: Group, now: datetime) -> dict[str, Any] | None:
         start, end = _at(d, pod[0], 0, tz), _at(d, pod[1], 0, tz)
         if day is None and end <= now:
             start, end = start + timedelta(days=1), end + timedelta(days=1)
-        return {"value": start, "grain": "part_of_day", "to": end}
+        return {"value": start, "grain": "part_of_day", "to": end, "part_of_day": list(pod)}
     if day is not None:
         return {"value": _at(day, 0, 0, tz), "grain": "day"}
     return None
@@ -346,8 +384,16 @@ def parse_times(text: str, now: datetime) -> list[dict[str, Any]]:
             r = None
         if r is None:
             continue
+        info: dict[str, Any] = {"has_date": g.get("date", "moment") is not None}
+        for k in ("ambiguous_hour", "part_of_day"):
+            if k in r:
+                info[k] = r[k]
+        alt = _weekday_conflict(g, now.date())
+        other = _resolve(g, now, on=alt) if alt is not None else None
+        if other is not None:
+            info["weekday_conflict"] = {"value": other["value"].isoformat(), "weekday": alt.weekday()}
         ent = {"start": g.start, "end": g.end, "value": r["value"].isoformat(), "grain": r["grain"],
-               "additional_info": {"has_date": g.get("date", "moment") is not None}}
+               "additional_info": info}
         if "to" in r:
             ent["to"] = r["to"].isoformat()
         results.append(ent)

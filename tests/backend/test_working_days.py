@@ -51,10 +51,12 @@ def test_an_ordinary_week_and_a_weekend(cal: WorkCalendar) -> None:
 
 
 def test_uncovered_year_falls_back_to_monday_to_friday(cal: WorkCalendar) -> None:
+    # 2027: config/holidays.yaml knows its statutory days but not yet its swapped working days
     assert 2026 in cal.covered and 2027 not in cal.covered
-    assert cal.is_workday(date(2027, 1, 1))  # New Year's Day, unknown to the calendar: a plain Friday
-    assert not cal.is_workday(date(2027, 1, 2))
-    assert cal.add_working_days(date(2026, 12, 30), 3) == date(2027, 1, 4)  # 12-31, 01-01, 01-04
+    assert not cal.is_workday(date(2027, 1, 1))  # New Year's Day, listed ahead
+    assert cal.is_workday(date(2027, 1, 4)) and not cal.is_workday(date(2027, 1, 2))
+    assert cal.add_working_days(date(2026, 12, 30), 3) == date(2027, 1, 5)  # 12-31, 01-04, 01-05
+    assert cal.is_workday(date(2028, 1, 3))  # a year nobody listed: Monday–Friday
 
 
 def test_start_up_warns_when_next_year_is_not_covered(caplog: pytest.LogCaptureFixture) -> None:
@@ -73,8 +75,16 @@ def test_holidays_yaml_extends_and_overrides_the_package(tmp_path: Path, caplog:
     with caplog.at_level(logging.WARNING, logger="backend.holidays"):
         cal = load_calendar(f, today=date(2026, 11, 18))
     assert not cal.is_workday(date(2026, 11, 20)) and cal.is_workday(date(2026, 11, 22))  # closure, Sunday worked
-    assert not cal.is_workday(date(2027, 1, 1)) and 2027 in cal.covered
-    assert caplog.records == []  # 2027 now listed: no warning
+    assert not cal.is_workday(date(2027, 1, 1)) and 2027 not in cal.covered  # its swapped days still unknown
+    assert any("2027" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    f.write_text("holidays: [2027-01-01]\nworkdays: ['2027-02-20']\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="backend.holidays"):
+        cal = load_calendar(f, today=date(2026, 11, 18))
+    assert 2027 in cal.covered and cal.is_workday(date(2027, 2, 20))
+    assert caplog.records == []  # 2027's arrangement listed: no warning
+    f.write_text("holidays: [2026-11-20]\nworkdays: ['2026-11-22']\n", encoding="utf-8")
+    cal = load_calendar(f, warn=False)
     assert cal.working_days_due(at(2026, 11, 19, 9), 2, TZ) == at(2026, 11, 24)  # 11-22, 11-23
     f.write_text("holidays: [not-a-date]\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not a date"):

@@ -145,9 +145,20 @@ async def test_address_change_applies_after_confirmation_and_she_is_told(chat: C
     assert row(chat, booking_id).address == "朝阳区建国路88号3号楼501"
     assert "已修改" in text(await chat.say("/change_confirm", "c-5"))
     b = row(chat, booking_id)
-    assert b.address == "海淀区学院路20号5号楼301" and b.district == "海淀" and b.status == "confirmed"
+    assert (b.address, b.city, b.district, b.status) == ("海淀区学院路20号5号楼301", "北京市", "海淀区", "confirmed")
     assert change_offer(chat, booking_id) is None
     assert "海淀区学院路20号5号楼301" in text(await chat.inbox(hk))
+
+
+async def test_an_address_outside_the_service_area_is_refused_and_nothing_changes(chat: Chat) -> None:
+    booking_id, _ = await confirmed_booking(chat, "c-10")
+    await chat.say("地址改一下", "c-10")
+    r = text(await chat.say("广州市天河区体育西路100号2栋1203", "c-10"))
+    assert "不在我们的服务范围" in r and "北京" in r and "上海" in r
+    b = row(chat, booking_id)
+    assert (b.address, b.city) == ("朝阳区建国路88号3号楼501", "北京市") and not changes_of(chat, booking_id)
+    r = text(await chat.say("海淀区学院路20号5号楼301", "c-10"))  # the address question stays open
+    assert "确认修改吗" in r
 
 
 async def test_a_way_out_keeps_the_booking(chat: Chat) -> None:

@@ -17,6 +17,9 @@ INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "book_service", "custo
            "request_human", "report_emergency", "inform", "out_of_scope", "request_data_erasure",
            "request_data_export", "ask_case_status", "ask_refund_status", "state_preference",
            "view_profile"}
+INTENTS |= {"apply_job"}  # issue 10: job seekers (nlu_data/applications.yml)
+INTENTS |= {"switch_language"}  # issue 10: explicit language requests (nlu_data/language.yml)
+INTENTS |= {"skip_visit", "cancel_series"}  # issue 10: repeat visits (nlu_data/series.yml)
 
 
 def test_model_knows_exactly_the_contract_intents(nlu) -> None:
