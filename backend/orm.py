@@ -391,8 +391,9 @@ class BookingSeries(Base):
 
 
 class StaffRequest(Base):
-    """A housekeeper's request made in chat: leave (starts_at–ends_at) or new working hours
-    (``hours``: [{weekday, start_minute, end_minute}, ...]); a manager approves or rejects it.
+    """A housekeeper's request made in chat: leave (starts_at–ends_at) or new working hours (``hours``:
+    what she asked, {"mode", "days", "start", "end"}, applied to her hours as they are at approval, which
+    then stores the result under "applied"); a manager approves or rejects it.
     status: pending | approved | rejected | withdrawn."""
 
     __tablename__ = "staff_requests"
@@ -401,7 +402,7 @@ class StaffRequest(Base):
     kind: Mapped[str] = mapped_column(String(16))  # leave | hours
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    hours: Mapped[list[dict[str, int]] | None] = mapped_column(JSON)
+    hours: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     text: Mapped[str | None] = mapped_column(Encrypted)  # her words, for the manager
     status: Mapped[str] = mapped_column(String(16), default="pending")
     manager_id: Mapped[int | None] = mapped_column(Integer)

@@ -34,6 +34,14 @@ def traditional_variant() -> str:
     return _variant
 
 
+# Params that carry only our own words (a date as we write it, a schedule, a fee, the cities served): in
+# a Traditional conversation they are converted with the template. Params that may hold a client's words
+# (address, notes, name, a summary) are not listed and stay exactly as given.
+OUR_PARAMS = frozenset({"time", "old_time", "new_time", "service", "services", "date", "schedule", "fee", "fee_text",
+                        "start", "end", "holidays", "cities", "due", "said_weekday", "date_weekday", "visits",
+                        "free_until", "status", "weekday", "period"})
+
+
 @lru_cache(maxsize=len(VARIANTS))
 def _converter(variant: str):  # type: ignore[no-untyped-def]
     from opencc import OpenCC  # loaded on the first Traditional reply, not at import
@@ -108,6 +116,8 @@ class Domain:
         # Only our own words are converted, before the params go in: a client's name, words or a
         # reference stay exactly as given, and placeholders ({due_time}) are ASCII, untouched by OpenCC.
         convert = _ours_in_traditional if lang == TRADITIONAL and not _matches(chosen, lang) else str
+        if lang == TRADITIONAL:  # params of our own words (dates, schedules, fees) follow the script
+            params = {k: traditional(v) if k in OUR_PARAMS and isinstance(v, str) else v for k, v in params.items()}
 
         def fill(s: str) -> str:
             return _PARAM.sub(lambda m: str(params[m[1]]) if params.get(m[1]) is not None else m[0], s)

@@ -50,6 +50,7 @@ class LanguagePolicy:
     negations: tuple[str, ...] = ()
     free_text_steps: dict[str, frozenset[str]] = field(default_factory=dict)
     slot_specs: dict[str, Any] = field(default_factory=dict)
+    about_staff: tuple[str, ...] = ()  # "有会说英语的阿姨吗": a housekeeper's language, not ours
 
     @classmethod
     def from_domain(cls, raw: dict[str, Any]) -> LanguagePolicy:
@@ -61,7 +62,8 @@ class LanguagePolicy:
                    frozenset(cfg.get("never_switch_intents") or ()), requests,
                    tuple(normalize(str(w)).text.strip() for w in cfg.get("negations") or ()),
                    {k: frozenset(map(str, v or ())) for k, v in (cfg.get("free_text_steps") or {}).items()},
-                   dict(raw.get("slots") or {}))
+                   dict(raw.get("slots") or {}),
+                   tuple(normalize(str(w)).text.strip() for w in cfg.get("about_staff") or ()))
 
     def free_text_answer(self, state: dict[str, Any]) -> bool:
         """Whether a typed message answers an open free-text question: the form asks a slot filled from
@@ -77,6 +79,8 @@ class LanguagePolicy:
         """The language an explicit request names ("please speak English" → en, "講中文" → zh-Hant,
         "说中文" → zh), else None. Chinese asked for in Traditional characters means Traditional."""
         said = normalize(text).text
+        if any(w and w in said for w in self.about_staff):
+            return None  # a wish about who comes (an English-speaking nanny), answered as such
         for lang in ("en", TRADITIONAL, "zh"):
             at = next((said.find(w) for w in self.requests.get(lang, ()) if w and w in said), -1)
             if at < 0:

@@ -27,6 +27,8 @@ def parse(lang: str, intent: str = "inform", entities: list | None = None) -> di
     ("Room 1203, Building 5, Jianguo Road", parse("en")),
     ("13812345678", parse("und")),
     ("bye", parse("en", "goodbye")),
+    ("asdfgh qwerty zxcv", parse("en", "nlu_fallback")),  # gibberish: no sentence word
+    ("hmm", parse("en", "nlu_fallback")),
 ])
 def test_courtesies_names_services_and_numbers_keep_chinese(policy: LanguagePolicy, text: str, reading: dict) -> None:
     assert policy.follow("zh", text, reading, free_text_answer=False, opening=False) == "zh"
@@ -69,3 +71,17 @@ def test_lang_command() -> None:
     assert lang_command("/lang en") == (True, "en")
     assert lang_command("/lang zh-Hant") == (True, "zh-Hant")
     assert lang_command("/language") == (False, None)
+
+
+@pytest.mark.parametrize("text", ["有会说英语的阿姨吗", "阿姨会说英文吗", "我要一个会讲英文的阿姨",
+                                  "do you have a nanny who speaks English", "a cleaner who can speak Chinese"])
+def test_a_wish_about_the_housekeepers_language_is_not_a_request(policy: LanguagePolicy, text: str) -> None:
+    assert policy.requested(text) is None
+
+
+def test_requests_still_switch(policy: LanguagePolicy) -> None:
+    assert policy.requested("please speak English") == "en" and policy.requested("说中文") == "zh"
+
+
+def test_asking_us_to_speak_english_is_a_request(policy: LanguagePolicy) -> None:
+    assert policy.requested("你会说英文吗") == "en"

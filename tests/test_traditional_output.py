@@ -95,3 +95,12 @@ def test_notifications_follow_the_client_s_script() -> None:
     assert n.render("job_finished", {"booking_id": 12}, "en")["text"].startswith("Booking #12 is finished")
     relay = n.render("manager_message", {"manager": "王经理", "text": "我们马上处理"}, "zh-Hant")
     assert relay["text"] == "王经理：我们马上处理"  # a person's words are relayed as written
+
+
+def test_our_words_in_params_follow_the_script_the_clients_stay() -> None:
+    d = Domain.load()
+    out = d.render("utter_booking_summary", "zh-Hant", {
+        "service": "日常保洁", "time": "11月19日（周四）10:00", "address": "朝阳区建国路88号", "phone": "138",
+        "notes": "• 备注：头发别乱放\n", "size": "", "price": 150})
+    assert "11月19日（週四）10:00" in out["text"] and "日常保潔" in out["text"]
+    assert "朝阳区建国路88号" in out["text"] and "头发别乱放" in out["text"]  # the client's words as given

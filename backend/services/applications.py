@@ -4,7 +4,8 @@ timer behind "our recruiting colleagues will contact you within N working days".
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -13,14 +14,15 @@ from sqlalchemy.orm import Session
 from backend.orm import JobApplication
 from backend.services import Context, DomainError
 from backend.services.audit import record
-from backend.services.case_cards import recipients
-from backend.services.outbox import notify
+from backend.services.case_cards import tell_managers
 from backend.services.timers import cancel as cancel_timer
 from backend.services.timers import handler, schedule
 
 FOLLOW_UP_WORKING_DAYS = 2  # the promise the applicant reads (domain.d/applications.yml says the same N)
 STATUSES = ("new", "contacted", "hired", "rejected")
 DECISIONS = STATUSES[1:]
+FINAL = ("hired", "rejected")  # decided: the personal fields go after the retention period
+REMIND_AT = time(10)  # local time on the last promised working day: still time to call that day
 REPEAT_WINDOW = timedelta(minutes=30)  # the same form confirmed twice (a double tap, a retry) is one application
 NEW, REMINDER = "application_new", "application_reminder"
 
@@ -53,7 +55,14 @@ def for_lang(params: dict[str, Any], lang: str | None) -> dict[str, Any]:
 
 
 def follow_up_due(ctx: Context, a: JobApplication) -> datetime:
+    """The end of the promise: midnight after the last promised working day."""
     return ctx.calendar.working_days_due(a.created_at, FOLLOW_UP_WORKING_DAYS, ctx.tz)
+
+
+def reminder_at(ctx: Context, a: JobApplication) -> datetime:
+    """10:00 local on the last promised working day: managers are reminded while they can still keep it."""
+    day = ctx.calendar.add_working_days(a.created_at.astimezone(ctx.tz).date(), FOLLOW_UP_WORKING_DAYS)
+    return datetime.combine(day, REMIND_AT, ctx.tz)
 
 
 def submit(ctx: Context, session: Session, client_id: int | None, name: str, phone: str, services: list[str],
@@ -76,25 +85,20 @@ def submit(ctx: Context, session: Session, client_id: int | None, name: str, pho
     session.add(a)
     session.flush()
     record(session, now, "job_application", a.id, None, "new", f"client:{client_id}")
-    params = view(ctx, a)
-    for m in recipients(ctx, session, 0, now):
-        notify(session, now, "manager", m.id, NEW, f"application:{a.id}:new:{m.id}",
-               subject=f"application:{a.id}", **for_lang(params, m.lang))
-    schedule(session, "application_follow_up", a.id, follow_up_due(ctx, a), _timer_key(a.id))
+    tell_managers(ctx, session, now, NEW, f"application:{a.id}:new", f"application:{a.id}",
+                  partial(for_lang, view(ctx, a)))
+    schedule(session, "application_follow_up", a.id, reminder_at(ctx, a), _timer_key(a.id))
     return a
 
 
 @handler("application_follow_up")
 def follow_up(ctx: Context, session: Session, app_id: int) -> None:
-    """Still ``new`` when the promised working days are over: every manager is reminded."""
+    """Still ``new`` on the morning of the last promised working day: every manager is reminded."""
     a = session.get(JobApplication, app_id, with_for_update=True)
     if a is None or a.status != "new":
         return
-    now = ctx.clock.now()
-    params = view(ctx, a)
-    for m in recipients(ctx, session, 0, now) or recipients(ctx, session, 1, now):
-        notify(session, now, "manager", m.id, REMINDER, f"application:{a.id}:reminder:{m.id}",
-               subject=f"application:{a.id}", urgent=True, **for_lang(params, m.lang))
+    tell_managers(ctx, session, ctx.clock.now(), REMINDER, f"application:{a.id}:reminder", f"application:{a.id}",
+                  partial(for_lang, view(ctx, a)), urgent=True)
 
 
 def listing(ctx: Context, session: Session, statuses: tuple[str, ...] = ("new",), limit: int = 20) -> list[dict]:
@@ -116,7 +120,20 @@ def set_status(ctx: Context, session: Session, app_id: int, manager_id: int, sta
     return a
 
 
-# --- privacy (backend/services/privacy.py erase/export) -------------------------------------------
+# --- privacy (backend/services/privacy.py erase/export, backend/services/retention.py) ----------------
+def prune(session: Session, cutoff: datetime) -> int:
+    """Hired or rejected before ``cutoff``: name, phone, experience and certificates go (the row, its
+    services and dates stay for the figures). Returns the applications cleared."""
+    cleared = 0
+    for a in session.scalars(select(JobApplication).where(
+            JobApplication.status.in_(FINAL), JobApplication.decided_at < cutoff,
+            JobApplication.name.is_not(None) | JobApplication.phone.is_not(None)
+            | JobApplication.experience.is_not(None) | JobApplication.certificates.is_not(None))):
+        a.name = a.phone = a.experience = a.certificates = None
+        cleared += 1
+    return cleared
+
+
 def erase_client(session: Session, client_id: int) -> None:
     for a in session.scalars(select(JobApplication).where(JobApplication.client_id == client_id)):
         a.name = a.phone = a.experience = a.certificates = None

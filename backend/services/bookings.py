@@ -110,6 +110,14 @@ def by_request_key(session: Session, client_id: int, request_key: str) -> Bookin
     return b
 
 
+def price_for(ctx: Context, service: str, hours: float | None, area: float | None,
+              start: datetime) -> tuple[int, int]:
+    """(price, holiday surcharge in it), in yuan, of a visit starting at ``start`` at catalogue prices."""
+    base = ctx.catalogue[service].estimate(hours, area)
+    price = round(base * ctx.catalogue.surcharge(service, start.astimezone(ctx.tz).date())[0])
+    return price, price - base
+
+
 def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str,
            request_key: str | None = None, *, price: int | None = None, case_id: int | None = None,
            rework_of: int | None = None, prefer: int | None = None) -> Booking:
@@ -126,13 +134,10 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
     city, district = ctx.area.locate(req.address, req.city, req.district)
     if not ctx.area.covers(city, district):
         raise DomainError("outside_area")
-    svc = ctx.catalogue[req.service]
     start, end = interval(ctx, req)
     surcharge = 0  # a holiday surcharge (services.yaml surcharges:) on the catalogue price, never on a set one
     if price is None:
-        base = svc.estimate(req.hours, req.area)
-        price = round(base * ctx.catalogue.surcharge(req.service, start.astimezone(ctx.tz).date())[0])
-        surcharge = price - base
+        price, surcharge = price_for(ctx, req.service, req.hours, req.area, start)
     b = Booking(client_id=client_id, service=req.service, starts_at=start, ends_at=end, hours=req.hours,
                 area=req.area, address=req.address, district=district, city=city, notes=req.notes,
                 price_estimate=price, surcharge_cents=surcharge * 100 or None, status="requested",
@@ -154,11 +159,13 @@ def client_booking(session: Session, client_id: int, booking_id: int) -> Booking
     return b
 
 
-def cancel(ctx: Context, session: Session, client_id: int, booking_id: int) -> Booking:
+def cancel(ctx: Context, session: Session, client_id: int, booking_id: int, *, actor: str | None = None) -> Booking:
+    """The client's booking cancelled; ``actor`` for the audit row (default: the client herself; the series
+    machinery cancelling a holiday visit by default passes ``system:series``)."""
     lock_pending(session, booking_id)  # offers before the booking: the order accept and expiry lock in
     b = client_booking(session, client_id, booking_id)
     was = b.status
-    set_status(ctx, session, b, "cancelled", f"client:{client_id}")
+    set_status(ctx, session, b, "cancelled", actor or f"client:{client_id}")
     withdraw_pending(ctx, session, b.id, "cancelled")
     if was == "confirmed" and b.housekeeper_id:
         key = f"job:{b.id}:cancelled"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from backend.domain.cancellation import Quote
 from backend.domain.cancellation import quote as policy_quote
@@ -70,13 +70,22 @@ def fee_of(session: Session, booking_id: int) -> int:
 
 
 def my_bookings(ctx: Context, session: Session, client_id: int, recent_days: int = 14,
-                limit: int = 10) -> tuple[list[Booking], list[Booking]]:
+                limit: int = 10, series_visits: bool = False) -> tuple[list[Booking], list[Booking]]:
     """"我的预约": upcoming bookings (soonest first) and those ended or cancelled in the last
-    ``recent_days`` (newest first), at most ``limit`` each."""
+    ``recent_days`` (newest first), at most ``limit`` each. Unless ``series_visits``, the upcoming list
+    keeps of each series' visits not yet started only the next one (the series is listed once, with that
+    visit), so a series never crowds one-off bookings out of the limit."""
     now = ctx.clock.now()
-    upcoming = list(session.scalars(select(Booking).where(
-        Booking.client_id == client_id, Booking.status.in_(UPCOMING),
-        Booking.ends_at > now - timedelta(hours=12)).order_by(Booking.starts_at).limit(limit)))
+    q = select(Booking).where(Booking.client_id == client_id, Booking.status.in_(UPCOMING),
+                              Booking.ends_at > now - timedelta(hours=12))
+    if not series_visits:
+        pending = ("requested", "offered", "unassigned", "confirmed")  # series.future_visits: not started
+        sooner = aliased(Booking)
+        earlier = exists().where(sooner.series_id == Booking.series_id, sooner.status.in_(pending),
+                                 sooner.starts_at > now, sooner.starts_at < Booking.starts_at)
+        q = q.where(or_(Booking.series_id.is_(None), Booking.starts_at <= now, Booking.status == "in_progress",
+                        ~earlier))
+    upcoming = list(session.scalars(q.order_by(Booking.starts_at).limit(limit)))
     recent = list(session.scalars(select(Booking).where(
         Booking.client_id == client_id, Booking.status.in_(("completed", "cancelled")),
         Booking.starts_at > now - timedelta(days=recent_days)).order_by(Booking.starts_at.desc()).limit(limit)))

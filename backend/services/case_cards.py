@@ -7,6 +7,7 @@ look at one case) writes an access-log row.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -127,6 +128,19 @@ def recipients(ctx: Context, session: Session, level: int, now: datetime | None 
         managers = [m for m in active if m.role != "supervisor"]
         return on_duty(ctx, session, now or ctx.clock.now()) or managers or supervisors
     return supervisors or active
+
+
+def tell_managers(ctx: Context, session: Session, now: datetime, template: str, key: str, subject: str,
+                  params_for: Callable[[str | None], dict[str, Any]], *, level: int = 0,
+                  urgent: bool = False) -> list[int]:
+    """One ``template`` row for every manager ``recipients`` names at ``level`` (key ``{key}:{manager id}``,
+    params from ``params_for(her language)``); returns their ids. For news that is not a case."""
+    sent = []
+    for m in recipients(ctx, session, level, now):
+        notify(session, now, "manager", m.id, template, f"{key}:{m.id}", subject=subject, urgent=urgent,
+               **params_for(m.lang))
+        sent.append(m.id)
+    return sent
 
 
 def audience(ctx: Context, session: Session, esc: Escalation, now: datetime) -> list[Manager]:

@@ -22,7 +22,7 @@ from backend.domain.matching import adjacent_to, by_area, rank
 from backend.orm import Booking, BookingChange, Client, Housekeeper, MatchCandidate, Offer
 from backend.services import Context, DomainError, day_of_job
 from backend.services.audit import record
-from backend.services.bookings import Request, client_booking, interval, validate
+from backend.services.bookings import Request, client_booking, interval, price_for, validate
 from backend.services.offers import lock_offer, lock_pending, mask_phone, offer_next, rank_candidates
 from backend.services.outbox import notify
 from backend.services.profiles import job_notes, offer_codes
@@ -69,7 +69,6 @@ def plan(ctx: Context, session: Session, client_id: int, booking_id: int, *, sta
         raise DomainError("booking_not_found")
     if b.status not in CHANGEABLE:
         raise DomainError("not_changeable")
-    svc = ctx.catalogue[b.service]
     req = Request(b.service, starts_at or b.starts_at, hours if hours is not None else b.hours,
                   area if area is not None else b.area, address if address is not None else b.address, b.district,
                   notes if notes is not None else b.notes)
@@ -88,7 +87,8 @@ def plan(ctx: Context, session: Session, client_id: int, booking_id: int, *, sta
             raise DomainError("invalid_notes")
         req = replace(req, notes=notes)
     start, end = interval(ctx, req)
-    price = svc.estimate(req.hours, req.area) if b.price_estimate else 0  # a free rework visit stays free
+    # a free rework visit stays free; a holiday surcharge follows the new date
+    price = price_for(ctx, b.service, req.hours, req.area, start)[0] if b.price_estimate else 0
     p = Plan(b.id, b.service, b.starts_at, start, end, req.hours, req.area, req.address, req.notes,
              b.price_estimate, price,
              b.status == "confirmed" and (start != b.starts_at or end > b.ends_at))
@@ -286,6 +286,8 @@ def _apply(ctx: Context, session: Session, ch: BookingChange, b: Booking, hk_id:
     b.starts_at, b.ends_at, b.hours, b.area = ch.starts_at, ch.ends_at, ch.hours, ch.area
     b.address, b.district, b.notes, b.price_estimate = ch.address, ch.district, ch.notes, ch.price_estimate
     b.city = ch.city or b.city
+    if b.price_estimate:  # the surcharge part of the new price (none off the holiday dates)
+        b.surcharge_cents = price_for(ctx, b.service, b.hours, b.area, b.starts_at)[1] * 100 or None
     ch.status, ch.decided_at, ch.housekeeper_id = "applied", now, hk_id
     record(session, now, "booking_change", ch.id, "pending", "applied", "system", booking_id=b.id,
            housekeeper_id=hk_id)

@@ -7,7 +7,8 @@ housekeepers' ratings rest on them) are business records and stay;
 what goes is what only served a conversation: old tracker events, conversations idle for the whole
 retention period, delivered or failed notifications, processed-message ids, finished inbox rows,
 spent invites and button payload references — and the files clients sent, once their case has been
-closed for the whole retention period (or when they never joined a case).
+closed for the whole retention period (or when they never joined a case) — and the personal fields of
+job applications hired or rejected longer ago than the retention period.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import DateTime, String, Text, and_, column, delete, or_, select
 from sqlalchemy.orm import Session
 
 from backend.orm import EncryptedJSON, InboxMessage, Invite, Notification, Timer
-from backend.services import attachments
+from backend.services import applications, attachments
 from backend.services.timers import handler, schedule
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ def prune(session: Session, now: datetime, retention_days: int) -> dict[str, int
     counts["callback_refs"] = session.execute(
         delete(callback_refs).where(callback_refs.c.created_at < cutoff)).rowcount
     counts["attachments"] = attachments.prune(session, now, retention_days)
+    counts["job_applications"] = applications.prune(session, cutoff)
     return counts
 
 

@@ -6,7 +6,9 @@
   planned ends.
 - Statutory holidays (``ctx.calendar``) follow the series' ``holiday_rule``: skip (not created, the client
   told), keep (created), ask (created and held; the client is asked 保留/跳过 ``ask_days_before`` days
-  before; no answer by ``answer_days_before`` days before → ``ask_default``, and the client is told).
+  before; no answer by ``answer_days_before`` days before → ``ask_default``, and the client is told; a holiday
+  already past that deadline when planned gets ``ask_default`` at once, as the summary lists it). A visit
+  the daily plan creates with a holiday surcharge is announced to the client.
 - ``cancel_rest``: the series is cancelled and every future visit cancelled under the cancellation policy.
 """
 
@@ -28,6 +30,7 @@ from backend.services.timers import handler, schedule
 
 ACTIVE_VISIT = ("requested", "offered", "unassigned", "confirmed")
 HELD = ("confirmed", "in_progress", "completed")
+OPEN_SERIES_WEEKS = 52  # an open-ended series' summary looks this far ahead for holidays and surcharges
 
 
 def local_start(ctx: Context, s: BookingSeries, day: date) -> datetime:
@@ -39,9 +42,24 @@ def holidays_between(ctx: Context, s: BookingSeries, after: date | None, up_to: 
             if ctx.calendar.is_holiday(d)]
 
 
+def answer_deadline(ctx: Context, day: date) -> datetime:
+    """Until when the client may answer the holiday question about a visit on ``day``."""
+    return datetime.combine(day - timedelta(days=ctx.series.answer_days_before), time(10), ctx.tz)
+
+
+def holiday_outcome(ctx: Context, rule: str, day: date) -> str:
+    """create | skip | ask for a date planned now. A holiday too close to ask about (its answer deadline
+    passed) gets the ask default at once, as the summary lists it."""
+    action = rules.holiday_action(rule, ctx.calendar.is_holiday(day))
+    if action == "ask" and answer_deadline(ctx, day) <= ctx.clock.now():
+        return "skip" if ctx.series.ask_default == "skip" else "create"
+    return action
+
+
 def preview(ctx: Context, req: bookings.Request, rec: rules.Recurrence) -> dict[str, object]:
-    """What the summary shows before the client confirms: the first date, the end, the dates planned now,
-    the holidays skipped or asked about, and the price per visit. Raises DomainError when it cannot be."""
+    """What the summary shows before the client confirms: the first date, the end, every date up to the
+    last (an open series: ``OPEN_SERIES_WEEKS`` ahead) for its holidays and surcharges, and the holiday
+    rule. Raises DomainError when it cannot be."""
     start = req.starts_at.astimezone(ctx.tz)
     first = start.date()
     if rec.weekday is not None and rec.weekday != first.weekday():
@@ -49,12 +67,11 @@ def preview(ctx: Context, req: bookings.Request, rec: rules.Recurrence) -> dict[
     code = rules.problem(rec, first, ctx.series)
     if code:
         raise DomainError(code)
-    today = ctx.clock.now().astimezone(ctx.tz).date()
-    horizon = rules.plan_until(today, ctx.series.horizon_weeks, ctx.max_days_ahead)
-    dates = rules.occurrences(first, rec.interval_weeks, rec.count, rec.until, None, horizon)
+    last = rules.last_date(first, rec.interval_weeks, rec.count, rec.until)
+    up_to = last if last is not None else first + timedelta(weeks=OPEN_SERIES_WEEKS)
+    dates = rules.occurrences(first, rec.interval_weeks, rec.count, rec.until, None, up_to)
     holidays = [d for d in dates if ctx.calendar.is_holiday(d)]
-    return {"first": first, "last": rules.last_date(first, rec.interval_weeks, rec.count, rec.until),
-            "dates": dates, "holidays": holidays, "rule": ctx.series.holiday_rule}
+    return {"first": first, "last": last, "dates": dates, "holidays": holidays, "rule": ctx.series.holiday_rule}
 
 
 def series_of_key(session: Session, client_id: int, request_key: str) -> BookingSeries | None:
@@ -97,7 +114,7 @@ def plan(ctx: Context, session: Session, s: BookingSeries, first_key: str | None
     _adopt_housekeeper(session, s)
     created: list[Booking] = []
     for day in rules.occurrences(s.first_date, s.interval_weeks, s.count, s.until_date, s.planned_until, horizon):
-        action = rules.holiday_action(s.holiday_rule, ctx.calendar.is_holiday(day))
+        action = holiday_outcome(ctx, s.holiday_rule, day)
         if action == "skip":
             record(session, now, "series", s.id, None, "holiday_skipped", "system", date=day.isoformat())
             if s.planned_until is not None:  # dates in the first plan were listed in the summary already
@@ -113,6 +130,11 @@ def plan(ctx: Context, session: Session, s: BookingSeries, first_key: str | None
         created.append(b)
         if action == "ask":
             _arm_holiday_question(ctx, session, b)
+        if b.surcharge_cents and s.planned_until is not None:  # the first plan's were in the summary
+            notify(session, now, "client", s.client_id, "series_visit_surcharge", f"series:{s.id}:surcharge:{b.id}",
+                   subject=f"booking:{b.id}", series_id=s.id, booking_id=b.id, service=s.service,
+                   starts_at=b.starts_at.isoformat(), price_cents=(b.price_estimate or 0) * 100,
+                   surcharge_cents=b.surcharge_cents)
     s.planned_until = horizon
     last = rules.last_date(s.first_date, s.interval_weeks, s.count, s.until_date)
     if last is not None and last <= horizon:
@@ -178,11 +200,8 @@ def _at(ctx: Context, day: date, days_before: int) -> datetime:
 
 
 def _arm_holiday_question(ctx: Context, session: Session, b: Booking) -> None:
-    """Ask before the visit; a visit already inside the answer window when planned (only in the first plan,
-    whose summary listed it and which the client confirmed) is kept."""
+    """Ask before the visit (plan gives a visit already past its answer deadline the default instead)."""
     day = b.starts_at.astimezone(ctx.tz).date()
-    if datetime.combine(day - timedelta(days=ctx.series.answer_days_before), time(10), ctx.tz) <= ctx.clock.now():
-        return
     schedule(session, "series_holiday_ask", b.id, _at(ctx, day, ctx.series.ask_days_before),
              f"series_holiday_ask:{b.id}")
     schedule(session, "series_holiday_default", b.id, _at(ctx, day, ctx.series.answer_days_before),
@@ -220,11 +239,12 @@ def _holiday_kept(ctx: Context, session: Session, b: Booking, actor: str) -> Non
                subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
                by=actor)
 
+
 def _holiday_skipped(ctx: Context, session: Session, b: Booking, actor: str) -> None:
     """Our question, so no fee: the held visit is cancelled as the client answered (or as the default)."""
     cancel_timer(session, f"series_holiday_default:{b.id}")
-    bookings.cancel(ctx, session, b.client_id, b.id)  # her offer withdrawn / she is told, as any cancellation
-    record(session, ctx.clock.now(), "booking", b.id, "cancelled", "cancelled", actor, holiday="skipped")
+    # her offer withdrawn / she is told, as any cancellation; one audit row, by whoever decided
+    bookings.cancel(ctx, session, b.client_id, b.id, actor="system:series" if actor == "timer" else actor)
     if actor == "timer":  # the default: never silent (the client's own answer is acknowledged in the chat)
         notify(session, ctx.clock.now(), "client", b.client_id, "series_holiday_skipped_visit",
                f"series_holiday:{b.id}:skipped", subject=f"booking:{b.id}", booking_id=b.id, service=b.service,
@@ -232,11 +252,16 @@ def _holiday_skipped(ctx: Context, session: Session, b: Booking, actor: str) -> 
 
 
 def answer_holiday(ctx: Context, session: Session, client_id: int, booking_id: int, keep: bool) -> Booking:
-    """The client's 保留 / 跳过 to the holiday question."""
+    """The client's 保留 / 跳过 to the holiday question: only about a held holiday visit of an "ask" series,
+    and only until its answer deadline (``holiday_answered`` otherwise: after it the default has decided,
+    and skipping is an ordinary cancellation under the policy)."""
     b = session.get(Booking, booking_id)
     if b is None or b.client_id != client_id or b.series_id is None:
         raise DomainError("booking_not_found")
-    if b.status not in ACTIVE_VISIT:
+    day = b.starts_at.astimezone(ctx.tz).date()
+    s = session.get(BookingSeries, b.series_id)
+    if (b.status not in ACTIVE_VISIT or s is None or s.holiday_rule != "ask" or not ctx.calendar.is_holiday(day)
+            or ctx.clock.now() >= answer_deadline(ctx, day)):
         raise DomainError("holiday_answered")
     (_holiday_kept if keep else _holiday_skipped)(ctx, session, b, f"client:{client_id}")
     return b

@@ -1,6 +1,8 @@
 """A housekeeper's leave and working-hours requests (下周三请假, 我周末不接单), decided by a manager.
 
-A request is stored ``pending`` and every manager of the case audience gets a card with 批准/拒绝 that
+A request is stored ``pending`` (an hours request as the change she asked for — mode, days, times — applied
+to her hours as they are when a manager approves, so two approvals or a roster import in between are kept)
+and every manager of the case audience gets a card with 批准/拒绝 that
 already lists her confirmed jobs the request would clash with. Approval writes ``TimeOff`` (leave) or
 replaces her ``WorkingHours`` (hours) — the rows matching reads (backend.domain.availability) — and tells
 her; the managers' cards are edited in place into the decision, and the clashing confirmed jobs are
@@ -10,15 +12,26 @@ flagged to managers in a notification of their own (they stay hers until a manag
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from backend.orm import Booking, Housekeeper, Manager, Notification, Offer, StaffRequest, TimeOff, WorkingHours
-from backend.services import Context, DomainError, offers
+from backend.orm import (
+    Booking,
+    BookingChange,
+    Housekeeper,
+    Manager,
+    Notification,
+    Offer,
+    StaffRequest,
+    TimeOff,
+    WorkingHours,
+)
+from backend.services import Context, DomainError, changes, offers
 from backend.services.audit import record
-from backend.services.case_cards import recipients
+from backend.services.case_cards import tell_managers
 from backend.services.offers import replace_card
 from backend.services.outbox import notify
 
@@ -57,6 +70,24 @@ def changed_hours(current: Hours, mode: str, days: list[int], start: int | None,
     if mode == "off":
         return [h for h in current if h["weekday"] not in days]
     raise DomainError("invalid_hours")
+
+
+def proposed_hours(session: Session, req: StaffRequest) -> Hours:
+    """Her weekly hours with the requested change applied to her hours as they are now (the change is
+    stored, not a schedule: what was approved or imported meanwhile stays). A change that no longer
+    applies (no days left to retime) leaves them as they are."""
+    current = current_hours(session, req.housekeeper_id)
+    ch = req.hours if isinstance(req.hours, dict) else {}
+    try:
+        return changed_hours(current, ch.get("mode", ""), ch.get("days") or [], ch.get("start"), ch.get("end"))
+    except DomainError:
+        return current
+
+
+def new_hours(session: Session, req: StaffRequest) -> Hours:
+    """The weekly hours the request gives her: those written on approval, else as it would now."""
+    applied = req.hours.get("applied") if isinstance(req.hours, dict) else None
+    return applied if applied is not None else proposed_hours(session, req)
 
 
 def _hhmm(m: int) -> str:
@@ -125,7 +156,8 @@ def conflicts(ctx: Context, session: Session, req: StaffRequest) -> list[Booking
     if req.kind == "leave":
         q = q.where(Booking.starts_at < req.ends_at, Booking.ends_at > req.starts_at)
         return list(session.scalars(q))
-    return [b for b in session.scalars(q) if not fits(req.hours or [], b.starts_at, b.ends_at, ctx.tz)]
+    hours = proposed_hours(session, req)
+    return [b for b in session.scalars(q) if not fits(hours, b.starts_at, b.ends_at, ctx.tz)]
 
 
 def conflict_lines(ctx: Context, jobs: list[Booking]) -> str:
@@ -163,7 +195,8 @@ def request_hours(ctx: Context, session: Session, hk_id: int, mode: str, days: l
     new = changed_hours(current, mode, days, start, end)
     if sorted(map(tuple, (h.values() for h in new))) == sorted(map(tuple, (h.values() for h in current))):
         raise DomainError("same_hours")
-    req = StaffRequest(housekeeper_id=hk_id, kind="hours", hours=new, text=(text or "")[:500] or None,
+    change = {"mode": mode, "days": sorted({int(d) for d in days}), "start": start, "end": end}
+    req = StaffRequest(housekeeper_id=hk_id, kind="hours", hours=change, text=(text or "")[:500] or None,
                        status="pending", created_at=now)
     return _submit(ctx, session, req)
 
@@ -173,10 +206,8 @@ def _submit(ctx: Context, session: Session, req: StaffRequest) -> StaffRequest:
     session.add(req)
     session.flush()
     record(session, now, "staff_request", req.id, None, "pending", f"housekeeper:{req.housekeeper_id}", kind=req.kind)
-    params = card_params(ctx, session, req)
-    for m in recipients(ctx, session, 0, now):
-        notify(session, now, "manager", m.id, CARD, f"staff_request:{req.id}:card:{m.id}",
-               subject=subject(req.id), **for_lang(params, m.lang))
+    tell_managers(ctx, session, now, CARD, f"staff_request:{req.id}:card", subject(req.id),
+                  partial(for_lang, card_params(ctx, session, req)))
     return req
 
 
@@ -205,7 +236,7 @@ def card_params(ctx: Context, session: Session, req: StaffRequest) -> dict[str, 
             period = period_text(req.starts_at, req.ends_at, ctx.tz, lang)
             p[f"what_{lang}"] = f"Leave: {period}" if lang == "en" else f"请假：{period}"
         else:
-            new = hours_text(req.hours or [], lang)
+            new = hours_text(new_hours(session, req), lang)
             if req.status == "pending":
                 old = hours_text(current_hours(session, req.housekeeper_id), lang)
                 p[f"what_{lang}"] = (f"New working hours: {new} (now: {old})" if lang == "en"
@@ -231,8 +262,10 @@ def decide(ctx: Context, session: Session, request_id: int, manager_id: int, app
     if approve and req.kind == "leave":
         session.add(TimeOff(housekeeper_id=req.housekeeper_id, starts_at=req.starts_at, ends_at=req.ends_at))
     elif approve:
+        new = proposed_hours(session, req)  # her hours now, changed as she asked
+        req.hours = {**(req.hours or {}), "applied": new}
         session.execute(delete(WorkingHours).where(WorkingHours.housekeeper_id == req.housekeeper_id))
-        for h in req.hours or []:
+        for h in new:
             session.add(WorkingHours(housekeeper_id=req.housekeeper_id, weekday=h["weekday"],
                                      start_minute=h["start_minute"], end_minute=h["end_minute"]))
     record(session, now, "staff_request", req.id, "pending", req.status, f"manager:{manager_id}")
@@ -252,31 +285,37 @@ def decide(ctx: Context, session: Session, request_id: int, manager_id: int, app
                **for_lang(params, m.lang if m else None))
         replace_card(session, new_key, key)
     if jobs:  # her confirmed jobs in the leave / outside the new hours: a manager must move them
-        lines = conflict_lines(ctx, jobs)
-        for m in recipients(ctx, session, 0, now):
-            notify(session, now, "manager", m.id, CONFLICTS, f"staff_request:{req.id}:conflicts:{m.id}",
-                   subject=subject(req.id), urgent=True,
-                   **for_lang({**params, "conflicts": lines, "conflict_count": len(jobs)}, m.lang))
+        flagged = {**params, "conflicts": conflict_lines(ctx, jobs), "conflict_count": len(jobs)}
+        tell_managers(ctx, session, now, CONFLICTS, f"staff_request:{req.id}:conflicts", subject(req.id),
+                      partial(for_lang, flagged), urgent=True)
     return req
 
 
 def _release_offers(ctx: Context, session: Session, req: StaffRequest) -> None:
     """Offers waiting for her answer in the approved leave / outside the new hours go to the next
-    candidate at once; her card becomes the withdrawn one (edited in place where the channel can)."""
+    candidate at once; her card becomes the withdrawn one (edited in place where the channel can). A job
+    offer is tested on the booking's slot, a change-of-time offer on the change's new slot (and declined
+    through the change, which then asks the next housekeeper or tells the client)."""
     now = ctx.clock.now()
+    hours = new_hours(session, req) if req.kind == "hours" else []
     for o in list(session.scalars(select(Offer).where(Offer.housekeeper_id == req.housekeeper_id,
                                                       Offer.status == "pending").order_by(Offer.id))):
         b = session.get(Booking, o.booking_id)
-        if b is None:
+        ch = session.get(BookingChange, o.change_id) if o.kind == "change" and o.change_id else None
+        if b is None or (o.kind == "change" and (ch is None or ch.starts_at is None or ch.ends_at is None)):
             continue
-        clash = (b.starts_at < req.ends_at and b.ends_at > req.starts_at) if req.kind == "leave" \
-            else not fits(req.hours or [], b.starts_at, b.ends_at, ctx.tz)
+        start, end = (ch.starts_at, ch.ends_at) if ch is not None else (b.starts_at, b.ends_at)
+        clash = (start < req.ends_at and end > req.starts_at) if req.kind == "leave" \
+            else not fits(hours, start, end, ctx.tz)
         if not clash:
             continue
-        offers.decline(ctx, session, o.id, req.housekeeper_id)
+        if ch is not None:
+            changes.decline(ctx, session, o.id, req.housekeeper_id)
+        else:
+            offers.decline(ctx, session, o.id, req.housekeeper_id)
         key = f"offer:{o.id}:withdrawn"
-        notify(session, now, "housekeeper", req.housekeeper_id, "offer_withdrawn", key, subject=f"booking:{b.id}",
-               offer_id=o.id, booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+        notify(session, now, "housekeeper", req.housekeeper_id, "offer_released", key, subject=f"booking:{b.id}",
+               offer_id=o.id, booking_id=b.id, service=b.service, starts_at=start.isoformat())
         replace_card(session, key, f"offer:{o.id}")
 
 

@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
 from backend.domain import series as rules
+from backend.services.series import holiday_outcome
 from dialogs.actions.answers import entity, status_text
 from dialogs.actions.booking import lang_of, request_of
 from dialogs.actions.runtime import backend, call, service_name, when
@@ -55,19 +56,27 @@ def span_text(first: date, count: int | None, until: date | None, lang: str) -> 
 
 
 def _holiday_lines(p: dict[str, Any], lang: str) -> str:
-    days = [date.fromisoformat(d) for d in p["holidays"]]
-    if not days:
-        return ""
-    listed = (", " if lang == "en" else "、").join(_day(d, lang) for d in days)
-    policy = backend().ctx.series
-    if lang == "en":
-        return {"skip": f"• Public holidays, no visit: {listed}\n",
-                "keep": f"• Public holidays, visits as usual: {listed}\n",
-                "ask": f"• {listed}: public holiday; {policy.ask_days_before} days before we ask you to keep or skip it"
-                       f" (no answer: {'skip' if policy.ask_default == 'skip' else 'keep'})\n"}[p["rule"]]
-    return {"skip": f"• 法定节假日不上门：{listed}\n", "keep": f"• 法定节假日照常上门：{listed}\n",
-            "ask": f"• {listed}是法定节假日：提前{policy.ask_days_before}天问您保留还是跳过"
-                   f"（不回复则{'跳过' if policy.ask_default == 'skip' else '保留'}）\n"}[p["rule"]]
+    """One line per outcome: under "ask", a holiday too close to ask about is listed under the default the
+    plan gives it at once (the backend's holiday_outcome decides both)."""
+    ctx = backend().ctx
+    by: dict[str, list[date]] = {}
+    for d in (date.fromisoformat(x) for x in p["holidays"]):
+        by.setdefault(holiday_outcome(ctx, p["rule"], d), []).append(d)
+    policy, out, sep = ctx.series, "", ", " if lang == "en" else "、"
+    for outcome in ("skip", "create", "ask"):
+        if not by.get(outcome):
+            continue
+        listed = sep.join(_day(d, lang) for d in by[outcome])
+        if lang == "en":
+            out += {"skip": f"• Public holidays, no visit: {listed}\n",
+                    "create": f"• Public holidays, visits as usual: {listed}\n",
+                    "ask": f"• {listed}: public holiday; {policy.ask_days_before} days before we ask you to keep or "
+                           f"skip it (no answer: {'skip' if policy.ask_default == 'skip' else 'keep'})\n"}[outcome]
+        else:
+            out += {"skip": f"• 法定节假日不上门：{listed}\n", "create": f"• 法定节假日照常上门：{listed}\n",
+                    "ask": f"• {listed}是法定节假日：提前{policy.ask_days_before}天问您保留还是跳过"
+                           f"（不回复则{'跳过' if policy.ask_default == 'skip' else '保留'}）\n"}[outcome]
+    return out
 
 
 def _surcharge_lines(service: str, dates: list[str], lang: str) -> str:
@@ -292,7 +301,11 @@ class ActionHolidayVisit(Action):
         try:
             got = await call(be.answer_holiday_visit, tracker.get_slot("client_id"), int(booking_id),
                              keep in (True, "true", "True", 1))
-        except (DomainError, TypeError, ValueError):
+        except DomainError as e:  # closed: answered, past the deadline, or not a holiday question at all
+            closed = e.code == "holiday_answered"
+            dispatcher.utter_message(response="utter_holiday_closed" if closed else "utter_holiday_answered")
+            return []
+        except (TypeError, ValueError):
             dispatcher.utter_message(response="utter_holiday_answered")
             return []
         kept = got["status"] != "cancelled"

@@ -57,13 +57,15 @@ def test_reminder_after_the_promised_working_days_only_while_new(be: Backend) ->
     _cid, a = apply(be, "job-2")
     _cid2, b = apply(be, "job-3")
     be.set_application_status(manager(be), b["application_id"], "contacted")
-    be.ctx.clock.set(datetime(2026, 11, 20, 23, 59, tzinfo=TZ))
+    # the promise ends with Friday 11-20: managers are reminded at 10:00 that day, while it can still be kept
+    be.ctx.clock.set(datetime(2026, 11, 20, 9, 59, tzinfo=TZ))
     be.run_due_timers()
     assert rows(be, "application_reminder") == []
-    be.ctx.clock.set(datetime(2026, 11, 21, 0, 0, tzinfo=TZ))
+    be.ctx.clock.set(datetime(2026, 11, 20, 10, 0, tzinfo=TZ))
     be.run_due_timers()
     reminded = rows(be, "application_reminder")
     assert reminded and {n.params["application_id"] for n in reminded} == {a["application_id"]}
+    assert all(n.created_at < datetime(2026, 11, 21, tzinfo=TZ) and n.urgent for n in reminded)
     assert [x["application_id"] for x in be.applications()] == [a["application_id"]]
 
 

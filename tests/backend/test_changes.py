@@ -129,7 +129,7 @@ def test_address_and_notes_apply_at_once_and_she_is_told(be: Backend) -> None:
     assert ch["status"] == "applied" and pending(be, b["id"], "change") is None
     with be.db.uow() as s:
         row = s.get(Booking, b["id"])
-        assert (row.address, row.district, row.notes, row.housekeeper_id) == ("海淀区学院路20号5号楼301", "海淀",
+        assert (row.address, row.district, row.notes, row.housekeeper_id) == ("海淀区学院路20号5号楼301", "海淀区",
                                                                              "有狗", hk)
     msg = be.pull("housekeeper", hk)
     assert msg[-1]["template"] == "job_changed" and msg[-1]["params"]["address"] == "海淀区学院路20号5号楼301"
@@ -186,3 +186,23 @@ def test_her_time_off_skips_her_and_a_butler_nobody_can_cover_is_declined_at_onc
     ch = be.change_booking(client, b["id"], starts_at=at(21, 9).isoformat())
     assert (ch["status"], ch["asking"]) == ("declined", None)
     assert be.booking(b["id"])["starts_at"] == b["starts_at"] and news(be, "client", client) == ["change_declined"]
+
+
+def test_a_holiday_surcharge_follows_the_changed_date(be: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace as dc_replace
+    from datetime import date
+
+    from backend.catalogue import Surcharge
+
+    holiday = Surcharge({"zh": "节日", "en": "holiday"}, date(2026, 11, 20), date(2026, 11, 21), {"*": 2.0})
+    monkeypatch.setattr(be, "catalogue", dc_replace(be.catalogue, surcharges=(holiday,)))
+    monkeypatch.setattr(be.ctx, "catalogue", be.catalogue)
+    client, b, _ = confirmed(be, hours=3)  # Thursday 19th: no surcharge
+    assert be.change_plan(client, b["id"], starts_at=at(20, 10).isoformat())["price"] == 300  # into the holiday: ×2
+    be.change_booking(client, b["id"], starts_at=at(20, 10).isoformat())
+    o = pending(be, b["id"], "change")
+    be.accept_offer(o.housekeeper_id, o.id)
+    with be.db.uow() as s:
+        row = s.get(Booking, b["id"])
+        assert (row.price_estimate, row.surcharge_cents) == (300, 15000)
+    assert be.change_plan(client, b["id"], notes="两只猫")["price"] == 300  # notes only: the price stays

@@ -16,7 +16,7 @@ from backend.api import Backend, DomainError, Request
 from backend.catalogue import load_catalogue
 from backend.domain import series as rules
 from backend.domain.clock import WorkCalendar
-from backend.orm import Booking, BookingSeries, MatchCandidate, Notification, Offer, Timer
+from backend.orm import AuditLog, Booking, BookingSeries, MatchCandidate, Notification, Offer, Timer
 
 TZ = ZoneInfo("Asia/Shanghai")
 WED_25 = datetime(2026, 11, 25, 10, tzinfo=TZ)  # the Wednesday after the reference time (Wed 18th 10:30)
@@ -272,3 +272,102 @@ def test_not_one_series(said: str) -> None:
     from dialogs.nlu.recurrence import recognise
 
     assert recognise(said, date(2026, 11, 18)) is None
+
+
+# --- review fixes: holiday answers, the summary's reach, late holidays, "我的预约", the audit actor ----------
+def test_holiday_answer_only_for_a_held_holiday_visit_before_its_deadline(be: Backend) -> None:
+    be.ctx.calendar = NEW_YEAR
+    be.ctx.series = replace(be.ctx.series, ask_default="keep")  # the default timer cannot cancel it either
+    cid = _client(be)
+    got = be.book_series(cid, _req(FRI_20), {"interval_weeks": 1})
+    vs = _visits(be, got["id"])
+    plain = vs[0]  # 20 Nov: no holiday → no free skip through a crafted button
+    with pytest.raises(DomainError) as e:
+        be.answer_holiday_visit(cid, plain.id, keep=False)
+    assert e.value.code == "holiday_answered" and be.booking(plain.id)["status"] == "offered"
+    held = next(v for v in vs if v.starts_at.date() == date(2027, 1, 1))
+    be.ctx.clock.set(datetime(2026, 12, 29, 10, 0, tzinfo=TZ))  # the answer deadline: three days before, 10:00
+    with pytest.raises(DomainError) as e:
+        be.answer_holiday_visit(cid, held.id, keep=False)
+    assert e.value.code == "holiday_answered" and be.booking(held.id)["status"] == "offered"
+    with be.db.read() as s:  # nothing recorded about the refused answers
+        assert not s.scalars(select(AuditLog).where(AuditLog.entity == "booking", AuditLog.new == "cancelled")).all()
+
+
+def test_holiday_answer_refused_when_the_series_keeps_holidays(be: Backend) -> None:
+    be.ctx.calendar = NEW_YEAR
+    be.ctx.series = replace(be.ctx.series, holiday_rule="keep")
+    cid = _client(be)
+    got = be.book_series(cid, _req(FRI_20), {"interval_weeks": 1})
+    held = next(v for v in _visits(be, got["id"]) if v.starts_at.date() == date(2027, 1, 1))
+    with pytest.raises(DomainError) as e:
+        be.answer_holiday_visit(cid, held.id, keep=False)
+    assert e.value.code == "holiday_answered" and be.booking(held.id)["status"] == "offered"
+
+
+def test_preview_covers_every_date_to_the_last_or_a_year_ahead(be: Backend) -> None:
+    be.ctx.calendar = WorkCalendar({date(2027, 1, 1): False, date(2027, 10, 1): False})
+    counted = be.series_preview(_req(FRI_20), {"interval_weeks": 2, "count": 10})
+    assert counted["dates"][-1] == counted["last"] == "2027-03-26" and len(counted["dates"]) == 10
+    assert counted["holidays"] == ["2027-01-01"] and "2027-02-12" in counted["dates"]  # beyond the 8 weeks
+    open_ended = be.series_preview(_req(FRI_20), {"interval_weeks": 1})
+    assert open_ended["dates"][-1] == "2027-11-19" and len(open_ended["dates"]) == 53
+    assert open_ended["holidays"] == ["2027-01-01", "2027-10-01"]
+
+
+def test_a_visit_planned_later_with_a_surcharge_is_announced(be: Backend) -> None:
+    be.ctx.calendar = WorkCalendar({})
+    cid = _client(be)
+    got = be.book_series(cid, _req(FRI_20), {"interval_weeks": 1})
+    be.ctx.clock.set(datetime(2026, 12, 11, 3, tzinfo=TZ))  # the horizon reaches Friday 5 Feb (春节 ×2)
+    be.run_due_timers()
+    feb5 = _visits(be, got["id"])[-1]
+    assert feb5.starts_at == datetime(2027, 2, 5, 10, tzinfo=TZ) and feb5.surcharge_cents == 15000
+    with be.db.read() as s:
+        told = list(s.scalars(select(Notification).where(Notification.template == "series_visit_surcharge")))
+        assert [(n.person_id, n.params["booking_id"], n.params["price_cents"], n.params["surcharge_cents"])
+                for n in told] == [(cid, feb5.id, 30000, 15000)]
+    be.ctx.clock.advance(days=1)
+    be.run_due_timers()  # the next plan announces nothing again
+    with be.db.read() as s:
+        assert len(s.scalars(select(Notification).where(Notification.template == "series_visit_surcharge")).all()) == 1
+
+
+@pytest.mark.parametrize("default", ["skip", "keep"])
+def test_a_holiday_too_close_to_ask_gets_the_default_at_once(be: Backend, default: str) -> None:
+    be.ctx.calendar = WorkCalendar({date(2026, 11, 20): False})  # Friday, two days away: past its deadline
+    be.ctx.series = replace(be.ctx.series, ask_default=default)
+    got = be.book_series(_client(be), _req(FRI_20), {"interval_weeks": 1})
+    days = [v.starts_at.date() for v in _visits(be, got["id"])]
+    assert (date(2026, 11, 20) in days) is (default == "keep")
+    with be.db.read() as s:
+        kinds = ("series_holiday_ask", "series_holiday_default")
+        assert not s.scalars(select(Timer).where(Timer.kind.in_(kinds))).all()
+
+
+def test_my_bookings_lists_one_off_bookings_beyond_a_series(be: Backend) -> None:
+    cid = _client(be)
+    got = be.book_series(cid, _req(WED_25), {"interval_weeks": 1})  # 8 visits to 13 Jan
+    one_offs = [be.book(cid, _req(datetime(2027, 1, 15 + k, 10, tzinfo=TZ)))["id"] for k in range(3)]
+    upcoming = [b["id"] for b in be.my_bookings(cid)["upcoming"]]
+    [mine] = be.my_series(cid)  # the series is listed once, with its next visit
+    assert mine["id"] == got["id"] and upcoming == [mine["next_id"], *one_offs]
+
+
+def test_a_default_holiday_skip_is_recorded_once_by_the_series(be: Backend) -> None:
+    be.ctx.calendar = NEW_YEAR
+    cid = _client(be)
+    got = be.book_series(cid, _req(FRI_20), {"interval_weeks": 1})
+    held = next(v for v in _visits(be, got["id"]) if v.starts_at.date() == date(2027, 1, 1))
+    answered = be.book_series(_client(be, "amy"), _req(FRI_20.replace(hour=15)), {"interval_weeks": 1})
+    other = next(v for v in _visits(be, answered["id"]) if v.starts_at.date() == date(2027, 1, 1))
+    be.ctx.clock.set(datetime(2026, 12, 27, 10, 1, tzinfo=TZ))
+    be.run_due_timers()
+    be.answer_holiday_visit(other.client_id, other.id, keep=False)
+    be.ctx.clock.advance(days=2)
+    be.run_due_timers()
+    with be.db.read() as s:
+        rows = {b: [a.actor for a in s.scalars(select(AuditLog).where(
+            AuditLog.entity == "booking", AuditLog.entity_id == b, AuditLog.new == "cancelled"))]
+            for b in (held.id, other.id)}
+    assert rows == {held.id: ["system:series"], other.id: [f"client:{other.client_id}"]}

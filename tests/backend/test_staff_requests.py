@@ -11,7 +11,17 @@ import pytest
 from sqlalchemy import select
 
 from backend.api import Backend, DomainError, Request
-from backend.orm import Housekeeper, Manager, Notification, Offer, StaffRequest, TimeOff, WorkingHours
+from backend.orm import (
+    Booking,
+    BookingChange,
+    Housekeeper,
+    Manager,
+    Notification,
+    Offer,
+    StaffRequest,
+    TimeOff,
+    WorkingHours,
+)
 from backend.services.staff_requests import changed_hours, hours_text
 from dialogs import staff_requests_parse as parse
 
@@ -58,7 +68,7 @@ def test_leave_approved_hands_the_offer_on_and_writes_time_off(be: Backend) -> N
         assert offers[hk] == "declined" and "pending" in [v for k, v in offers.items() if k != hk]
         assert s.get(StaffRequest, r["request_id"]).status == "approved"
     assert [n.params["request_id"] for n in rows(be, "staff_request_approved")] == [r["request_id"]]
-    withdrawn = rows(be, "offer_withdrawn")
+    withdrawn = rows(be, "offer_released")
     assert withdrawn and withdrawn[-1].person_id == hk and withdrawn[-1].replaces_key
     decided = rows(be, "staff_request_decided")
     assert decided and all(d.replaces_key for d in decided)  # the cards are edited in place
@@ -157,3 +167,71 @@ def test_other_words_are_not_requests() -> None:
     assert parse.kind_of("hello") is None and parse.kind_of("/jobs") is None
     assert parse.kind_of("I'll leave at 5 when the floors are dry") is None
     assert parse.leave_period("我想请假", NOW) is None
+
+
+def test_change_offer_in_the_leave_is_declined_through_the_change(be: Backend) -> None:
+    """Fix 3: her "new time?" offer is tested on the change's new slot and handed on through the change."""
+    bid, hk = book(be, WED, "sr-5")
+    with be.db.uow() as s:
+        offer_id = s.scalar(select(Offer.id).where(Offer.booking_id == bid, Offer.status == "pending"))
+    assert be.accept_offer(hk, offer_id)["error"] is None
+    client = be.client_for("rest", "sr-5", "zh").id
+    fri = datetime(2026, 11, 27, 10, 0, tzinfo=TZ)
+    ch = be.change_booking(client, bid, starts_at=fri.isoformat())
+    assert ch["asking"] == "same"
+    # leave on the new day only: her job on Wednesday stands, the new Friday slot is impossible for her
+    r = be.request_leave(hk, fri.replace(hour=0), fri.replace(hour=0) + timedelta(days=1))
+    assert r["conflict_count"] == 0
+    be.decide_staff_request(manager_id(be), r["request_id"], True)
+    with be.db.uow() as s:
+        mine = s.scalar(select(Offer).where(Offer.change_id == ch["id"], Offer.housekeeper_id == hk))
+        assert mine.kind == "change" and mine.status == "declined"
+        change = s.get(BookingChange, ch["id"])
+        others = s.scalars(select(Offer).where(Offer.change_id == ch["id"], Offer.housekeeper_id != hk,
+                                               Offer.status == "pending")).all()
+        # the change moved on: asked of the next housekeeper, or declined to the client — never stuck on her
+        assert (change.status == "pending" and others) or change.status == "declined"
+        assert s.get(Booking, bid).housekeeper_id == hk and s.get(Booking, bid).starts_at == WED
+    assert rows(be, "change_searching")[-1].person_id == client
+    withdrawn = rows(be, "offer_released")
+    assert withdrawn[-1].person_id == hk and withdrawn[-1].replaces_key == f"offer:{mine.id}"
+
+
+def test_leave_on_the_old_day_keeps_her_change_offer_for_the_new_day(be: Backend) -> None:
+    bid, hk = book(be, WED, "sr-6")
+    with be.db.uow() as s:
+        offer_id = s.scalar(select(Offer.id).where(Offer.booking_id == bid, Offer.status == "pending"))
+    be.accept_offer(hk, offer_id)
+    client = be.client_for("rest", "sr-6", "zh").id
+    ch = be.change_booking(client, bid, starts_at=datetime(2026, 11, 27, 10, 0, tzinfo=TZ).isoformat())
+    r = be.request_leave(hk, WED.replace(hour=0), WED.replace(hour=0) + timedelta(days=1))
+    be.decide_staff_request(manager_id(be), r["request_id"], True)
+    with be.db.uow() as s:
+        mine = s.scalar(select(Offer).where(Offer.change_id == ch["id"], Offer.housekeeper_id == hk))
+        assert mine.status == "pending" and s.get(BookingChange, ch["id"]).status == "pending"
+
+
+def test_two_hours_requests_approved_both_count(be: Backend) -> None:
+    """Fix 7: each approval applies what she asked to her hours as they are then."""
+    with be.db.uow() as s:
+        hk = s.scalar(select(Housekeeper.id).where(Housekeeper.code == "HK001"))
+        before = {w.weekday for w in s.scalars(select(WorkingHours).where(WorkingHours.housekeeper_id == hk))}
+    assert {0, 1, 4} <= before
+    friday = be.request_hours(hk, "off", [4], text="周五不接单")
+    monday = be.request_hours(hk, "off", [0], text="周一不接单")
+    with be.db.uow() as s:
+        assert s.get(StaffRequest, monday["request_id"]).hours == {"mode": "off", "days": [0], "start": None,
+                                                                    "end": None}
+    be.decide_staff_request(manager_id(be), friday["request_id"], True)
+    # a roster import / manual change between the two: Tuesdays now end at 20:00
+    with be.db.uow() as s:
+        tue = s.scalars(select(WorkingHours).where(WorkingHours.housekeeper_id == hk, WorkingHours.weekday == 1)).one()
+        assert tue.end_minute != 20 * 60
+        tue.end_minute = 20 * 60
+    be.decide_staff_request(manager_id(be), monday["request_id"], True)
+    with be.db.uow() as s:
+        ends = {w.weekday: w.end_minute
+                for w in s.scalars(select(WorkingHours).where(WorkingHours.housekeeper_id == hk))}
+    assert set(ends) == before - {0, 4} and ends[1] == 20 * 60
+    decided = rows(be, "staff_request_approved")[-1]
+    assert decided.params["what_zh"] == "修改接单时间为：周二 07:00–20:00；周三至周四 07:00–21:00"

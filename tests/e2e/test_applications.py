@@ -61,9 +61,9 @@ async def test_zh_application_recorded_managers_notified_and_reminded(chat: Chat
     assert any(f"新的应聘 #{a.id}" in m.get("text", "") and "王芳" in m.get("text", "") for m in card)
     listed = await chat.say("/applications", mgr)
     assert f"#{a.id}" in text(listed) and "已联系" in [b["title"] for b in buttons(listed)]
-    chat.tick(60 * 24 * 2 + 12 * 60)  # Friday 22:30: still within the promise
+    chat.tick(60 * 24 * 2 - 31)  # Friday 09:59, the last promised working day
     assert reminders(chat) == []
-    chat.tick(120)  # past the end of Friday, the second working day: still new → managers reminded
+    chat.tick(1)  # Friday 10:00: still new → managers reminded while the promise can still be kept
     assert {n.params["application_id"] for n in reminders(chat)} == {a.id}
     assert "提醒" in text(await chat.inbox(mgr))
     done = text(await chat.say(f"/application {a.id} contacted", mgr))

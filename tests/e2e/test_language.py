@@ -165,3 +165,9 @@ async def test_hong_kong_variant_when_configured(hk_chat: Chat) -> None:
     assert "這裏是家政服務" in text(r) and "這裡" not in text(r)  # Hong Kong's 裏, not Taiwan's 裡
     assert "預約服務" in [b["title"] for b in buttons(r)] or any("預約" in b["title"] for b in buttons(r))
     assert stored_lang(hk_chat, "hk-1") == "zh-Hant"
+
+
+async def test_gibberish_keeps_a_chinese_client_in_chinese(chat: Chat) -> None:
+    assert "几个小时" in text(await chat.say("我想约明天上午10点的保洁", "zh-7"))
+    r = text(await chat.say("asdfgh qwerty", "zh-7"))
+    assert "hours" not in r.lower() and conversation_lang(chat, "zh-7") == "zh"

@@ -213,3 +213,55 @@ async def test_one_visit_changed_in_place_leaves_the_series_alone(chat: Chat) ->
     assert all("建国路" in v.address for v in after if v.id != vs[1].id)  # the other visits keep theirs
     ser = series_rows(chat)[0]
     assert "建国路" in ser.address and ser.status == "active" and len(after) == 8
+
+
+async def test_holiday_buttons_only_for_the_holiday_visit_and_only_until_the_deadline(chat: Chat) -> None:
+    be = chat.app.backend
+    be.ctx.calendar = WorkCalendar({date(2027, 1, 1): False})
+    be.ctx.series = replace(be.ctx.series, ask_default="keep")  # the default timer leaves it, so a refusal shows
+    sid, _ = await weekly_zh(chat, "c-8", "每周五上午10点保洁3小时")
+    vs = visits(chat, sid)
+    crafted = text(await chat.say(f'/holiday_visit{{"booking_id": {vs[0].id}, "keep": false}}', "c-8"))
+    assert "节假日问题已经结束" in crafted and be.booking(vs[0].id)["status"] == "offered"
+    held = next(v for v in vs if v.starts_at.astimezone(TZ).date() == date(2027, 1, 1))
+    chat.app.clock.set(datetime(2026, 12, 27, 10, 1, tzinfo=TZ))
+    be.run_due_timers()
+    asked = [m for m in await chat.inbox("c-8") if "法定节假日" in m.get("text", "")]
+    skip = next(b for b in asked[-1]["buttons"] if b["title"] == "跳过")
+    chat.tick(60 * 24 * 3)  # past the answer deadline: the default (keep) decided
+    assert "已过答复期限" in text(await chat.say(skip["payload"], "c-8"))
+    assert be.booking(held.id)["status"] == "offered"
+
+
+async def test_surcharges_beyond_the_window_in_the_summary_and_a_later_visit_announced(chat: Chat) -> None:
+    be = chat.app.backend
+    be.ctx.calendar = WorkCalendar({})
+    sid, summary = await weekly_zh(chat, "c-9", "每周五上午10点保洁3小时")
+    assert "春节期间（2月5日–2月13日）的上门按 ×2 计价" in summary  # beyond the 8 weeks planned now
+    chat.app.clock.set(datetime(2026, 12, 11, 3, tzinfo=TZ))
+    be.run_due_timers()  # the horizon reaches Friday 5 Feb
+    feb5 = visits(chat, sid)[-1]
+    assert feb5.starts_at == datetime(2027, 2, 5, 10, tzinfo=TZ) and feb5.surcharge_cents == 15000
+    told = [m for m in await chat.inbox("c-9") if "加价" in m.get("text", "")]
+    assert len(told) == 1 and f"#{feb5.id}" in told[0]["text"] and "¥300" in told[0]["text"]
+
+
+async def test_a_holiday_too_close_to_ask_is_listed_and_handled_as_the_default(chat: Chat) -> None:
+    be = chat.app.backend
+    be.ctx.calendar = WorkCalendar({date(2026, 11, 20): False, date(2027, 1, 1): False})
+    sid, summary = await weekly_zh(chat, "c-10", "每周五上午10点保洁3小时")
+    assert "法定节假日不上门：11月20日" in summary  # two days away: no time to ask, so the default (skip)
+    assert "1月1日是法定节假日：提前5天问您" in summary
+    days = [v.starts_at.astimezone(TZ).date() for v in visits(chat, sid)]
+    assert date(2026, 11, 20) not in days and date(2027, 1, 1) in days
+
+
+async def test_my_bookings_shows_one_off_bookings_next_to_a_series(chat: Chat) -> None:
+    sid, _ = await weekly_zh(chat, "c-11")
+    ids = []
+    for day in (15, 16, 17):
+        for said in (f"我想约1月{day}日上午10点的保洁", "3个小时", "没有"):  # the address and phone are known
+            await chat.say(said, "c-11")
+        ids.append(int(re.search(r"#(\d+)", text(await chat.say("/affirm", "c-11"))).group(1)))
+    mine = text(await chat.say("我的预约", "c-11"))
+    assert mine.count(f"#S{sid}") == 1 and all(f"#{i}" in mine for i in ids), mine
