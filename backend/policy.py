@@ -4,6 +4,7 @@ a bad file stops `serve` with one line naming the problem)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -48,48 +49,38 @@ def _mapping(path: Path) -> dict:
     return raw or {}
 
 
-def load_surveys(path: Path) -> SurveyPolicy:
-    """`config/surveys.yaml`; a missing file means the defaults (the service standard's figures)."""
+def _from_file(policy: Any, path: Path) -> Any:
+    """``policy.from_dict`` of a YAML file (missing: the defaults); its errors name the file."""
     try:
-        return SurveyPolicy.from_dict(_mapping(path))
+        return policy.from_dict(_mapping(path))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
+
+
+def load_surveys(path: Path) -> SurveyPolicy:
+    """`config/surveys.yaml`; a missing file means the defaults (the service standard's figures)."""
+    return _from_file(SurveyPolicy, path)
 
 
 def load_day_of_job(path: Path) -> DayOfJobPolicy:
     """`config/day_of_job.yaml`; a missing file means the defaults."""
-    try:
-        return DayOfJobPolicy.from_dict(_mapping(path))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return _from_file(DayOfJobPolicy, path)
 
 
 def load_cancellation(path: Path) -> CancellationPolicy:
     """`config/cancellation.yaml`; a missing file means the defaults."""
-    try:
-        return CancellationPolicy.from_dict(_mapping(path))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return _from_file(CancellationPolicy, path)
 
 
 def load_series(path: Path) -> SeriesPolicy:
     """`config/series.yaml`; a missing file means the defaults."""
-    try:
-        return SeriesPolicy.from_dict(_mapping(path))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return _from_file(SeriesPolicy, path)
 
 
 def load_area(path: Path) -> ServiceArea:
     """`config/service_area.yaml`; a missing file means no limit (every city and district served)."""
-    try:
-        return ServiceArea.from_dict(_mapping(path))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return _from_file(ServiceArea, path)
 
 
 def load_vocabulary(path: Path) -> Vocabulary:
-    try:
-        return Vocabulary.from_dict(_mapping(path))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return _from_file(Vocabulary, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -106,15 +107,45 @@ def render(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def window(backend: Any, first: date, last: date) -> tuple[datetime, datetime]:
+    """Local days first..last (inclusive) as [start, end) instants in the company's time zone."""
+    tz = backend.ctx.tz
+    return datetime.combine(first, time(0), tz), datetime.combine(last + timedelta(days=1), time(0), tz)
+
+
+def run_report(start: str | None, end: str | None, as_json: bool, tables: str,
+               compute: Callable[[Any, date, date], dict[str, Any]], show: Callable[[dict[str, Any]], str]) -> None:
+    """A report command's body: the period from --from/--to, the figures read-only, a table or JSON."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from backend.api import Backend
+    from config import load_settings
+
+    setup_logging()
+    first_day, last_day = _day(start, "--from"), _day(end, "--to")
+    try:
+        backend = Backend.from_settings(load_settings())
+    except ValueError as e:  # e.g. a config file that does not parse
+        fail(str(e))
+    try:
+        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
+        if first > last:
+            fail("--from is after --to")
+        try:
+            r = compute(backend, first, last)
+        except (OperationalError, ProgrammingError):
+            fail(f"the database has no {tables} tables yet: run `frontdesk db upgrade` first")
+    finally:
+        backend.db.dispose()
+    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else show(r))
+
+
 def figures(backend: Any, first: date, last: date, targets: Any = None) -> dict[str, Any]:
     """The report for local days first..last (inclusive), in a read-only session."""
     from backend.services import reports
 
-    tz = backend.ctx.tz
-    start = datetime.combine(first, time(0), tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tz)
     with backend.db.read() as s:
-        return reports.case_report(backend.ctx, s, start, end, targets=targets)
+        return reports.case_report(backend.ctx, s, *window(backend, first, last), targets=targets)
 
 
 @report_app.command("cases")
@@ -200,10 +231,7 @@ def render_surveys(r: dict[str, Any]) -> str:
 
 def survey_figures(backend: Any, first: date, last: date) -> dict[str, Any]:
     """The survey report for local days first..last (inclusive, by the visits' finish time), read-only."""
-    tz = backend.ctx.tz
-    start = datetime.combine(first, time(0), tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tz)
-    return backend.survey_report(start, end)
+    return backend.survey_report(*window(backend, first, last))
 
 
 @report_app.command("surveys")
@@ -214,28 +242,7 @@ def report_surveys(
 ) -> None:
     """Call-back surveys of the visits finished in the period: coverage, mean scores per dimension and per
     housekeeper, the share below 4.0 and how many of those were followed up in time, against the standard."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from backend.api import Backend
-    from config import load_settings
-
-    setup_logging()
-    first_day, last_day = _day(start, "--from"), _day(end, "--to")
-    try:
-        backend = Backend.from_settings(load_settings())
-    except ValueError as e:  # e.g. config/surveys.yaml does not parse
-        fail(str(e))
-    try:
-        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
-        if first > last:
-            fail("--from is after --to")
-        try:
-            r = survey_figures(backend, first, last)
-        except (OperationalError, ProgrammingError):
-            fail("the database has no survey tables yet: run `frontdesk db upgrade` first")
-    finally:
-        backend.db.dispose()
-    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render_surveys(r))
+    run_report(start, end, as_json, "survey", survey_figures, render_surveys)
 
 
 # --- `frontdesk report bookings` (issue 10) ----------------------------------------------------------
@@ -296,10 +303,7 @@ def render_bookings(r: dict[str, Any]) -> str:
 
 def booking_figures(backend: Any, first: date, last: date) -> dict[str, Any]:
     """The booking report for local days first..last (inclusive), read-only."""
-    tz = backend.ctx.tz
-    start = datetime.combine(first, time(0), tz)
-    end = datetime.combine(last + timedelta(days=1), time(0), tz)
-    return backend.booking_report(start, end)
+    return backend.booking_report(*window(backend, first, last))
 
 
 @report_app.command("bookings")
@@ -311,25 +315,4 @@ def report_bookings(
     """Bookings requested in the period: match success (target 80 %), time to a confirmed housekeeper
     (target 30 min); visits due: punctuality and worked vs booked time; cancellations and changes; per
     service and per housekeeper code."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-
-    from backend.api import Backend
-    from config import load_settings
-
-    setup_logging()
-    first_day, last_day = _day(start, "--from"), _day(end, "--to")
-    try:
-        backend = Backend.from_settings(load_settings())
-    except ValueError as e:
-        fail(str(e))
-    try:
-        first, last = period(first_day, last_day, backend.now.astimezone(backend.ctx.tz).date())
-        if first > last:
-            fail("--from is after --to")
-        try:
-            r = booking_figures(backend, first, last)
-        except (OperationalError, ProgrammingError):
-            fail("the database has no booking tables yet: run `frontdesk db upgrade` first")
-    finally:
-        backend.db.dispose()
-    typer.echo(json.dumps(r, ensure_ascii=False, indent=2) if as_json else render_bookings(r))
+    run_report(start, end, as_json, "booking", booking_figures, render_bookings)
