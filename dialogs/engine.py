@@ -48,6 +48,12 @@ LANGUAGES = ("zh", TRADITIONAL, "en")
 Recognizer = Callable[[str, str, dict[str, Any], str | None], bool]
 
 
+# A second request of a message (dialogs/nlu/multi.py) is offered within this time of being said, and the
+# offer repeats at most this many of the client's characters.
+ALSO_KEPT_SECONDS = 30 * 60
+ALSO_ECHO_CHARS = 60
+
+
 class ContextIntent:
     """One entry of the domain's ``context_intents``: the context decides, not only the classifier.
 
@@ -175,6 +181,7 @@ class Engine:
         pressed = choices.press(msg.text, offered)
         if pressed is not None:  # "确认" typed while a 确认 button is on offer, "2" for a numbered option
             msg = dataclasses.replace(msg, text=pressed)
+        msg = self._take_also(msg, state)
         payload = msg.text.startswith("/")
         parse = parse_payload(msg.text, self.domain.raw.get("entities") or ()) if payload else None
         if parse is None and payload and _PAYLOAD_WITH_JSON.match(msg.text):
@@ -225,6 +232,7 @@ class Engine:
                                                "nlu_intent": "deny"}
             next(e for e in reversed(state["events"]) if e["event"] == "user")["parse_data"] = parse
         rule = self._rule(intent, state, extracted)
+        handled = rule is not None or bool(state["active_loop"])
         if rule is not None:
             await self._run_rule(rule, state, out)
         elif state["active_loop"]:
@@ -236,10 +244,48 @@ class Engine:
         if not state.get("_restarted") and not state["active_loop"] and state["slots"].get("suspended_forms") \
                 and not any(state["slots"].get(a) for a in self.interrupts.awaiting):
             await self._resume(state, out)  # the interrupting flow finished (done or left)
+        if not state.get("_restarted"):
+            self._also(intent, handled, state, out)  # a second request of an earlier message, offered once
         state.pop("_restarted", None)  # a per-turn signal, never stored
         self._offer(state, out)
         await asyncio.to_thread(self.store.save, key, state)
         return out, state
+
+    # --- several requests in one message (dialogs/nlu/multi.py, dialogs/domain.d/also.yml) ----------
+    def _take_also(self, msg: IncomingMessage, state: dict[str, Any]) -> IncomingMessage:
+        """The answer to the offer of a second request: its yes is the remembered words, handled as if typed
+        now (re-read, so "改到周六" gives its day); any message ends the offer, which is made once."""
+        pending = state["slots"].get("also_pending")
+        if not isinstance(pending, dict) or not pending.get("offered"):
+            return msg
+        self._set(state, "also_pending", None)
+        said = str(pending.get("text") or "").lstrip("/")  # the client's words, never read as a payload
+        return dataclasses.replace(msg, text=said) if msg.text.strip() == "/also_yes" and said.strip() else msg
+
+    def _also(self, intent: str, handled: bool, state: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        """Remember the parse's second request once its main one was handled; offer it when nothing is open
+        (no form, no suspended draft, no pending question): the moment a suspended form would resume."""
+        slots = state["slots"]
+        pending = slots.get("also_pending")
+        now = self.now().timestamp()
+        if isinstance(pending, dict) and (intent == "report_emergency" or intent == pending.get("intent")
+                                          or now - float(pending.get("at") or 0) > ALSO_KEPT_SECONDS):
+            # nothing else after an emergency; the client did it already; or too long ago to bring up
+            self._set(state, "also_pending", None)
+        if intent == "report_emergency":
+            return
+        also = state["latest_message"].get("also")
+        if handled and isinstance(also, dict) and also.get("text") and also.get("name") != intent:
+            self._set(state, "also_pending",
+                      {"intent": also.get("name"), "text": also["text"], "offered": False, "at": now})
+        pending = slots.get("also_pending")
+        if not isinstance(pending, dict) or pending.get("offered") or state["active_loop"] \
+                or slots.get("suspended_forms") or any(slots.get(a) for a in self.interrupts.awaiting) \
+                or any(c.live(slots) for c in self.contexts):
+            return
+        said = pending["text"] if len(pending["text"]) <= ALSO_ECHO_CHARS else pending["text"][:ALSO_ECHO_CHARS] + "…"
+        self._utter("utter_also_offer", state, out, said=said)
+        self._set(state, "also_pending", {**pending, "offered": True})
 
     # --- digits and typed button words (dialogs/choices.py) ---------------------------------
     def _number_slot(self, state: dict[str, Any]) -> str | None:

@@ -16,6 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from dialogs.nlu import fuzzy
+
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?|[ⓢⓣⓟⓐⓓⓡⓛ]")
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _QUESTION = re.compile(
@@ -58,12 +60,24 @@ def _en_ngrams(text: str, n: int = 5, stemmed: bool = False) -> set[tuple[str, .
     return {tuple(toks[i:i + k]) for k in range(1, n + 1) for i in range(len(toks) - k + 1)}
 
 
+_MISS = object()
+
+
+def _own(s: str) -> str:
+    """A copy of ``s`` that shares no object with anything else."""
+    return s.encode("utf-8").decode("utf-8")
+
+
 class CueFeatures(BaseEstimator, TransformerMixin):
     """One binary feature per ``cue_*`` lookup table: does the text contain any of its words?
 
     English phrases match whole words, Chinese ones as substrings, and a single Chinese
-    character only as the whole message. Plain substring and set tests keep this fast on
-    long messages, where one big regular expression was not.
+    character only as the whole message. One scan of the message's substrings against a dict of the terms
+    keeps this fast on long messages, where one big regular expression was not.
+
+    Typos count too (dialogs/nlu/fuzzy.py): a Chinese term of two or more characters matches the
+    same syllables typed with homophones or blurred sounds (投述, 保jie, 在马), an English word of
+    five letters or more matches within one or two edits (cancle, refnd, apointment).
     """
 
     def __init__(self, lookups: dict[str, list[str]] | None = None, weight: float = 1.0) -> None:
@@ -75,7 +89,9 @@ class CueFeatures(BaseEstimator, TransformerMixin):
 
         self.names_ = sorted(k for k in (self.lookups or {}) if k.startswith("cue_"))
         self.tables_ = []
-        for name in self.names_:
+        zh: set[tuple[str, str, int]] = set()
+        en: set[str] = set()
+        for i, name in enumerate(self.names_):
             whole, sub, phrases = set(), set(), set()
             for term in {normalize(t).text for t in self.lookups[name]} - {""}:
                 if term.isascii():
@@ -84,14 +100,33 @@ class CueFeatures(BaseEstimator, TransformerMixin):
                     whole.add(term)  # 成, 中, 早 mean yes/hello only on their own, not in 成功, 中午, 早上
                 else:
                     sub.add(term)
+                    if all(fuzzy.is_cjk(c) for c in term):
+                        zh.update((" ".join(r), term, i) for r in fuzzy.term_readings(term))
             self.tables_.append((frozenset(whole), tuple(sorted(sub)), frozenset(phrases - {()})))
+            en.update(w for p in phrases for w in p if fuzzy.max_edits(w) and w.isalpha())
         self.stemmed_ = True  # models fitted before stemming match their English cues as written
+        # Typo tolerance. Sorted tuples, like tables_, for a deterministic pickle; models fitted before
+        # it have none of these attributes and match exactly, as they did when they were trained.
+        # Pickle stores an object shared between two places once, and which of two equal strings a set
+        # keeps depends on hash order: fresh copies (_own) keep the bytes the same from run to run.
+        self.fuzzy_zh_ = tuple(sorted(zh))
+        self.fuzzy_en_ = tuple(sorted(_own(w) for w in en))
+        self.fuzzy_known_: tuple[str, ...] = ()
+        # Words the training texts use are words, not typos: 钟点 is not a typo of 重点, floor not of
+        # flood, 招人 not of 找人. What would have matched fuzzily in them never does.
+        known: set[str] = set()
+        for t in texts:
+            known.update(w for _, w, _ in self._zh_typos(t))
+            known.update(w for w, _ in self._en_typos(t))
+        self.fuzzy_known_ = tuple(sorted(_own(w) for w in known))
+        self.__dict__.pop("_fz_index", None)
+        self.__dict__.pop("_sub_index", None)
         return self
 
     # Sets pickle in hash order, which changes from process to process; sorted tuples keep
     # `frontdesk nlu train` byte-for-byte deterministic.
     def __getstate__(self) -> dict[str, object]:
-        state = self.__dict__.copy()
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_fz_index", "_sub_index")}  # caches
         if "tables_" in state:
             state["tables_"] = [(tuple(sorted(w)), s, tuple(sorted(p))) for w, s, p in state["tables_"]]
         return state
@@ -101,19 +136,98 @@ class CueFeatures(BaseEstimator, TransformerMixin):
             state["tables_"] = [(frozenset(w), s, frozenset(p)) for w, s, p in state["tables_"]]  # type: ignore[union-attr]
         self.__dict__.update(state)
 
+    def _subs(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
+        """Every Chinese cue term → its tables, and the term lengths: a message is scanned once for
+        its substrings of those lengths instead of testing each of a thousand terms against it."""
+        index = self.__dict__.get("_sub_index")
+        if index is None:
+            terms: dict[str, list[int]] = {}
+            for i, (_, sub, _) in enumerate(self.tables_):
+                for w in sub:
+                    terms.setdefault(w, []).append(i)
+            index = ({w: tuple(v) for w, v in terms.items()}, tuple(sorted({len(w) for w in terms})))
+            self.__dict__["_sub_index"] = index
+        return index
+
+    def row(self, t: str) -> np.ndarray:
+        """The features of one text, dense (the fast path of dialogs/nlu/fast.py reads this)."""
+        terms, lengths = self._subs()
+        found: set[int] = set()
+        for n in lengths:
+            for i in range(len(t) - n + 1):
+                tables = terms.get(t[i:i + n])
+                if tables:
+                    found.update(tables)
+        grams = _en_ngrams(t, stemmed=getattr(self, "stemmed_", False))
+        bare = t.strip(_WHOLE_TAIL)
+        hits = [1.0 if (i in found or bare in whole or not grams.isdisjoint(phrases)) else 0.0
+                for i, (whole, _, phrases) in enumerate(self.tables_)]
+        if hasattr(self, "fuzzy_zh_"):
+            for i in self.typo_hits(t):
+                hits[i] = 1.0
+        # A cue inside a question means something else ("弄坏了怎么赔" asks about policy,
+        # "弄坏了" complains), which a linear model can only see through crossed features.
+        q = 1.0 if _QUESTION.search(t) else 0.0
+        return self.weight * np.array([*hits, q, *(h * q for h in hits)], dtype=np.float64)
+
     def transform(self, texts: list[str]) -> sparse.csr_matrix:
-        rows = []
-        for t in texts:
-            grams = _en_ngrams(t, stemmed=getattr(self, "stemmed_", False))
-            bare = t.strip(_WHOLE_TAIL)
-            hits = [1.0 if (bare in whole or not grams.isdisjoint(phrases) or any(w in t for w in sub)) else 0.0
-                    for whole, sub, phrases in self.tables_]
-            # A cue inside a question means something else ("弄坏了怎么赔" asks about policy,
-            # "弄坏了" complains), which a linear model can only see through crossed features.
-            q = 1.0 if _QUESTION.search(t) else 0.0
-            rows.append([*hits, q, *(h * q for h in hits)])
         width = 2 * len(self.tables_) + 1
-        return sparse.csr_matrix(self.weight * np.array(rows, dtype=np.float64).reshape(len(texts), width))
+        rows = [self.row(t) for t in texts]
+        return sparse.csr_matrix(np.array(rows, dtype=np.float64).reshape(len(texts), width))
+
+    # Design: a typo sets the same feature as the word spelt right, not a "fuzzy" feature of its own.
+    # The training texts are spelt right, so a separate feature would almost never fire in training and
+    # the model could not learn to trust it; a typo means what the word means. The price is that a false
+    # fuzzy hit counts fully, so matching is strict: a Chinese window must keep a content character as
+    # written, must not cross punctuation and must not be a known word; an English word must have five
+    # letters or more and not be a cue word, a common word (fuzzy.EN_STOP) or a word the training uses.
+    def typo_hits(self, text: str) -> set[int]:
+        """The tables that ``text`` hits only through a typo of one of their words."""
+        out = {i for i, _, _ in self._zh_typos(text)}
+        out.update(i for _, i in self._en_typos(text))
+        return out
+
+    def _index(self) -> tuple[fuzzy.ZhIndex, list[str], frozenset[str], frozenset[str], dict[str, str | None]]:
+        index = self.__dict__.get("_fz_index")
+        if index is None:
+            index = (fuzzy.zh_index(self.fuzzy_zh_), list(self.fuzzy_en_), frozenset(self.fuzzy_en_),
+                     frozenset(getattr(self, "fuzzy_known_", ())), {})
+            self.__dict__["_fz_index"] = index  # racing threads build the same thing: no lock needed
+        return index
+
+    def _zh_typos(self, text: str) -> list[tuple[int, str, str]]:
+        """(table, typed window, cue term) for each Chinese typo in ``text``."""
+        if not any(fuzzy.is_cjk(c) for c in text):
+            return []
+        zh, _, _, known, _ = self._index()
+        return [m for m in fuzzy.zh_matches(text, zh) if m[1] not in known and not fuzzy.is_word(m[1])]
+
+    def _en_typos(self, text: str) -> list[tuple[str, int]]:
+        """(typed word, table) for each table an English phrase hits once misspelt words are corrected."""
+        toks = _EN_TOKEN.findall(text)
+        if not toks:
+            return []
+        _, en_list, en_set, known, cache = self._index()
+        if getattr(self, "stemmed_", False):
+            toks = [stem(w) for w in toks]
+        fixed, typed = [], []
+        for w in toks:
+            if len(w) >= fuzzy.MIN_FUZZY and w not in en_set and w not in known:
+                # Threads share the cache: read it once into a local (another thread may clear it meanwhile).
+                hit = cache.get(w, _MISS)
+                if hit is _MISS:
+                    if len(cache) > 20000:  # bounded: a long-running bot sees endless new words
+                        cache.clear()
+                    hit = cache[w] = fuzzy.closest(w, en_list)
+                if hit:
+                    typed.append(w)
+                    w = hit
+            fixed.append(w)
+        if not typed:
+            return []
+        grams = {tuple(fixed[i:i + k]) for k in range(1, 6) for i in range(len(fixed) - k + 1)}
+        hit = [i for i, (_, _, phrases) in enumerate(self.tables_) if not grams.isdisjoint(phrases)]
+        return [(w, i) for w in typed for i in hit]
 
 
 def _char(lo: int, hi: int) -> TfidfVectorizer:

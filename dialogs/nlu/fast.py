@@ -56,8 +56,8 @@ class FastLinear:
                     if n:
                         vals /= n
                 total += weights[:, idx] @ vals
-            else:
-                row = spec.transform([text]).toarray()[0]
+            else:  # the cue features: dense, without building a sparse matrix per message
+                row = spec.row(text) if hasattr(spec, "row") else spec.transform([text]).toarray()[0]
                 nz = np.nonzero(row)[0]
                 if len(nz):
                     total += weights[:, nz] @ row[nz]

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.nlu import classifier, recurrence
+from dialogs.nlu import classifier, multi, recurrence
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
 from dialogs.nlu.fast import FastLinear
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 FALLBACK = "nlu_fallback"
 CLASSIFY_CHARS = 300
+EMOJI_ONLY = 0.6  # the confidence a message of emoji alone needs
 
 
 class ModelError(RuntimeError):
@@ -154,13 +155,18 @@ class NLU:
         ranking = sorted(zip(self.intents, probs, strict=True), key=lambda x: -x[1])[:5]
         result["intent_ranking"] = [{"name": n, "confidence": round(float(p), 4)} for n, p in ranking]
         top_name, top_p = ranking[0]
-        if top_p < self.threshold:
-            fallback = {"name": FALLBACK, "confidence": self.threshold}
+        # A reaction alone (😊😊😊) is understood only when it is clear (👍 is yes): emoji carry a word each
+        # (dialogs/nlu/normalize.py), which is little to go on.
+        threshold = self.threshold if any(c.isalnum() for c in norm.original) else max(self.threshold, EMOJI_ONLY)
+        if top_p < threshold:
+            fallback = {"name": FALLBACK, "confidence": threshold}
             result["intent"] = fallback
             result["intent_ranking"] = [fallback, *result["intent_ranking"]]
         else:
             result["intent"] = {"name": top_name, "confidence": round(float(top_p), 4)}
         terms = [{**e, "extractor": "TermExtractor"} for e in to_original(norm, find_terms(norm.text, self.terms))]
         result["entities"] = sorted([*to_original(norm, found), *terms], key=lambda e: e["start"])
+        # Several requests in one message: the main one first, the other as ``also`` (dialogs/nlu/multi.py)
+        result = multi.annotate(result, norm, found, self._probs, self.intents)
         result = recurrence.annotate(result, norm, self._now(now))  # repeat visits (dialogs/nlu/recurrence.py)
         return result

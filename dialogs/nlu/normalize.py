@@ -2,9 +2,10 @@
 
 Entities must report ``start``/``end`` in the text the client sent, so every step here works
 character by character and records, for each output character, the index of its source.
-Steps: NFKC (full-width → half-width, ㎡ → m2), lower case, Traditional → Simplified (OpenCC's
-character table, one character to one), a few emoji to words, control characters and other
-emoji dropped, runs of white space folded into one space.
+Steps: Cantonese words to Mandarin (dialogs/nlu/cantonese.py: 聽日 → 明天, 唔 → 不; matched on the
+original characters, before 係 becomes the Mandarin 系), NFKC (full-width → half-width, ㎡ → m2),
+lower case, Traditional → Simplified (OpenCC's character table, one character to one), a few emoji
+to words, control characters and other emoji dropped, runs of white space folded into one space.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+
+from dialogs.nlu import cantonese
 
 # Emoji that carry intent get a word; the rest are dropped.
 EMOJI_WORDS = {
@@ -26,14 +29,24 @@ EMOJI_WORDS = {
 
 @lru_cache(maxsize=1)
 def _trad_to_simp() -> dict[str, str]:
-    table: dict[str, str] = {}
     pkg = resources.files("opencc") / "dictionary"
-    # Variant tables first (裡 → 裏), then Traditional → Simplified (裏 → 里).
-    for name in ("TWVariantsRev.txt", "HKVariantsRev.txt", "TSCharacters.txt"):
+
+    def pairs(name: str) -> list[tuple[str, str]]:
+        out = []
         for line in (pkg / name).read_text(encoding="utf-8").splitlines():
             src, _, dst = line.partition("\t")
             target = dst.split(" ")[0] if dst else ""
             if len(src) == 1 and len(target) == 1:
+                out.append((src, target))
+        return out
+
+    table = dict(pairs("TSCharacters.txt"))
+    simplified = set(table.values())
+    # Regional variants to the standard form, then to Simplified (裡 → 裏 → 里). The variant tables also list
+    # characters that are standard Simplified (么 → 幺, 吃 → 喫, 才 → 纔, 台 → 臺): those stay as they are.
+    for name in ("TWVariantsRev.txt", "HKVariantsRev.txt"):
+        for src, target in pairs(name):
+            if src not in simplified and src not in table:
                 table[src] = table.get(target, target)
     return table
 
@@ -54,13 +67,23 @@ def _scripts() -> tuple[frozenset[str], frozenset[str]]:
     return _one_way("TSCharacters.txt"), _one_way("STCharacters.txt")
 
 
+def _cantonese_char(text: str, i: int) -> bool:
+    """Whether ``text[i]`` is a Cantonese-only character (佢, 嘅); a lone 唔 is also the Mandarin "mm"."""
+    c = text[i]
+    return c in cantonese.CANTONESE_CHARS and (c != "唔" or cantonese.is_content(text, i + 1))
+
+
 def chinese_script(text: str) -> str | None:
     """"zh-Hant" when the text has more Traditional-only characters (處, 訴) than Simplified-only
     ones (处, 诉), "zh" when fewer, None when it has neither (好的, 明天): most characters are
-    shared, so a short reply says nothing about the writer's script and should not switch it."""
+    shared, so a short reply says nothing about the writer's script and should not switch it.
+    Cantonese characters (佢, 冇, 嘅) tip a message without Simplified-only characters to Traditional: a Hong
+    Kong writer reads Traditional."""
     trad_only, simp_only = _scripts()
     trad = sum(1 for c in text if c in trad_only)
     simp = sum(1 for c in text if c in simp_only)
+    if simp == 0 and any(_cantonese_char(text, i) for i in range(len(text))):
+        trad += 1  # only a tie-break: Cantonese written in Simplified (佢冇嚟 with 来了) stays Simplified
     return None if trad == simp == 0 else "zh-Hant" if trad > simp else "zh"
 
 
@@ -99,10 +122,38 @@ def _char(ch: str) -> str:
     return "".join(t2s.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
 
 
+@lru_cache(maxsize=1)
+def _cantonese() -> cantonese.Table:
+    t2s = _trad_to_simp()
+    return cantonese.compile_table(lambda key: "".join(t2s.get(c, c) for c in key))
+
+
 def normalize(original: str) -> Normalized:
     out: list[str] = []
     idx: list[int] = []
-    for i, ch in enumerate(original):
+    table = _cantonese()
+    starts = table.lengths  # a dict test per character; the table is consulted only where a key starts
+    # Keys made of ordinary characters (聽日, 幾多) only where the writing is Cantonese or Traditional: a
+    # Simplified Mandarin writer's 听日语 or 边边角角 is Mandarin.
+    trad_only = _scripts()[0]
+    context = any(c in cantonese.CANTONESE_CHARS or c in trad_only for c in original)
+    protected = 0  # inside a protected word (關係) up to this index: no Cantonese rewrite
+    i, n = 0, len(original)
+    while i < n:
+        ch = original[i]
+        hit = table.match(original, i, context) if ch in starts and i >= protected else None
+        if hit is not None and hit[1]:
+            size, words = hit
+            # Spread the replacement over the replaced span: first to first, last to last, so an
+            # entity on it (聽日 → 明天) covers the client's own characters.
+            last = len(words) - 1
+            for j, w in enumerate(words):
+                out.append(w)
+                idx.append(i + (j * (size - 1) // last if last else 0))
+            i += size
+            continue
+        if hit is not None:
+            protected = i + hit[0]
         for p in _char(ch):
             if p.isspace():
                 if not out or out[-1] == " ":
@@ -110,6 +161,7 @@ def normalize(original: str) -> Normalized:
                 p = " "
             out.append(p)
             idx.append(i)
+        i += 1
     while out and out[-1] == " ":
         out.pop()
         idx.pop()

@@ -56,21 +56,26 @@ _EN_PLURAL = {"ones": 1, "twos": 2, "threes": 3, "fours": 4, "fives": 5}
 _CN = "零一二两三四五六七八九十"
 # A number as a score: digits, a short Chinese numeral not starting a word (一般, 一直, 三项 are words),
 # an English number word, or 满分/full marks. The unit that may follow it.
-_UNIT = (r"(?:\s*(?:/\s*(?:5|五)(?!\d)|(?:out\s+)?of\s+(?:5|five)(?![a-z])|颗星|个星|分|星|stars?(?![a-z])"
+_UNIT = (r"(?:\s*(?:/\s*(?:5|五)(?!\d)|(?:out\s+)?of\s+(?:5|five)(?![a-z])|颗星|个星|粒星|分|星|stars?(?![a-z])"
          r"|points?(?![a-z])|pts?(?![a-z])|marks?(?![a-z])))")
 _NOT_A_SCORE = r"小时|点|号|月|年|个?人|口|只|hours?|h\b|am|pm|min"  # 2小时, 3点, 3口人: times and counts
 _NUMBER = (rf"(?:(?P<d>(?<![\d.])\d{{1,3}}(?:\.\d)?(?![\d.:]|\s*(?:{_NOT_A_SCORE})))(?:'?s(?![a-z]))?"
-           rf"|(?P<c>(?<![{_CN}])[{_CN}]{{1,3}})(?=\s*(?:颗星|个星|分|星)|\s|$|[,，。.、;；!！~/]|{_DIM_ANY})"
+           rf"|(?P<c>(?<![{_CN}])[{_CN}]{{1,3}})(?=\s*(?:颗星|个星|粒星|分|星)|\s|$|[,，。.、;；!！~/]|{_DIM_ANY})"
            rf"|(?P<e>(?<![a-z])(?:{'|'.join(_EN_PLURAL)}|{'|'.join(_EN_NUM)})(?:'?s)?(?![a-z]))"
            r"|(?P<full>满分|full\s+marks|top\s+marks|perfect\s+(?:10|5|score)))")
 _SCORE = rf"(?:{_NUMBER}(?P<unit>{_UNIT})?)"
-# What may stand between a dimension and its score: 态度[给]5分, attitude[: ]5, 技能[我打]四分, skill [is a] 4.
-_GAP = r"[^\d,，。.;；!！?？、/\n]{0,6}?"
+# The dimensions not named: "效果3分 其他两项5分", "效果差 其他5分", "skill 3, the rest 5".
+_REST_WORD = (r"(?:其他两项|其他两个|其余两项|另外两项|剩下两项|另外两个|剩下的|其他的|其余的|其他|其余|别的|"
+              r"the\s+rest|the\s+others|the\s+other\s+two|everything\s+else|(?<![a-z])(?:others|rest)(?![a-z]))")
+# What may stand between a dimension and its score: 态度[给]5分, attitude[: ]5, 技能[我打]四分, skill [is a] 4 —
+# never another dimension or "the rest" ("态度不错 效果2分", "效果差 其他5分").
+_GAP = rf"(?:(?!{_DIM_ANY}|{_REST_WORD})[^\d,，。.;；!！?？、/\n]){{0,6}}?"
 _SEP = r"\s*[,，、/;；\s-]\s*"
 
 _LABELLED = re.compile(rf"{_DIM}\s*{_GAP}{_SCORE}")
 _REVERSED = re.compile(rf"{_SCORE}\s*(?:for|on|in|给|分给)\s+(?:the\s+|her\s+|his\s+)?{_DIM}")
-_ALL_ZH = r"(?:三项|三个|全部|全都|都|全|各项|每项|每一项|样样|统统|一律|各方面|all\s+three|everything|all\s+of\s+them)"
+_ALL_ZH = (r"(?:三项|三个|全部|全都|都|全|各项|每项|每一项|样样|统统|一律|各方面|all\s+three|everything|all\s+of\s+them"
+           r"|three(?=\s+\d'?s(?![a-z])))")
 _ALL_BEFORE = re.compile(
     rf"{_ALL_ZH}\s*(?:都|是|系|给|打|评|为|满|个|都是|都系|都给|都打|都评|gets?|got|get|are|were|is|a)*\s*{_SCORE}")
 _ALL_EN = re.compile(rf"(?<![a-z])(?:all|straight)\s+(?:of\s+them\s+)?{_SCORE}")
@@ -78,12 +83,28 @@ _ALL_AFTER = re.compile(
     rf"{_SCORE}\s*(?:across\s+the\s+board|all\s+(?:round|around|the\s+way|three)|for\s+(?:everything|all(?:\s+three)?|"
     rf"each(?:\s+one)?|every\s+(?:one|thing|question))|on\s+(?:everything|all(?:\s+three)?|each)|each|"
     rf"都是|全部|三项都|都给)")
-_TRIPLE = re.compile(rf"(?<![\w.]){_SCORE.replace('?P<', '?P<a_')}{_SEP}{_SCORE.replace('?P<', '?P<b_')}"
-                     rf"{_SEP}{_SCORE.replace('?P<', '?P<c_')}(?![\w.])")
+# Not inside a longer number or word ("12 3 4", "v5 4 3"); Chinese may touch it ("分别是5 4 5").
+_TRIPLE = re.compile(rf"(?<![0-9a-z.]){_SCORE.replace('?P<', '?P<a_')}{_SEP}{_SCORE.replace('?P<', '?P<b_')}"
+                     rf"{_SEP}{_SCORE.replace('?P<', '?P<c_')}(?![0-9a-z.])")
 _TRIPLE_UNITS = re.compile(rf"{_SCORE.replace('?P<', '?P<a_')}\s*{_SCORE.replace('?P<', '?P<b_')}\s*"
                            rf"{_SCORE.replace('?P<', '?P<c_')}")
 _COMPACT = re.compile(r"^\s*([1-5])([1-5])([1-5])\s*(?:分)?\s*$|^\s*([一二三四五])([一二三四五])([一二三四五])\s*$")
 _LONE = re.compile(rf"{_SCORE}")
+# Two dimensions sharing one score: "态度和技能都5分", "態度同技術都滿分", "attitude and skill 5".
+_PAIR = re.compile(rf"(?P<d1>{_DIM_ANY})\s*(?:和|同|跟|与|及|还有|and|&|,|，|、)\s*(?P<d2>{_DIM_ANY})\s*"
+                   rf"(?:都|也|是|给|打|评|both|are|were|gets?|got|:)*\s*{_SCORE}")
+_REST = re.compile(rf"{_REST_WORD}\s*(?:都|也|是|给|打|评|are|were|get|gets|got|at|:)*\s*{_SCORE}")
+# After "the rest" a bare number must end the clause: "其他3个阿姨" counts people, "其他的2天再说" days.
+_CLAUSE_END = re.compile(r"\s*(?:$|[,，。.;；!！~])")
+# One score for all but one dimension: "full marks except the result, 3", "5 for everything but skill (4)".
+_EXCEPT = re.compile(
+    rf"(?:(?<![a-z])all\s+)?{_SCORE.replace('?P<', '?P<a_')}\s*"
+    rf"(?:for\s+everything\s+|on\s+everything\s+|across\s+the\s+board\s+)?"
+    rf"(?:except|apart\s+from|other\s+than|besides|(?<=everything\s)but|(?<=board\s)but)\s+(?:for\s+|on\s+)?(?:the\s+|her\s+)?{_DIM}"
+    rf"(?:[\s,，:：(]*(?:which\s+|that\s+)?(?:is\s+|was\s+|gets?\s+|got\s+|only\s+|just\s+|=\s*)?"
+    rf"{_SCORE.replace('?P<', '?P<b_')})?")
+# Praise that reads like a negation: "态度没得说5分" is full praise, not "no score".
+_PRAISE_IDIOM = re.compile(r"没得说|没话说|没的说|没说的|无可挑剔|没毛病|冇得弹|不用说|没得挑|不错")
 
 _GOOD = ("很好", "非常好", "特别好", "挺好", "蛮好", "真好", "好好", "几好", "不错", "唔错", "很棒", "棒", "好", "满意",
          "非常满意", "很满意", "优秀", "完美", "一流", "到位", "没得说", "冇得弹", "无可挑剔", "没问题", "给力",
@@ -113,7 +134,7 @@ _BARE_WORD = re.compile(rf"^\s*(?:很|非常|特别|挺|蛮|真|还|也|比较|r
 _LEAD = re.compile(r"^(?:[\s,，。.;；:：、!！~\-—]|but|though|however|and|also|only|although|just|打|给|评|吧|"
                    r"但是|但|不过|就是|只是|而且|另外|还有|然后|可是|可惜|唯一|补充|备注)+", re.I)
 _TRAIL = re.compile(r"(?:[\s,，。.;；:：、!！~\-—]|and|but|吧|啦|哈|的|打|给|评|打个|给个|i'?d give|give)+$", re.I)
-_FILLER = re.compile(r"^(?:[\s,，。.;；:：、!！~?？\-—]|我|给|打|评|分|都|吧|啊|呀|啦|哈|嗯|的|了|谢谢|谢|多谢|"
+_FILLER = re.compile(r"^(?:[\s,，。.;；:：、!！~?？\-—]|我|给|打|评|分|都|吧|个|就|啊|呀|啦|哈|嗯|的|了|谢谢|谢|多谢|"
                      r"thanks?|thank\s+you|ok|okay|好的|hi|i|i'd|give|gave|rate|rating|score|scores|is|are|my|the|"
                      r"her|him|she|he|\d)*$", re.I)
 
@@ -171,7 +192,9 @@ def _stars(original: str) -> tuple[str, list[int]]:
             while j < len(original) and original[j] in "⭐🌟★☆\ufe0f":
                 n += original[j] in "⭐🌟★"
                 j += 1
-            token = f" {n}星 "
+            # "4⭐" / "4 ⭐": one star after a number is the unit of that number, not a score of 1
+            after_digit = n == 1 and "".join(out).rstrip()[-1:].isdigit()
+            token = "星 " if after_digit else f" {n}星 "
             out.extend(token)
             idx.extend([i] * len(token))
             i = j
@@ -244,15 +267,39 @@ def parse_scores(text: str, asked: str | None = None) -> Scores:
             scores[dim] = v
         return True
 
+    for m in r.finditer(_EXCEPT):
+        if put("all", _value(m, "a_")):
+            dim = _DIM_OF[_dim_key(m["dim"])]
+            other = _value(m, "b_")
+            if other is None:
+                scores.pop(dim, None)  # "all 5 except the result": the result is still to be asked
+            else:
+                put(dim, other)
+            r.take(m.start(), m.end())
+    for m in r.finditer(_PAIR):
+        v = _value(m)
+        for name in ("d1", "d2"):
+            put(_DIM_OF[_dim_key(m[name])], v)
+        if v is not None:
+            r.take(m.start(), m.end())
     for m in r.finditer(_LABELLED):
         gap_start = m.end("dim")
         gap = r.text[gap_start:m.start(next(g for g in ("d", "c", "e", "full") if m.group(g) is not None))]
-        if _NEGATION.search(gap) or not r.free(m):
+        if _NEGATION.search(_PRAISE_IDIOM.sub("", gap)) or not r.free(m):
             continue
         if put(_DIM_OF[_dim_key(m["dim"])], _value(m)):
             r.take(m.start(), m.end())
     for m in r.finditer(_REVERSED):
         if put(_DIM_OF[_dim_key(m["dim"])], _value(m)):
+            r.take(m.start(), m.end())
+    named = {_DIM_OF[_dim_key(m[0])] for m in re.finditer(_DIM_ANY, r.text)}
+    if scores or named:
+        for m in r.finditer(_REST):
+            if m["unit"] is None and not _CLAUSE_END.match(r.text, m.end()):
+                continue
+            v = _value(m)
+            for d in [d for d in DIMENSIONS if d not in scores and d not in named]:
+                put(d, v)
             r.take(m.start(), m.end())
     for rx in (_ALL_BEFORE, _ALL_EN, _ALL_AFTER):
         for m in r.finditer(rx):

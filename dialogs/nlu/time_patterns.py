@@ -30,8 +30,11 @@ POD = {
 }
 
 _ZH_POD = "凌晨|清晨|早晨|早上|一早|大早|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜晚|夜间|半夜|白天"
+# Not "a little" (晚一点, 快一点 — but 今晚一点钟 is a clock), and 时 not the start of 时间/时候 (周六 时间 is no
+# 6 o'clock).
 _ZH_CLOCK = (
-    rf"(?P<@h>{ZH_H})\s*(?:点钟|点|时|:)\s*"
+    rf"(?!(?<=(?<![今明昨当])[早晚快慢多少大小近远高低稍再推提])[一两]点(?![钟半]))"
+    rf"(?P<@h>{ZH_H})\s*(?:点钟|点|时(?![间候段])|:)\s*"
     rf"(?:(?P<@half>半)|(?P<@q>一刻|三刻)|(?P<@m>{ZH_M})\s*分?|(?P<@zheng>整))?"
 )
 
@@ -56,7 +59,8 @@ ZH = {
         r"\s*(?:号|日)(?![楼院线门栋座室房层])"),
     "in_days": re.compile(rf"(?P<n>{ZH_H}|半)\s*(?:天|日)(?:之后|以后|后)|过\s*(?P<n2>{ZH_H})\s*天"),
     "in_hours": re.compile(rf"(?P<n>{ZH_H}|半)\s*(?:个)?\s*(?:小时|钟头)(?:之后|以后|后)"),
-    "pod": re.compile(_ZH_POD),
+    # 早上好 / 晚上好 at the end of a clause greet and name no time; 上午好吗 proposes one
+    "pod": re.compile(rf"(?:{_ZH_POD})(?!好(?:$|[\s,，。.!！~啊呀]))"),
     "range": re.compile(
         rf"(?P<ah>{ZH_H})\s*(?:(?:点钟|点|时|:)\s*(?:(?P<ahalf>半)|(?P<am>{ZH_M})\s*分?)?)?\s*"
         rf"(?:到|至|-|~|—|–)\s*{zh_clock('b')}"),
@@ -81,8 +85,9 @@ EN = {
     "ordinal": re.compile(r"\bthe\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b"),
     "in_days": re.compile(r"\bin\s+(?P<n>\d{1,4}|a|one|two|three|four|five|six|seven)\s+days?\b"),
     "in_hours": re.compile(r"\bin\s+(?P<n>\d{1,4}|an|one|two|three|half\s+an)\s+hours?\b"),
-    "pod": re.compile(r"\b(?:(?:this|in\s+the)\s+)?(?P<p>early\s+morning|morning|noon|midday|lunch\s*time|afternoon|"
-                      r"evening|night)\b"),
+    # not "good morning" / "good night": a greeting names no time
+    "pod": re.compile(r"(?<!good )\b(?:(?:this|in\s+the)\s+)?(?P<p>early\s+morning|morning|noon|midday|lunch\s*time|"
+                      r"afternoon|evening|night)\b"),
     "range": re.compile(
         r"\b(?:from\s+|between\s+)?" + _CLOCK_EN.replace("@", "a") + r"\s*(?:-|–|to|till|until|and)\s*"
         + _CLOCK_EN.replace("@", "b") + r"(?!\s*(?:hours?|hrs?|h\b|days?|sqm|m2|people|persons?|kids?|rooms?))"),

@@ -80,6 +80,19 @@ CASES: list[tuple[str, str | None, dict, dict, list, int | None, str | None]] = 
     ("she was 2 hours late", None, {}, {}, [], None, "she was 2 hours late"),
     ("阿姨2点才到，3个小时只做了一半", None, {}, {}, [], None, "阿姨2点才到，3个小时只做了一半"),
     ("我家3口人 2只猫", None, {}, {}, [], None, "我家3口人 2只猫"),
+    # the rest, pairs, exceptions, Cantonese units, stars after a digit (written differently from the
+    # generalisation set on purpose)
+    ("技能2分 其余都是4分", None, {A: 4, S: 2, R: 4}, {}, [], None, None),
+    ("result 2, the others 4", None, {A: 4, S: 4, R: 2}, {}, [], None, None),
+    ("态度跟效果都4分 技能3分", None, {A: 4, S: 3, R: 4}, {}, [], None, None),
+    ("4 for everything except skill, which is 2", None, {A: 4, S: 2, R: 4}, {}, [], None, None),
+    ("all 4 except the attitude", None, {S: 4, R: 4}, {}, [], None, None),
+    ("三項都係四粒星", None, {A: 4, S: 4, R: 4}, {}, [], None, None),
+    ("技术没话说5分", None, {S: 5}, {}, [], None, None),
+    ("3⭐", S, {S: 3}, {}, [], None, None),
+    ("4⭐ 3⭐ 5⭐", None, {A: 4, S: 3, R: 5}, {}, [], None, None),
+    ("three 4s", None, {A: 4, S: 4, R: 4}, {}, [], None, None),
+    ("就给个3吧", None, {}, {}, [], 3, None),
 ]
 
 

@@ -116,9 +116,20 @@ def test_time_expression(text: str, value: str, grain: str, to: str | None) -> N
 
 
 @pytest.mark.parametrize("text", ["便宜一点吗", "建国路88号", "120平", "3个小时", "4 out of 5", "我有2个孩子",
-                                  "13812345678", "5号楼3单元", "给5分", "早点来"])
+                                  "13812345678", "5号楼3单元", "给5分", "早点来", "能快一点吗"])
 def test_not_a_time(text: str) -> None:
     assert parse(text) == []
+
+
+@pytest.mark.parametrize(("text", "days"), [
+    ("往后推一点 11点来", [None]),  # "a little later, at 11": the clock, not one o'clock
+    ("周四改到周五 时间照旧", ["day", "day"]),  # Friday, not 5 o'clock
+])
+def test_a_little_and_weekday_numbers_are_no_clock(text: str, days: list[str | None]) -> None:
+    found = parse(text)
+    assert [f["grain"] if f["grain"] == "day" else None for f in found] == days, found
+    if days == [None]:
+        assert found[0]["value"][11:16] == "11:00"
 
 
 def test_time_inside_a_sentence_keeps_its_span() -> None:
