@@ -136,25 +136,28 @@ class CueFeatures(BaseEstimator, TransformerMixin):
             state["tables_"] = [(frozenset(w), s, frozenset(p)) for w, s, p in state["tables_"]]  # type: ignore[union-attr]
         self.__dict__.update(state)
 
-    def _subs(self) -> tuple[dict[str, tuple[int, ...]], tuple[int, ...]]:
-        """Every Chinese cue term → its tables, and the term lengths: a message is scanned once for
-        its substrings of those lengths instead of testing each of a thousand terms against it."""
+    def _subs(self) -> tuple[dict[str, tuple[int, ...]], dict[str, tuple[int, ...]]]:
+        """Every Chinese cue term → its tables, and per first character the term lengths: a message is
+        scanned once, where a term may start, instead of testing each of a thousand terms against it."""
         index = self.__dict__.get("_sub_index")
         if index is None:
             terms: dict[str, list[int]] = {}
             for i, (_, sub, _) in enumerate(self.tables_):
                 for w in sub:
                     terms.setdefault(w, []).append(i)
-            index = ({w: tuple(v) for w, v in terms.items()}, tuple(sorted({len(w) for w in terms})))
+            lengths: dict[str, set[int]] = {}
+            for w in terms:
+                lengths.setdefault(w[0], set()).add(len(w))
+            index = ({w: tuple(v) for w, v in terms.items()}, {c: tuple(n) for c, n in lengths.items()})
             self.__dict__["_sub_index"] = index
         return index
 
     def row(self, t: str) -> np.ndarray:
         """The features of one text, dense (the fast path of dialogs/nlu/fast.py reads this)."""
-        terms, lengths = self._subs()
+        terms, starts = self._subs()
         found: set[int] = set()
-        for n in lengths:
-            for i in range(len(t) - n + 1):
+        for i, c in enumerate(t):
+            for n in starts.get(c, ()):
                 tables = terms.get(t[i:i + n])
                 if tables:
                     found.update(tables)
