@@ -100,6 +100,8 @@ class NLU:
                    tuple(a.get("terms", ())))
 
     def __post_init__(self) -> None:
+        # read once: every parse (and each of its clauses, dialogs/nlu/multi.py) pairs the probabilities with it
+        self._intents = [str(c) for c in self.pipeline.classes_]
         self._fast: FastLinear | None = None
         try:
             self._fast = FastLinear(self.pipeline)
@@ -108,7 +110,7 @@ class NLU:
 
     @property
     def intents(self) -> list[str]:
-        return [str(c) for c in self.pipeline.classes_]
+        return self._intents
 
     def _probs(self, text: str) -> Any:
         if self._fast is not None:
