@@ -26,6 +26,7 @@ from backend.facade.cases import CasesFacade
 from backend.facade.changes import ChangesFacade
 from backend.facade.inbox import InboxFacade
 from backend.facade.jobs import JobsFacade
+from backend.facade.linking import LinkingFacade
 from backend.facade.money import MoneyFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.privacy import PrivacyFacade
@@ -86,7 +87,8 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
               JobsFacade, CancellationsFacade, ChangesFacade, SeriesFacade, StaffRequestsFacade,
-              ApplicationsFacade, BookingReportsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade):
+              ApplicationsFacade, BookingReportsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade,
+              LinkingFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -297,10 +299,11 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         return token
 
     def redeem_invite(self, token: str, channel: str, external_id: str) -> people.Person | None:
-        """Bind the chat account to the invited person; None for unknown, used or expired invites."""
+        """Bind the chat account to the invited person; None for unknown, used or expired invites (and
+        clients' link codes, which only LinkingFacade.link_identity takes)."""
         with self.db.uow() as s:
             inv = s.get(Invite, token[:64], with_for_update=True) if token else None
-            if inv is None or inv.used_at is not None or inv.expires_at <= self.now:
+            if inv is None or inv.used_at is not None or inv.expires_at <= self.now or inv.person_kind == "client":
                 return None
             inv.used_at = self.now
             people.bind(s, inv.person_kind, inv.person_id, channel, external_id)

@@ -50,15 +50,27 @@ class InboxWorker:
             self._wake.set()
         return fresh
 
+    async def accept_held(self, msg: IncomingMessage, hold_seconds: float) -> tuple[int, bool]:
+        """Keep a message the channel will run itself (``run_held``) to answer in its own reply: workers
+        leave it for ``hold_seconds``, and after a crash they run it then. (row id, whether new)."""
+        if not msg.message_id:
+            raise ValueError("an inbox message needs the platform's message id")
+        return await asyncio.to_thread(self.be.inbox_accept_held, msg.channel, msg.sender_id, str(msg.message_id),
+                                       payload_of(msg), hold_seconds)
+
+    async def run_held(self, inbox_id: int, msg: IncomingMessage) -> None:
+        """Run a held message now, as a worker would (a failure is recorded for the worker's retry)."""
+        await self._run({"id": inbox_id, "attempts": 0}, msg)
+
     async def run_once(self) -> int:
         """Run the messages that are due (one per sender); how many were claimed."""
         rows = await asyncio.to_thread(self.be.inbox_claim, self.batch)
         await asyncio.gather(*(self._run(r) for r in rows))
         return len(rows)
 
-    async def _run(self, row: dict[str, Any]) -> None:
+    async def _run(self, row: dict[str, Any], msg: IncomingMessage | None = None) -> None:
         async with self.sem:
-            msg = message_of(row)
+            msg = msg or message_of(row)
             try:
                 await self.desk.handle(msg, inbox_id=row["id"])
             except Exception:

@@ -99,7 +99,7 @@ def known_secrets(settings: Settings) -> list[str]:
     tg, auth = settings.telegram, settings.auth
     values = [settings.data_key, tg.client_token, tg.staff_token, tg.webhook_secret, auth.session_secret,
               auth.api_key]
-    wechat = getattr(settings, "wechat", None)
-    for name in ("app_secret", "token", "encoding_aes_key", "secret"):
-        values.append(getattr(wechat, name, None))
+    for platform in (getattr(settings, "wechat", None), getattr(settings, "wecom", None)):
+        for name in ("app_secret", "token", "encoding_aes_key", "secret"):
+            values.append(getattr(platform, name, None))
     return [v for v in values if isinstance(v, str) and v]

@@ -23,6 +23,7 @@ STOP = web.AppKey("stop", asyncio.Event)
 TASKS = web.AppKey("tasks", list)
 TELEGRAM = web.AppKey("telegram", object)
 INBOX = web.AppKey("inbox", InboxWorker)
+WECHAT_OA = web.AppKey("wechat_oa", object)
 LIMITS = web.AppKey("limits", Limits)
 REST = web.AppKey("rest", RestChannel)
 REST_PREFIX = "/webhooks/rest/"
@@ -51,6 +52,33 @@ def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool =
         pushers = {**tg.pushers, **(pushers or {})}
         web_app[TELEGRAM] = tg
 
+    web_app[INBOX] = InboxWorker(app.desk)  # channels that acknowledge first accept() into it
+    wx_cfg = app.settings.wechat
+    if wx_cfg.app_id or wx_cfg.app_secret or wx_cfg.token:  # one missing of the three: a clear start-up error
+        from bot.wechat.oa import CHANNEL as WECHAT
+        from bot.wechat.oa import OAChannel
+
+        oa = OAChannel(app, web_app[INBOX], limits)
+        oa.routes(web_app)
+        web_app[WECHAT_OA] = oa
+        pushers = {WECHAT: oa.push, **(pushers or {})}
+
+        async def close_wechat(_: web.Application) -> None:
+            await oa.close()
+
+        web_app.on_cleanup.append(close_wechat)
+    if app.settings.wecom.corp_id:
+        from bot.wechat.wecom import WeComChannel
+
+        wecom = WeComChannel(app, limits=limits)
+        wecom.routes(web_app)
+        pushers = {**wecom.pushers, **(pushers or {})}
+
+        async def close_wecom(_: web.Application) -> None:
+            await wecom.close()
+
+        web_app.on_cleanup.append(close_wecom)
+
     health.add_routes(web_app, app.backend.db.engine, app.settings.redis_url)  # GET /health, GET /live
 
     if tg is not None:
@@ -63,7 +91,6 @@ def make_app(app: App, pushers: dict[str, Pusher] | None = None, workers: bool =
         web_app.on_startup.append(start_telegram)
         web_app.on_cleanup.append(stop_telegram)
 
-    web_app[INBOX] = InboxWorker(app.desk)  # channels that acknowledge first accept() into it
     if workers:
         async def start(_: web.Application) -> None:
             stop = asyncio.Event()

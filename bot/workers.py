@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from backend.api import Backend
@@ -39,6 +40,15 @@ class Unreachable(Exception):
 
 class Permanent(Exception):
     """The platform refused the message itself (bad request): retrying will not help."""
+
+
+class Deferred(Exception):
+    """The channel may send this only after the person writes again (WeChat outside its window, with
+    no template for it): the row waits, counted as not delivered, until then or ``wait`` runs out."""
+
+    def __init__(self, message: str, wait: timedelta) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 async def timer_worker(backend: Backend, stop: asyncio.Event, interval: float = 1.0) -> None:
@@ -78,7 +88,10 @@ class Dispatcher:
             msg = self.notifier.render(row["template"], row["params"], row["lang"])
             extra = {"edit_ref": row["edit_ref"]} if row.get("edit_ref") else {}
             try:
-                ref = await self.pushers[row["channel"]](row["external_id"], msg, **extra)
+                pusher = self.pushers[row["channel"]]
+                if getattr(pusher, "wants_row", False):  # a channel that picks its means by the kind of message
+                    extra["row"] = row
+                ref = await pusher(row["external_id"], msg, **extra)
             except Unreachable as e:
                 # Try the person's next identity at once; with none left managers are told.
                 await asyncio.to_thread(self.be.unreachable, row["id"], row["channel"], row["external_id"],
@@ -88,6 +101,8 @@ class Dispatcher:
                 await asyncio.to_thread(self.be.failed, row["id"], _reason("retry", e), e.retry_after)
             except Permanent as e:
                 await asyncio.to_thread(self.be.failed, row["id"], _reason("refused", e), None, True)
+            except Deferred as e:
+                await asyncio.to_thread(self.be.deferred, row["id"], scrub(str(e)), e.wait)
             except Exception as e:
                 log.exception("delivery of notification %s failed", row["id"])
                 await asyncio.to_thread(self.be.failed, row["id"], _reason("error", e))

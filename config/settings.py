@@ -70,6 +70,37 @@ class TelegramSettings(BaseModel):
     polling_timeout: int = 25
 
 
+class WeChatSettings(BaseModel):
+    """A WeChat Official Account (公众号) for clients; secrets from the environment only."""
+
+    app_id: str | None = None  # FRONTDESK_WECHAT__APP_ID; the channel is on when app_id, secret and token are set
+    app_secret: str | None = None  # FRONTDESK_WECHAT__APP_SECRET
+    token: str | None = None  # FRONTDESK_WECHAT__TOKEN: the server-configuration token (signatures)
+    encoding_aes_key: str | None = None  # FRONTDESK_WECHAT__ENCODING_AES_KEY: 43 characters, compatible/safe mode
+    api_base: str = "https://api.weixin.qq.com"  # overridable for tests and proxies
+    reply_budget_seconds: float = Field(4.0, gt=0, le=4.5)  # wait this long for the passive reply (WeChat: 5 s)
+    max_body_bytes: int = Field(64 * 1024, gt=0)  # a callback larger than this is refused unread
+    window_hours: float = Field(48, gt=0)  # a client's message opens the customer-service window …
+    window_quota: int = Field(5, ge=0)  # … with this many messages, reset by each new message
+    event_window_seconds: float = Field(60, gt=0)  # a menu click, subscribe or scan opens a short window …
+    event_quota: int = Field(3, ge=0)  # … with this many messages
+    templates: dict[str, dict[str, Any]] = {}  # notification template → {template_id, fields: {name: param}}
+    menu_file: Path = Path("config/wechat_menu.yaml")  # `frontdesk wechat menu push`
+    timeout_seconds: float = Field(5.0, gt=0)  # every platform call
+
+
+class WeComSettings(BaseModel):
+    """A WeCom (企业微信) self-built app for housekeepers and managers; secrets from the environment only."""
+
+    corp_id: str | None = None  # FRONTDESK_WECOM__CORP_ID
+    agent_id: int | None = None  # FRONTDESK_WECOM__AGENT_ID
+    secret: str | None = None  # FRONTDESK_WECOM__SECRET: the app's secret
+    token: str | None = None  # FRONTDESK_WECOM__TOKEN: the callback token
+    encoding_aes_key: str | None = None  # FRONTDESK_WECOM__ENCODING_AES_KEY
+    api_base: str = "https://qyapi.weixin.qq.com"
+    timeout_seconds: float = Field(5.0, gt=0)
+
+
 class AuthSettings(BaseModel):
     """Who may talk on the REST channel (see README "Authentication")."""
 
@@ -143,6 +174,8 @@ class Settings(BaseSettings):
     nlu: NLUSettings = NLUSettings()
     booking: BookingPolicy = BookingPolicy()
     telegram: TelegramSettings = TelegramSettings()
+    wechat: WeChatSettings = WeChatSettings()
+    wecom: WeComSettings = WeComSettings()
     auth: AuthSettings = AuthSettings()
     rate_limits: RateLimits = RateLimits()
     privacy: PrivacySettings = PrivacySettings()
@@ -165,6 +198,7 @@ class Settings(BaseSettings):
         self.cancellation_file = self.resource(self.cancellation_file)
         self.series_file = self.resource(self.series_file)
         self.service_area_file = self.resource(self.service_area_file)
+        self.wechat = self.wechat.model_copy(update={"menu_file": self.resource(self.wechat.menu_file)})
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})
         if self.test_hooks.clock_file is not None:

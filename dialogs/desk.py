@@ -16,6 +16,7 @@ from backend import testhooks
 from backend.api import Backend
 from backend.services import DomainError
 from dialogs.engine import Engine
+from dialogs.linking import Linking
 from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.messages import IncomingMessage
 from dialogs.notify import Notifier
@@ -29,6 +30,7 @@ class FrontDesk:
                  locks: InProcessLocks | RedisLocks | None = None) -> None:
         self.be, self.engine, self.notifier = backend, engine, notifier
         self.staff = StaffDesk(backend, notifier)
+        self.linking = Linking(backend, notifier)
         self.locks = locks or InProcessLocks()
 
     async def handle(self, msg: IncomingMessage, inbox_id: int | None = None) -> list[dict[str, Any]]:
@@ -75,6 +77,9 @@ class FrontDesk:
         if person is None:
             person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id, lang[0])
         lang[0] = person.lang
+        linked = await self.linking.handle(msg.channel, msg.sender_id, msg.text, person)
+        if linked is not None:
+            return linked
         refused, msg = await self._store_files(msg, person.id, person.lang)
         if refused and not msg.text.strip():
             return refused  # only a refused file: nothing stored, nothing for the dialogue to do

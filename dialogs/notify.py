@@ -60,7 +60,13 @@ class Notifier:
 
     def render(self, template: str, params: dict[str, Any], lang: str) -> dict[str, Any]:
         if template == "reply":  # a turn's replies, already in the conversation's language (inbox turns)
-            return {k: params[k] for k in ("text", "buttons", "custom") if params.get(k)}
+            if params.get("parts"):  # a whole turn as one message; a channel that can show parts uses them
+                parts = list(params["parts"])
+                out: dict[str, Any] = {"text": "\n\n".join(str(p.get("text") or "") for p in parts).strip(),
+                                       "parts": parts}
+                buttons = [b for p in parts for b in p.get("buttons") or []]
+                return {**out, "buttons": buttons} if buttons else out
+            return {k: params[k] for k in ("text", "buttons", "custom", "answer") if params.get(k)}
         if template in ("case_alert", "case_card") and isinstance(params.get("card"), dict):
             return self.cards.case(params["card"], lang, params.get("reason") or "update")
         if template == "refund_alert" and params.get("id") is not None:

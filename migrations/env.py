@@ -6,9 +6,11 @@ from alembic import context
 
 from backend.orm import Base
 from bot.telegram.common import metadata as telegram_metadata
+from bot.wechat.cards import metadata as wecom_cards_metadata
+from bot.wechat.window import metadata as wechat_window_metadata
 from dialogs.tracker_store import metadata as tracker_metadata
 
-target_metadata = [Base.metadata, tracker_metadata, telegram_metadata]
+target_metadata = [Base.metadata, tracker_metadata, telegram_metadata, wechat_window_metadata, wecom_cards_metadata]
 engine = context.config.attributes.get("engine")
 if engine is None:
     from sqlalchemy import create_engine

@@ -100,6 +100,27 @@ class OutboxFacade:
         with self.db.uow() as s:
             outbox.failed(s, self.now, notification_id, error, retry_after, permanent)
 
+    def deferred(self, notification_id: int, reason: str, wait: timedelta) -> None:
+        """Sendable only once the person writes again: it waits up to ``wait``, then managers are told."""
+        with self.db.uow() as s:
+            outbox.deferred(s, self.now, notification_id, reason, self.now + wait)
+
+    def wake_deferred(self, channel: str, external_id: str) -> int:
+        """This identity wrote: the person's deferred messages go out now."""
+        with self.db.uow() as s:
+            ident = s.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
+            return 0 if ident is None else outbox.woken(s, self.now, ident.person_kind, ident.person_id)
+
+    def identity_gone(self, channel: str, external_id: str) -> bool:
+        """The person left this channel (WeChat unsubscribe): nothing more goes there until they write
+        again (``seen``). False for an identity never seen."""
+        with self.db.uow() as s:
+            ident = s.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
+            if ident is None:
+                return False
+            ident.unreachable = True
+            return True
+
     def unreachable(self, notification_id: int, channel: str, external_id: str, error: str) -> bool:
         """The platform says this chat is gone (blocked, deleted): mark it, and send the row on the
         person's next identity at once; with none left it is undeliverable and managers are told.

@@ -23,15 +23,41 @@ MAX_ATTEMPTS = 5
 
 
 def accept(session: Session, now: datetime, channel: str, sender_id: str, message_id: str,
-           payload: dict[str, Any]) -> bool:
-    """Keep a message; False when this (channel, sender, message id) was accepted before."""
+           payload: dict[str, Any], hold: timedelta | None = None) -> bool:
+    """Keep a message; False when this (channel, sender, message id) was accepted before. ``hold``: no
+    worker claims it before then (the channel runs it itself and answers in its own reply)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # Core insert: the payload still goes through EncryptedJSON (the column's type).
     stmt = insert(InboxMessage).values(channel=channel, sender_id=sender_id, message_id=message_id,
-                                       payload=payload, status="pending", attempts=0, next_attempt_at=now,
+                                       payload=payload, status="pending", attempts=0,
+                                       next_attempt_at=now + hold if hold else now,
                                        received_at=now).on_conflict_do_nothing()
     # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
     return session.execute(stmt.returning(InboxMessage.id)).first() is not None
+
+
+def id_of(session: Session, channel: str, sender_id: str, message_id: str) -> int | None:
+    return session.scalar(select(InboxMessage.id).where(InboxMessage.channel == channel,
+                                                        InboxMessage.sender_id == sender_id,
+                                                        InboxMessage.message_id == message_id))
+
+
+def is_head(session: Session, message_id: int) -> bool:
+    """No earlier message of the same sender is still pending (so running this one now keeps order)."""
+    m = session.get(InboxMessage, message_id)
+    if m is None or m.status != "pending":
+        return False
+    earlier = select(InboxMessage.id).where(InboxMessage.channel == m.channel, InboxMessage.sender_id == m.sender_id,
+                                            InboxMessage.status == "pending", InboxMessage.id < m.id).limit(1)
+    return session.execute(earlier).first() is None
+
+
+def release(session: Session, now: datetime, message_id: int) -> None:
+    """A channel that held a row for itself (to answer it in its own reply) lets the worker have it."""
+    m = session.get(InboxMessage, message_id, with_for_update=True)
+    if m is not None and m.status == "pending":
+        m.next_attempt_at = min(m.next_attempt_at, now)
+        m.payload = {k: v for k, v in (m.payload or {}).items() if k != "hold_seconds"}
 
 
 def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[InboxMessage]:
@@ -46,6 +72,8 @@ def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list
     for m in rows:
         m.next_attempt_at = now + lease
         m.attempts += 1
+        if (m.payload or {}).get("hold_seconds"):  # a worker runs it: nobody waits to answer it passively
+            m.payload = {k: v for k, v in m.payload.items() if k != "hold_seconds"}
     return rows
 
 

@@ -61,13 +61,14 @@ def stale_when(template: str) -> Callable[[Staleness], Staleness]:
 
 
 def notify(session: Session, now: datetime, person_kind: str, person_id: int, template: str, key: str, *,
-           subject: str = "", urgent: bool = False, **params: Any) -> None:
-    """Queue a message; the same ``key`` twice is one message (idempotent retries of a command)."""
+           subject: str = "", urgent: bool = False, hold: timedelta | None = None, **params: Any) -> None:
+    """Queue a message; the same ``key`` twice is one message (idempotent retries of a command).
+    ``hold``: no dispatcher takes it before then (a channel may still answer it in its own reply)."""
     exists_ = session.scalar(select(Notification.id).where(Notification.key == key))
     if exists_ is None:
         session.add(Notification(key=key, person_kind=person_kind, person_id=person_id, template=template,
                                  params=params, subject=subject[:64], urgent=urgent, created_at=now,
-                                 next_attempt_at=now))
+                                 next_attempt_at=now + hold if hold else now))
 
 
 def is_stale(session: Session, n: Notification) -> bool:
@@ -116,13 +117,18 @@ def seen(session: Session, now: datetime, channel: str, external_id: str) -> Non
 
 
 # --- push -----------------------------------------------------------------------------------------
+DEFERRED = "deferred: "  # last_error prefix of rows waiting for the person to open a window (WeChat)
+
+
 def _head() -> Any:
-    """SQL: no earlier row of the same queue (person, subject, urgency) is still pending."""
+    """SQL: no earlier row of the same queue (person, subject, urgency) is still pending (rows deferred
+    until the person writes do not hold the others up)."""
     earlier = aliased(Notification)
+    waiting = and_(earlier.last_error.is_not(None), earlier.last_error.like(DEFERRED + "%"))
     return ~exists().where(earlier.person_kind == Notification.person_kind,
                            earlier.person_id == Notification.person_id, earlier.subject == Notification.subject,
                            earlier.urgent == Notification.urgent, earlier.status == "pending",
-                           earlier.id < Notification.id)
+                           earlier.id < Notification.id, ~waiting)
 
 
 def _heads_for(now: datetime, channels: list[str]) -> Any:
@@ -200,6 +206,32 @@ def failed(session: Session, now: datetime, notification_id: int, error: str, re
         return
     backoff = retry_after if retry_after is not None else min(300.0, 2.0 ** n.attempts)
     n.next_attempt_at = now + timedelta(seconds=backoff)
+
+
+
+
+def deferred(session: Session, now: datetime, notification_id: int, reason: str, until: datetime) -> None:
+    """The channel can send this only after the person writes (WeChat's window closed and no template
+    fits): the row waits, not counted as an attempt, until ``woken`` or ``until`` (then it is tried once
+    more and, still unsendable, given up so that managers hear of it)."""
+    n = session.get(Notification, notification_id, with_for_update=True)
+    if n is None or n.status != "pending":
+        return
+    if n.last_error and n.last_error.startswith(DEFERRED):  # deferred before and not woken since: it ran out
+        give_up(session, now, n, "undeliverable", n.last_error)
+        return
+    n.attempts = max(0, n.attempts - 1)
+    n.last_error, n.next_attempt_at = (DEFERRED + reason)[:500], until
+
+
+def woken(session: Session, now: datetime, person_kind: str, person_id: int) -> int:
+    """The person wrote: their deferred rows go out now."""
+    rows = list(session.scalars(select(Notification).where(
+        Notification.person_kind == person_kind, Notification.person_id == person_id,
+        Notification.status == "pending", Notification.last_error.like(DEFERRED + "%"))))
+    for n in rows:
+        n.next_attempt_at, n.last_error = now, None
+    return len(rows)
 
 
 def rerouted(session: Session, now: datetime, notification_id: int, error: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from backend.services import Context, people, ratings, staff_tokens
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
-          "certificates", "lang", "pets_ok", "attributes", "city")
+          "certificates", "lang", "pets_ok", "attributes", "city", "wecom_userid")
 YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
 REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
 MANAGER_ROLES = ("manager", "supervisor")  # a supervisor is a manager one level up: breaches go to her
@@ -63,6 +64,7 @@ class Row:
     pets_ok: bool = True  # works in homes with pets (a profile's cat or dog needs it)
     attributes: list[str] = field(default_factory=list)  # words a profile term may need, e.g. non_smoker
     city: str | None = None  # canonical (北京市): the city she works in; None → the company's only city / any
+    wecom_userid: str | None = None  # her WeCom (企业微信) UserID: offers and alerts reach her there
     present: frozenset[str] = frozenset()
     where: str = ""
 
@@ -163,6 +165,11 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
         bad = [a for a in row.attributes if len(a) > 32 or " " in a]
         if bad:
             raise ValueError(f"attributes must be single words of at most 32 characters, not {bad}")
+    if "wecom_userid" in present:
+        uid = str(raw["wecom_userid"]).strip() if raw["wecom_userid"] != CLEAR else ""
+        if uid and (len(uid) > 64 or not re.fullmatch(r"[A-Za-z0-9_.@-]+", uid)):
+            raise ValueError("wecom_userid must be a WeCom UserID (at most 64 letters, digits, _ . @ -)")
+        row.wecom_userid = uid or None
     if "certificates" in present:
         for item in _list(raw["certificates"]):
             kind, _, expiry = item.partition(":")
@@ -312,9 +319,27 @@ def save_rows(session: Session, now: datetime, rows: list[Row], ctx: Context | N
             if "rating" in given:
                 ratings.recompute(ctx or _policy_only(), session, person.id)
         _rest_identity(session, kind, person)
+        if "wecom_userid" in r.present:
+            _wecom_identity(session, kind, person, r.wecom_userid, r.where)
         if new:
             tokens[r.code] = staff_tokens.issue(session, now, kind, person.id)
     return tokens
+
+
+def _wecom_identity(session: Session, kind: str, person: Any, userid: str | None, where: str) -> None:
+    """The roster names her WeCom account: it is her identity there (another one, or none, replaces it).
+    An account already someone else's is refused (a typo or a copied line must not move a colleague's
+    offers to her): clear it on that person's row first."""
+    held = people.identify(session, "wecom", userid) if userid else None
+    if held is not None and (held.kind, held.id) != (kind, person.id):
+        raise RosterError([f"{where}: wecom_userid {userid} is already bound to someone else on the roster; "
+                           "clear it there first (wecom_userid: -)"])
+    for ident in people.identities_of(session, kind, person.id):
+        if ident.channel == "wecom" and ident.external_id != userid:
+            session.delete(ident)
+    session.flush()
+    if userid and getattr(person, "status", "") != "deactivated":
+        people.bind(session, kind, person.id, "wecom", userid)
 
 
 def _policy_only() -> Context:

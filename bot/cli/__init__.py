@@ -39,6 +39,6 @@ def build_app():  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    from bot.cli import db, nlu, report, run, staff  # noqa: F401  (each registers its commands)
+    from bot.cli import db, nlu, report, run, staff, wechat  # noqa: F401  (each registers its commands)
 
     app()

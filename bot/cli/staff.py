@@ -155,7 +155,8 @@ def staff_show(code: Annotated[str, typer.Argument(help="Roster code")]) -> None
 @staff_app.command("invite")
 def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK001 or MGR01")],
                  days: Annotated[int, typer.Option(min=1, max=60, help="Days the link stays valid")] = 7) -> None:
-    """Print a one-time Telegram link that binds a staff member's account to the staff bot."""
+    """Print a one-time invite that binds a staff member's account: a Telegram link for the staff bot, and
+    the text to send to the WeCom app when WeCom is configured."""
     import asyncio
 
     setup_logging()
@@ -180,5 +181,8 @@ def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK0
                 await bot.bot.session.close()
 
         username = asyncio.run(ask())
-    typer.echo(f"https://t.me/{username or '<staff_bot_username>'}?start={token}")
-    typer.echo(f"one-time link for {person.name} ({code}), valid {days} days")
+    if settings.telegram.staff_token or username or not settings.wecom.corp_id:
+        typer.echo(f"https://t.me/{username or '<staff_bot_username>'}?start={token}")
+    if settings.wecom.corp_id:
+        typer.echo(f"WeCom: she sends this to the company's app: /start {token}")
+    typer.echo(f"one-time invite for {person.name} ({code}), valid {days} days")

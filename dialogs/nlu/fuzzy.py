@@ -88,6 +88,8 @@ def split_latin(run: str) -> tuple[str, ...] | None:
     return None
 
 
+_SYLLABLE_OF: dict[str, str | None] = {}
+
 Unit = tuple[str, str]  # (what the client typed: one Chinese character or one Latin syllable, folded syllable)
 
 
@@ -98,10 +100,16 @@ def syllable_runs(text: str) -> list[list[Unit]]:
     in a message with Chinese in it: "can" or "men" in an English message is not pinyin."""
     runs: list[list[Unit]] = []
     cur: list[Unit] = []
+    seen = _SYLLABLE_OF  # a plain dict in front of the lru_cache: this runs per character of every message
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        syl = char_syllable(ch)
+        if ch in seen:
+            syl = seen[ch]
+        else:
+            syl = char_syllable(ch)
+            if len(seen) < 32768:
+                seen[ch] = syl
         if syl is not None:
             cur.append((ch, syl))
             i += 1

@@ -1,13 +1,15 @@
 """Training, the model artifact, and the parser the dialogue engine calls.
 
 ``NLU.load(path)`` once, then ``nlu.parse(text, now=..., lang=...)`` from any thread: parsing
-reads the fitted model and compiled patterns and writes nothing, so it needs no lock.
+reads the fitted model and compiled patterns and writes only to caches of pure functions (two threads
+racing store the same value), so it needs no lock.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,11 +74,15 @@ def read_artifact(path: Path) -> dict[str, Any]:
     return artifact
 
 
+_CJK = re.compile("[\u4e00-\u9fff]")
+_LATIN = re.compile("[A-Za-z]")  # str.isascii() and str.isalpha()
+
+
 def detect_language(text: str, original: str | None = None) -> str:
     """ "zh", "zh-Hant", "en" or "und" for normalised ``text``. Normalising turns Traditional into
     Simplified, so the script is read from the client's ``original`` text when given."""
-    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
     if cjk and cjk * 3 >= latin:
         return (chinese_script(original) or "zh") if original else "zh"
     return "en" if latin else "zh" if cjk else "und"
@@ -153,7 +159,7 @@ class NLU:
         found = find(norm.text, self._now(now), self.services)
         # The intent of a chat message is in its first sentences; classifying a bounded prefix keeps
         # a 2,000-character paste as fast as a short message (entities still cover the whole text).
-        probs = self._probs(with_placeholders(norm.text, found)[:CLASSIFY_CHARS])
+        probs = self._probs(with_placeholders(norm.text, found)[:CLASSIFY_CHARS]).tolist()
         ranking = sorted(zip(self.intents, probs, strict=True), key=lambda x: -x[1])[:5]
         result["intent_ranking"] = [{"name": n, "confidence": round(float(p), 4)} for n, p in ranking]
         top_name, top_p = ranking[0]

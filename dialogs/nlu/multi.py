@@ -120,7 +120,7 @@ def spans(norm: Normalized) -> list[tuple[int, int]]:
 
 
 def _content(text: str) -> int:
-    return sum(1 for c in text if c.isalnum())
+    return sum(map(str.isalnum, text))
 
 
 def classify(norm: Normalized, found: list[dict[str, Any]], probs: Callable[[str], Sequence[float]],
@@ -131,13 +131,15 @@ def classify(norm: Normalized, found: list[dict[str, Any]], probs: Callable[[str
     if len(parts) < 2:
         return []
     out = []
+    harm_at = [i for i, name in enumerate(intents) if name in (COMPLAINT, FEEDBACK)]
     for a, b in parts[:MAX_CLAUSES]:
         inside = [{**e, "start": e["start"] - a, "end": e["end"] - a} for e in found
                   if e["start"] >= a and e["end"] <= b]
         p = probs(with_placeholders(norm.text[a:b], inside))
-        best = max(range(len(intents)), key=lambda i: p[i])
-        harm = sum(float(p[i]) for i, name in enumerate(intents) if name in (COMPLAINT, FEEDBACK))
-        out.append(Clause(a, b, intents[best], float(p[best]), harm))
+        p = p.tolist() if hasattr(p, "tolist") else [float(x) for x in p]  # Python floats: cheaper to read
+        best = max(range(len(intents)), key=p.__getitem__)
+        harm = sum(p[i] for i in harm_at)
+        out.append(Clause(a, b, intents[best], p[best], harm))
     return out
 
 

@@ -80,8 +80,8 @@ def chinese_script(text: str) -> str | None:
     Cantonese characters (佢, 冇, 嘅) tip a message without Simplified-only characters to Traditional: a Hong
     Kong writer reads Traditional."""
     trad_only, simp_only = _scripts()
-    trad = sum(1 for c in text if c in trad_only)
-    simp = sum(1 for c in text if c in simp_only)
+    trad = sum(map(trad_only.__contains__, text))  # counted in C: this runs on every Chinese message
+    simp = sum(map(simp_only.__contains__, text))
     if simp == 0 and any(_cantonese_char(text, i) for i in range(len(text))):
         trad += 1  # only a tie-break: Cantonese written in Simplified (佢冇嚟 with 来了) stays Simplified
     return None if trad == simp == 0 else "zh-Hant" if trad > simp else "zh"
@@ -122,13 +122,46 @@ def _char(ch: str) -> str:
     return "".join(t2s.get(c, c) for c in unicodedata.normalize("NFKC", ch).lower())
 
 
+_CHAR_OF: dict[str, str] = {}
+
+
 @lru_cache(maxsize=1)
 def _cantonese() -> cantonese.Table:
     t2s = _trad_to_simp()
     return cantonese.compile_table(lambda key: "".join(t2s.get(c, c) for c in key))
 
 
+# ASCII control characters (Cc, white space other than the space among them) become a space, as in _char.
+_ASCII_CONTROL = str.maketrans({i: " " for i in (*range(32), 127)})
+
+
+@lru_cache(maxsize=1)
+def _ascii_plain() -> bool:
+    """Whether ``normalize`` of ASCII text is just: control characters to spaces, lower case, spaces folded
+    (no Cantonese key and no Traditional character is all ASCII): then it needs no loop per character."""
+    return (not any(k.isascii() for k in _cantonese().entries)
+            and not any(k.isascii() or v.isascii() for k, v in _trad_to_simp().items()))
+
+
+def _normalize_ascii(original: str) -> Normalized:
+    """``normalize`` of an ASCII text when ``_ascii_plain()``: each word keeps its characters' positions,
+    the space between two words is the position of the first white space after the first word."""
+    mapped = original.translate(_ASCII_CONTROL).lower()
+    words = mapped.split()
+    idx: list[int] = []
+    pos = 0
+    for w in words:
+        start = mapped.index(w, pos)
+        if idx:
+            idx.append(pos)
+        pos = start + len(w)
+        idx.extend(range(start, pos))
+    return Normalized(original, " ".join(words), tuple(idx))
+
+
 def normalize(original: str) -> Normalized:
+    if original.isascii() and _ascii_plain():
+        return _normalize_ascii(original)  # most English messages: 5–10 times faster
     out: list[str] = []
     idx: list[int] = []
     table = _cantonese()
@@ -136,8 +169,9 @@ def normalize(original: str) -> Normalized:
     # Keys made of ordinary characters (聽日, 幾多) only where the writing is Cantonese or Traditional: a
     # Simplified Mandarin writer's 听日语 or 边边角角 is Mandarin.
     trad_only = _scripts()[0]
-    context = any(c in cantonese.CANTONESE_CHARS or c in trad_only for c in original)
+    context = not (cantonese.CANTONESE_CHARS.isdisjoint(original) and trad_only.isdisjoint(original))
     protected = 0  # inside a protected word (關係) up to this index: no Cantonese rewrite
+    chars = _CHAR_OF  # a plain dict in front of _char's lru_cache: this runs per character of every message
     i, n = 0, len(original)
     while i < n:
         ch = original[i]
@@ -154,7 +188,12 @@ def normalize(original: str) -> Normalized:
             continue
         if hit is not None:
             protected = i + hit[0]
-        for p in _char(ch):
+        mapped = chars.get(ch)
+        if mapped is None:
+            mapped = _char(ch)
+            if len(chars) < 65536:
+                chars[ch] = mapped
+        for p in mapped:
             if p.isspace():
                 if not out or out[-1] == " ":
                     continue

@@ -34,6 +34,20 @@ RATING = [
                r"(?P<n>[1-5])\b(?!\s*(?:hours?|pm|am|:|点))"),
 ]
 
+# What every match of each pattern above contains (one of these strings): a pattern is scanned only when the
+# text has one, since most messages hold no quantity and each scan costs a pass over the text.
+_NEEDS = {
+    "duration": (("小时", "钟头"), ("小时", "钟头"), ("半", "half"), ("天", "day"), ("h",), ("hour",)),
+    "area": (("平", "m2", "㎡", "m²", "方"), ("sq", "m2"), ("sq",)),
+    "rating": (("星", "分"), ("满分", "好评"), ("5",), ("star",), ("rat", "score", "give")),
+}
+_GATES = {k: tuple(re.compile("|".join(map(re.escape, n))) for n in v) for k, v in _NEEDS.items()}
+
+
+def _scanned(patterns: list[re.Pattern[str]], kind: str, text: str) -> Iterator[re.Pattern[str]]:
+    """The patterns of ``kind`` that may match ``text``."""
+    return (rx for rx, gate in zip(patterns, _GATES[kind], strict=True) if gate.search(text))
+
 
 def _value(m: re.Match[str]) -> float | None:
     n = m.groupdict().get("n")
@@ -47,7 +61,7 @@ def _negative(m: re.Match[str], text: str) -> bool:
 
 
 def durations(text: str) -> Iterator[dict[str, Any]]:
-    for rx in DURATION:
+    for rx in _scanned(DURATION, "duration", text):
         for m in finditer(rx, text):
             g = m.groupdict()
             if _negative(m, text):
@@ -67,7 +81,7 @@ def durations(text: str) -> Iterator[dict[str, Any]]:
 
 
 def areas(text: str) -> Iterator[dict[str, Any]]:
-    for rx in AREA:
+    for rx in _scanned(AREA, "area", text):
         for m in finditer(rx, text):
             if _negative(m, text):
                 continue
@@ -86,7 +100,7 @@ def phones(text: str) -> Iterator[dict[str, Any]]:
 
 
 def ratings(text: str) -> Iterator[dict[str, Any]]:
-    for rx in RATING:
+    for rx in _scanned(RATING, "rating", text):
         for m in finditer(rx, text):
             if _negative(m, text):
                 continue

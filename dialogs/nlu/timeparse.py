@@ -24,6 +24,7 @@ and the expression is resolved against a reference time ``now`` in the configure
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -39,6 +40,22 @@ _DATE_KINDS = ("date", "moment")
 _CLOCK_KINDS = ("clock", "range")
 YEARS_AROUND = 5  # a year further from now than this is a typo or a joke, not a booking
 _YEAR_BEFORE = re.compile(r"[\d零〇一二三四五六七八九]\s*年\s*$")
+_DIGIT = re.compile(r"\d")  # as the patterns' \d reads it
+# What every match of a pattern (time_patterns.ZH, EN) contains: one of these strings, or (None) a digit
+# (and md a slash). A Chinese clock needs 点 or 时 or a colon ("9:30"); English patterns are lower case.
+_NEEDS: dict[tuple[str, str], tuple[str, ...] | None] = {
+    ("ZH", "fused"): ("今", "明", "后"), ("ZH", "relday"): ("天", "日", "儿"),
+    ("ZH", "weekday"): ("周", "星期", "礼拜", "週"), ("ZH", "ymd"): ("月",), ("ZH", "iso"): None, ("ZH", "md"): None,
+    ("ZH", "dom"): ("号", "日"), ("ZH", "in_days"): ("天", "日"), ("ZH", "in_hours"): ("小时", "钟头"),
+    ("ZH", "pod"): tuple("晨早午晚夜天"), ("ZH", "range"): ("点", "时", ":"), ("ZH", "clock"): ("点", "时", ":"),
+    ("EN", "relday"): ("to", "tm", "2", "day"), ("EN", "weekday"): ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    ("EN", "weekend"): ("weekend",),
+    ("EN", "mdy"): tuple(MONTHS_EN), ("EN", "dmy"): tuple(MONTHS_EN), ("EN", "ordinal"): ("the",),
+    ("EN", "in_days"): ("day",), ("EN", "in_hours"): ("hour",),
+    ("EN", "pod"): ("morning", "noon", "midday", "lunch", "evening", "night"), ("EN", "range"): None,
+    ("EN", "clock"): None, ("EN", "noon"): ("midnight",),
+}
+_GATES = {k: re.compile("|".join(map(re.escape, v))) if v else None for k, v in _NEEDS.items()}
 
 
 @dataclass
@@ -163,16 +180,26 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
     def invalid(m: re.Match[str]) -> None:
         found.append(Part("invalid", m.start(), m.end()))
 
-    for m in finditer(ZH["fused"], text):
+    # Each pattern is scanned only when the text has something every match of it has (NEEDS): most
+    # messages name no time, and an English one spent half its parse time in the Chinese patterns.
+    digit = _DIGIT.search(text) is not None
+
+    def each(rx: re.Pattern[str], lang: str, key: str) -> Iterable[re.Match[str]]:
+        gate = _GATES[lang, key]
+        if gate is None:  # a number in digits
+            return finditer(rx, text) if digit and (key != "md" or "/" in text) else ()
+        return finditer(rx, text) if gate.search(text) else ()
+
+    for m in each(ZH["fused"], "ZH", "fused"):
         offset = {"今": 0, "明": 1, "后": 2}[m["d"]]
         add("date", m, day=today + timedelta(days=offset), pod=POD["早上" if m["pod"] in "早晨" else "晚上"])
-    for m in finditer(ZH["relday"], text):
+    for m in each(ZH["relday"], "ZH", "relday"):
         add("date", m, day=today + timedelta(days=_RELDAY[m[0]]))
-    for m in finditer(ZH["weekday"], text):
+    for m in each(ZH["weekday"], "ZH", "weekday"):
         wd = WEEKDAY_ZH[m["wd"]]
         add("date", m, day=_weekday(today, wd, m["pre"]), wd=None if m["wd"] == "末" else wd)
     for key in ("ymd", "iso", "md"):
-        for m in finditer(ZH[key], text):
+        for m in each(ZH[key], "ZH", key):
             gd = m.groupdict()
             mo, d, y = _num(gd["mo"]), _num(gd["d"]), _num(gd.get("y"))
             junk_year = key == "ymd" and y is None and _YEAR_BEFORE.search(text, max(0, m.start() - 12), m.start())
@@ -180,28 +207,28 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
                 add("date", m, day=day, calendar=True)
             elif key != "md" or (mo and d and 1 <= mo <= 12 and 1 <= d <= 31):
                 invalid(m)  # 2月30号, 13月5号, 2026-02-30 (a bare 50/50 is no date at all)
-    for m in finditer(ZH["dom"], text):
+    for m in each(ZH["dom"], "ZH", "dom"):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, m["pre"])):
             add("date", m, day=day, calendar=True)  # 88号 is a house number, not an impossible date
-    for m in finditer(ZH["in_days"], text):
+    for m in each(ZH["in_days"], "ZH", "in_days"):
         n = _num(m["n"] or m["n2"])
         if n is not None and n < 400 and not negative_before(text, m.start()):
             add("date", m, day=today + timedelta(days=n))
-    for m in finditer(ZH["in_hours"], text):
+    for m in each(ZH["in_hours"], "ZH", "in_hours"):
         n = 0.5 if m["n"] == "半" else _num(m["n"])
         if n is not None and n < 100 and not negative_before(text, m.start()):
             add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
-    for m in finditer(ZH["pod"], text):
+    for m in each(ZH["pod"], "ZH", "pod"):
         add("pod", m, pod=POD[m[0]])
-    for m in finditer(ZH["range"], text):
+    for m in each(ZH["range"], "ZH", "range"):
         a = _clock(m, "a", "zh")
         b = _clock(m, "b", "zh")
         if a and b:
             add("range", m, clocks=(a, b))
         else:
             invalid(m)
-    for m in finditer(ZH["clock"], text):
+    for m in each(ZH["clock"], "ZH", "clock"):
         c = _clock(m, "", "zh")
         if c:
             weak = m["h"] in ("一", "两", "二") and not c["minute"] and not m[0].endswith("钟")
@@ -209,48 +236,48 @@ def _scan(text: str, today: date, now: datetime) -> list[Part]:
         else:
             invalid(m)
 
-    for m in finditer(EN["relday"], text):
+    for m in each(EN["relday"], "EN", "relday"):
         w = m[0]
         offset = 2 if "after" in w else _RELDAY.get(w, 1)
         add("date", m, day=today + timedelta(days=offset), pod=POD["tonight"] if w.startswith("toni") else None)
-    for m in finditer(EN["weekday"], text):
+    for m in each(EN["weekday"], "EN", "weekday"):
         wd = WEEKDAY_EN[m["wd"][:3]]
         add("date", m, day=_weekday(today, wd, _en_pre(m["pre"])), wd=wd)
-    for m in finditer(EN["weekend"], text):
+    for m in each(EN["weekend"], "EN", "weekend"):
         add("date", m, day=_weekday(today, 5, _en_pre(m["pre"])))
     for key in ("mdy", "dmy"):
-        for m in finditer(EN[key], text):
+        for m in each(EN[key], "EN", key):
             d, y = _num(m["d"]), _num(m["y"])
             if d and (day := _month_day(today, MONTHS_EN[m["mon"][:3]], d, y)):
                 add("date", m, day=day, calendar=True)
             elif d and 1 <= d <= 31:
                 invalid(m)  # feb 30, or a year far out
-    for m in finditer(EN["ordinal"], text):
+    for m in each(EN["ordinal"], "EN", "ordinal"):
         d = _num(m["d"])
         if d and 1 <= d <= 31 and (day := _day_of_month(today, d, None)):
             add("date", m, day=day, calendar=True)
-    for m in finditer(EN["in_days"], text):
+    for m in each(EN["in_days"], "EN", "in_days"):
         n = _num(m["n"]) if m["n"].isdigit() else to_number(m["n"])
         if n is not None and n < 400 and not negative_before(text, m.start("n")):
             add("date", m, day=today + timedelta(days=int(n)))
-    for m in finditer(EN["in_hours"], text):
+    for m in each(EN["in_hours"], "EN", "in_hours"):
         n = 0.5 if m["n"].startswith("half") else (_num(m["n"]) if m["n"].isdigit() else to_number(m["n"]))
         if n is not None and n < 100 and not negative_before(text, m.start("n")):
             add("moment", m, moment=(now + timedelta(hours=n)).replace(second=0, microsecond=0))
-    for m in finditer(EN["pod"], text):
+    for m in each(EN["pod"], "EN", "pod"):
         add("pod", m, pod=POD[re.sub(r"\s+", " ", m["p"]).replace("lunchtime", "lunch time")])
-    for m in finditer(EN["range"], text):
+    for m in each(EN["range"], "EN", "range"):
         a, b = _clock(m, "a", "en"), _clock(m, "b", "en")
         if a and b and (a["hint"] or b["hint"] or (a["strict"] and b["strict"])
                         or m[0].startswith(("from", "between"))):
             found.append(Part("range", m.start("ah"), m.end(), clocks=(a, b)))
-    for m in finditer(EN["clock"], text):
+    for m in each(EN["clock"], "EN", "clock"):
         c = _clock(m, "", "en")
         if c and c["explicit"]:
             found.append(Part("clock", m.start("h"), m.end(), clocks=(c,)))  # span without "at"
         elif c is None and (m["ap"] or m["m"] is not None):
             found.append(Part("invalid", m.start("h"), m.end()))  # 25pm, 9:75 (a bare 99 is just a number)
-    for m in finditer(EN["noon"], text):
+    for m in each(EN["noon"], "EN", "noon"):
         add("clock", m, clocks=({"h": 24, "m": 0, "minute": False, "hint": None, "strict": True},))
     return _non_overlapping(found)
 

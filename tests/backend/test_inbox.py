@@ -47,7 +47,8 @@ def replies_to(app: Any, sender: str, channel: str = "wechat") -> list[dict[str,
         rows = s.scalars(select(Notification).where(Notification.person_kind == "client",
                                                     Notification.person_id == client_id,
                                                     Notification.template == "reply").order_by(Notification.id))
-        return [dict(n.params) for n in rows]
+        # A turn's replies travel as one row (its parts); other rows are one reply each.
+        return [dict(p) for n in rows for p in (n.params.get("parts") or [n.params])]
 
 
 def rows(app: Any) -> list[InboxMessage]:

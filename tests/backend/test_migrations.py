@@ -8,6 +8,8 @@ from backend.db import make_engine
 from backend.orm import Base
 from bot.migrate import upgrade
 from bot.telegram.common import metadata as telegram_metadata
+from bot.wechat.cards import metadata as wecom_metadata
+from bot.wechat.window import metadata as wechat_metadata
 from dialogs.tracker_store import metadata as tracker_metadata
 
 
@@ -16,7 +18,8 @@ def test_migrations_create_every_table_and_are_idempotent(db_url: str) -> None:
     upgrade(engine)
     upgrade(engine)  # running it again changes nothing
     tables = set(inspect(engine).get_table_names())
-    expected = set(Base.metadata.tables) | set(tracker_metadata.tables) | set(telegram_metadata.tables)
+    expected = (set(Base.metadata.tables) | set(tracker_metadata.tables) | set(telegram_metadata.tables)
+                | set(wechat_metadata.tables) | set(wecom_metadata.tables))
     assert expected <= tables
     for name, table in Base.metadata.tables.items():
         cols = {c["name"] for c in inspect(engine).get_columns(name)}

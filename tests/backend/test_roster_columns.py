@@ -118,3 +118,27 @@ def test_a_housekeeper_without_pets_is_skipped_for_a_cat_after_the_import(be: Ba
     b = be.book(c.id, Request("cleaning", at, hours=2))
     kept = {x["housekeeper_id"] for x in be.candidates(b["id"]) if x["state"] != "excluded"}
     assert not kept & set(codes)  # only the deep-cleaning and housekeeper-skilled ones who take pets remain
+
+
+def test_the_wecom_userid_column_binds_her_wecom_account_and_is_upserted(be: Backend, tmp_path: Path) -> None:
+    f = write(tmp_path, "wecom.csv", "# format: 1\ncode,wecom_userid\nHK001,hk_wang\nHK003,li.na@corp\n")
+    be.import_staff(staff.read_roster(f, be.catalogue))
+    assert (be.identify("wecom", "hk_wang").kind, be.identify("wecom", "li.na@corp").kind) == ("housekeeper",) * 2
+    hk1 = be.identify("wecom", "hk_wang").id
+    again = write(tmp_path, "again.csv", "# format: 1\ncode,wecom_userid\nHK001,wang.fang\nHK003,-\n")
+    be.import_staff(staff.read_roster(again, be.catalogue))
+    assert be.identify("wecom", "hk_wang") is None and be.identify("wecom", "wang.fang").id == hk1
+    assert be.identify("wecom", "li.na@corp") is None  # "-" clears it
+    bad = write(tmp_path, "bad.csv", "# format: 1\ncode,wecom_userid\nHK001,王 芳\n")
+    with pytest.raises(staff.RosterError, match="wecom_userid"):
+        staff.read_roster(bad, be.catalogue)
+
+
+def test_a_wecom_userid_already_someone_elses_is_refused_and_nothing_changes(be: Backend, tmp_path: Path) -> None:
+    be.import_staff(staff.read_roster(write(tmp_path, "a.csv", "# format: 1\ncode,wecom_userid\nHK001,hk_wang\n"),
+                                      be.catalogue))
+    copied = write(tmp_path, "b.csv", "# format: 1\ncode,wecom_userid,phone\nHK002,hk_wang,13900000888\n")
+    with pytest.raises(staff.RosterError, match="already bound"):
+        be.import_staff(staff.read_roster(copied, be.catalogue))
+    assert be.identify("wecom", "hk_wang").id == hk(be, "HK001").id
+    assert hk(be, "HK002").phone != "13900000888"  # the whole import rolled back

@@ -33,8 +33,10 @@ from tests.crash.harness import (
     free_port,
     frontdesk_cmd,
     new_fake_telegram,
+    wechat_env,
 )
 from tests.fake_telegram import FakeTelegram
+from tests.fake_wechat import FakeWeChat, FakeWeChatUser
 
 KEY = Fernet.generate_key().decode()  # one data key per run: the seeded databases are copied
 API_KEY = secrets.token_urlsafe(24)
@@ -187,3 +189,29 @@ async def scenario(request: pytest.FixtureRequest, tmp_path: Path, trained_model
         await rest.close()
         await fake.stop()
         backend.db.engine.dispose()
+
+
+@dataclass
+class WeChatScenario:
+    """A scenario whose server also runs the WeChat OA channel, against a fake platform in this test's loop."""
+
+    sc: Scenario
+    wx: FakeWeChat
+
+    def user(self, openid: str) -> FakeWeChatUser:
+        """A client as the platform delivers them (safe mode), waiting as long as a crash can take."""
+        from tests.crash.harness import WX_AES_KEY, WX_TOKEN
+        from tests.fake_wechat import APP_ID
+
+        return FakeWeChatUser(self.sc.server.base, token=WX_TOKEN, app_id=APP_ID, aes_key=WX_AES_KEY, mode="safe",
+                              openid=openid, timeout=30.0)
+
+
+@pytest.fixture
+async def wechat_scenario(scenario: Scenario) -> AsyncIterator[WeChatScenario]:
+    wx = FakeWeChat()
+    scenario.env.update(wechat_env(await wx.start()))  # the Server shares this dict: every start sees it
+    try:
+        yield WeChatScenario(scenario, wx)
+    finally:
+        await wx.stop()

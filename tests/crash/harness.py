@@ -275,3 +275,22 @@ def new_fake_telegram() -> FakeTelegram:
     fake.add_bot(CLIENT_TOKEN, "crash_client_bot")
     fake.add_bot(STAFF_TOKEN, STAFF_BOT)
     return fake
+
+
+# --- WeChat Official Account (tests/crash/test_kill_wechat.py) --------------------------------------
+WX_TOKEN = "crash-wechat-callback-token"
+WX_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as the console makes them
+
+
+def wechat_env(api_base: str, budget: float = 2.0) -> dict[str, str]:
+    """The server's OA channel against the fake WeChat platform, in safe (AES-only) mode."""
+    from tests.fake_wechat import APP_ID, APP_SECRET
+
+    return {
+        "FRONTDESK_WECHAT__APP_ID": APP_ID,
+        "FRONTDESK_WECHAT__APP_SECRET": APP_SECRET,
+        "FRONTDESK_WECHAT__TOKEN": WX_TOKEN,
+        "FRONTDESK_WECHAT__ENCODING_AES_KEY": WX_AES_KEY,
+        "FRONTDESK_WECHAT__API_BASE": api_base,
+        "FRONTDESK_WECHAT__REPLY_BUDGET_SECONDS": str(budget),
+    }

@@ -19,7 +19,8 @@ from dialogs.nlu.entities import SERVICE_TYPES
 
 NOW = datetime(2026, 11, 18, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 BOUND_MS = 200
-ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address"}
+ENTITIES = {"service_type", "time", "duration", "area", "phone", "rating", "address", "complaint_category",
+            "remedy"}
 
 
 def _ms(nlu, text: str) -> float:

@@ -1,0 +1,1 @@
+"""WeChat channels: the Official Account for clients, WeCom for staff (adapters only)."""
