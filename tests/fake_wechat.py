@@ -89,6 +89,7 @@ class FakeWeChat:
         self.unknown_members: set[str] = set()  # WeCom userids outside the app: sends answer 81013
         self.media_files: dict[str, tuple[str, bytes]] = {}
         self.cards: dict[str, dict[str, Any]] = {}  # response_code → {"to", "card", "used"}
+        self.uploads: dict[str, tuple[str, str, bytes]] = {}  # WeCom media_id → (type, content type, bytes)
         self.strict_templates = True  # refuse template fields longer than 20 characters or with line breaks
         self._failures: dict[str, list[tuple[int, int]]] = {}  # api → [(errcode, http status)]
         self._delay = 0.0
@@ -104,6 +105,7 @@ class FakeWeChat:
         r.add_post("/cgi-bin/menu/create", self.menu_create)
         r.add_post("/cgi-bin/message/send", self.wecom_send)
         r.add_post("/cgi-bin/message/update_template_card", self.update_card)
+        r.add_post("/cgi-bin/media/upload", self.media_upload)
         self.runner: web.AppRunner | None = None
         self.base = ""
 
@@ -319,8 +321,23 @@ class FakeWeChat:
         return self._ok("menu")
 
     # --- WeCom ----------------------------------------------------------------------------------
+    async def media_upload(self, request: web.Request) -> web.Response:
+        """WeCom's temporary media: a multipart field "media"; the media_id is what message/send takes."""
+        if (refused := self._auth(request, "upload", self.wecom_tokens)) is not None:
+            return refused
+        kind = request.query.get("type", "")
+        form = await request.post()
+        media = form.get("media")
+        if kind not in ("image", "voice", "video", "file") or not isinstance(media, web.FileField):
+            return self._refuse("upload", 40004, "invalid media type")
+        media_id = f"WM{secrets.token_urlsafe(16)}"
+        self.uploads[media_id] = (kind, media.content_type, media.file.read())
+        return self._ok("upload", type=kind, media_id=media_id, created_at=str(int(time.time())))
+
     async def wecom_send(self, request: web.Request) -> web.Response:
         body = await self._body(request) or {}
+        if body.get("msgtype") in ("image", "file"):
+            return await self._wecom_media(request, body)
         api = "wecom_card" if body.get("msgtype") == "template_card" else "wecom_text"
         if (refused := self._auth(request, api, self.wecom_tokens)) is not None:
             return refused
@@ -349,6 +366,17 @@ class FakeWeChat:
         self.sent.append({"api": api, "to": to, "payload": body, "msgid": extra["msgid"],
                           "response_code": extra.get("response_code")})
         return self._ok(api, **extra)
+
+    async def _wecom_media(self, request: web.Request, body: dict[str, Any]) -> web.Response:
+        if (refused := self._auth(request, "wecom_media", self.wecom_tokens)) is not None:
+            return refused
+        kind, to = body["msgtype"], str(body.get("touser") or "")
+        media_id = str((body.get(kind) or {}).get("media_id") or "")
+        if media_id not in self.uploads or self.uploads[media_id][0] != kind:
+            return self._refuse("wecom_media", 40007, "invalid media_id")
+        msgid = f"wecom-{next(self._ids)}"
+        self.sent.append({"api": "wecom_media", "to": to, "payload": body, "msgid": msgid, "response_code": None})
+        return self._ok("wecom_media", msgid=msgid)
 
     async def update_card(self, request: web.Request) -> web.Response:
         if (refused := self._auth(request, "update_card", self.wecom_tokens)) is not None:

@@ -15,6 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 MAX_TEXT = 4096
+# A stored file's name when the client's had none (staff chats: the Telegram staff bot and WeCom).
+EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic",
+              "application/pdf": ".pdf", "video/mp4": ".mp4"}
 metadata = MetaData()
 callback_refs = Table(
     "callback_refs", metadata,

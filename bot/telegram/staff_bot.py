@@ -28,6 +28,7 @@ from aiohttp import web
 
 from backend.services import DomainError
 from bot.telegram.common import (
+    EXTENSIONS,
     CallbackRefs,
     RateLimiter,
     Verdict,
@@ -45,8 +46,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram_staff"
 INLINE_RETRIES = 8
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")  # what sendPhoto shows inline
-EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic",
-              "application/pdf": ".pdf", "video/mp4": ".mp4"}
 
 
 class StaffBot:

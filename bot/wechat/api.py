@@ -249,11 +249,14 @@ class _Client:
         return self._session
 
     async def _request(self, method: str, path: str, params: dict[str, str] | None = None,
-                       body: Any = None, token_endpoint: bool = False, binary: bool = False) -> Any:
+                       body: Any = None, token_endpoint: bool = False, binary: bool = False,
+                       form: Callable[[], aiohttp.FormData] | None = None) -> Any:
         """One HTTP exchange. JSON replies with errcode ≠ 0 raise; ``binary`` returns (content type, bytes)
         unless the platform answered with a JSON error."""
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()  # raw UTF-8, as wechatpy
+        data: Any = None if body is None else json.dumps(body, ensure_ascii=False).encode()  # raw UTF-8
         headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
+        if form is not None:  # a file upload: multipart, built afresh for every attempt
+            data, headers = form(), None
         try:
             async with self._http().request(method, self.base_url + path, params=params, data=data,
                                             headers=headers) as resp:
@@ -290,18 +293,19 @@ class _Client:
         return await self.tokens.get(force=force)
 
     async def _call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None,
-                    binary: bool = False) -> Any:
+                    binary: bool = False, form: Callable[[], aiohttp.FormData] | None = None) -> Any:
         """An API call with the access token; a refused token is refreshed and the call retried once."""
         token = await self.tokens.get()
         try:
             return await self._request(method, path, {**(params or {}), "access_token": token}, body,
-                                       binary=binary)
+                                       binary=binary, form=form)
         except WeChatError as exc:
             if exc.errcode not in TOKEN_INVALID:
                 raise
             log.info("wechat %s: errcode %s, refreshing the access token", path, exc.errcode)
         token = await self.tokens.get(rejected=token)
-        return await self._request(method, path, {**(params or {}), "access_token": token}, body, binary=binary)
+        return await self._request(method, path, {**(params or {}), "access_token": token}, body, binary=binary,
+                                   form=form)
 
     async def close(self) -> None:
         if self._session is not None:
@@ -409,6 +413,20 @@ class WeComClient(_Client):
         Returns {"msgid", "response_code"}: the code updates this card once, within 72 hours."""
         reply = await self._send(userid, "template_card", card)
         return {"msgid": str(reply.get("msgid", "")), "response_code": str(reply.get("response_code", ""))}
+
+    async def send_file(self, userid: str, data: bytes, filename: str, content_type: str) -> str:
+        """A file to one member (a case's photo): uploaded as temporary media (kept 3 days by WeCom),
+        then sent as an image when WeCom shows it inline, else as a file. Returns the msgid."""
+        kind = "image" if content_type in ("image/jpeg", "image/png") else "file"
+
+        def form() -> aiohttp.FormData:
+            f = aiohttp.FormData()
+            f.add_field("media", data, filename=filename, content_type=content_type)
+            return f
+
+        up = await self._call("POST", "/cgi-bin/media/upload", params={"type": kind}, form=form)
+        reply = await self._send(userid, kind, {"media_id": str(up.get("media_id", ""))})
+        return str(reply.get("msgid", ""))
 
     async def update_card(self, userids: list[str], response_code: str, card: dict[str, Any] | None = None,
                           button_text: str | None = None) -> None:

@@ -26,8 +26,9 @@ from typing import Any
 
 from aiohttp import web
 
+from backend.services import DomainError
 from bot.bootstrap import App
-from bot.telegram.common import CallbackRefs
+from bot.telegram.common import EXTENSIONS, CallbackRefs
 from bot.wechat import api as wx
 from bot.wechat.cards import BODY_MAX, BUTTONS_MAX, Cards, card, new_task_id, split_title
 from bot.wechat.http import fresh, read_body
@@ -289,6 +290,22 @@ class WeComChannel:
 
     # --- sending --------------------------------------------------------------------------------
     async def send(self, userid: str, reply: dict[str, Any]) -> str:
+        """One reply and then its files (a case's photos, from storage), as on the Telegram staff bot."""
+        ref = await self._send_reply(userid, reply)
+        for f in reply.get("files") or []:
+            await self._send_file(userid, f)
+        return ref
+
+    async def _send_file(self, userid: str, file: dict[str, Any]) -> None:
+        try:
+            meta, data = await asyncio.to_thread(self.be.attachment, int(file["id"]))
+        except DomainError:
+            return  # erased or pruned since the card was written: the card's line says it existed
+        name = meta.get("filename") or f"case-file-{meta['id']}{EXTENSIONS.get(meta['content_type'], '')}"
+        await self.limiter.wait(userid)
+        await self.client.send_file(userid, data, name, meta["content_type"])
+
+    async def _send_reply(self, userid: str, reply: dict[str, Any]) -> str:
         """One reply: a text (split at 2,048 bytes), or a template card when it has buttons. Returns
         "userid:task_id" of its (first) card, the message a later card may update; "" for texts."""
         text = str(reply.get("text") or "").strip()

@@ -358,3 +358,14 @@ async def test_messages_due_together_go_as_one_and_use_one_of_the_quota(wechat: 
     assert "第1件事" in merged and "第2件事" in merged
     assert len(wechat.wx.to(OPENID, "custom")) == 1
     assert await asyncio.to_thread(wechat.server.app[WECHAT_OA].windows.left, OPENID, be.now) == 4
+
+
+async def test_wrong_codes_from_many_chats_are_limited_together(wechat: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """New chats cost an attacker nothing, so wrong codes count across all chats too."""
+    from dialogs import linking
+
+    monkeypatch.setattr(linking, "MAX_TRIES_ALL", 3)
+    for i in range(3):
+        said = await wechat.person(f"oRotating{i:018d}").text("绑定 12345678")
+        assert "不对或已过期" in said.text
+    assert "次数太多" in (await wechat.person("oRotating999999999999999999").text("绑定 12345678")).text

@@ -297,3 +297,18 @@ async def test_a_slow_send_is_answered_at_once_and_a_retry_is_processed_once(wec
     await wecom.wx.wait_for(HKA, "这段时间没有订单", after=n)  # the turn went on after the answer
     await asyncio.sleep(1.5)
     assert sum("这段时间没有订单" in t for t in wecom.wx.texts(HKA)[n:]) == 1
+
+
+async def test_a_manager_opening_a_case_on_wecom_gets_its_photo_from_storage(wecom: WeComEnv) -> None:
+    env, be, wx = wecom, wecom.app.backend, wecom.wx
+    await env.bind("MGR01", MGR)
+    cid = (await asyncio.to_thread(be.client_for, "rest", "web-visitor-7", "zh")).id
+    photo = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    case = await asyncio.to_thread(be.open_case, "complaint", cid, text="沙发被划坏了")
+    case_id = case["id"] if isinstance(case, dict) else int(case)
+    att = await asyncio.to_thread(be.store_attachment, cid, "image/png", photo)
+    await asyncio.to_thread(be.link_attachments, cid, case_id, [att])
+    await env.says(MGR, f"/case {case_id}")
+    sent = await until(lambda: wx.to(MGR, "wecom_media"), what="the photo")
+    media_id = sent[0]["payload"]["image"]["media_id"]
+    assert sent[0]["payload"]["msgtype"] == "image" and wx.uploads[media_id] == ("image", "image/png", photo)
