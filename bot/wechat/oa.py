@@ -205,8 +205,8 @@ class OAChannel:
                     metadata: dict[str, Any] | None = None) -> str | None:
         msg = IncomingMessage(CHANNEL, m.from_user, text[:self.app.settings.nlu.max_chars * 2],
                               message_id=m.dedup_key, metadata=metadata or {})
-        inbox_id, fresh = await self.inbox.accept_held(msg, self.cfg.reply_budget_seconds + HOLD_MARGIN)
-        if not fresh:
+        inbox_id, new = await self.inbox.accept_held(msg, self.cfg.reply_budget_seconds + HOLD_MARGIN)
+        if not new:
             return await self._repeat(inbox_id, deadline)
         if not await asyncio.to_thread(self.be.inbox_is_head, inbox_id):
             # An earlier message of this client is still waiting: order first, so this one goes to the
@@ -235,6 +235,7 @@ class OAChannel:
     def _release(self, inbox_id: int) -> None:
         f = asyncio.ensure_future(asyncio.to_thread(self.be.inbox_release, inbox_id))
         self._releases.add(f)
+        f.add_done_callback(self._releases.discard)
         f.add_done_callback(_released)
 
     async def _repeat(self, inbox_id: int, deadline: float) -> str | None:
