@@ -24,17 +24,17 @@ from tests.fake_wechat import (
     CORP_SECRET,
     FakeWeChat,
     FakeWeChatUser,
-    FakeWeComUser,
     Reply,
 )
 from tests.telegram.conftest import ROSTER, STAFF
+from tests.wechat.wecom_conftest import AES_KEY as WECOM_KEY
+from tests.wechat.wecom_conftest import TOKEN as WECOM_TOKEN
+from tests.wechat.wecom_conftest import WeComEnv
 
 TOKEN = "wechat-callback-token-for-tests"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as the console makes them
 OPENID = "oClient00000000000000000001"
 REMINDER = "TPL-REMINDER-0001"
-WECOM_TOKEN = "wecom-callback-token-for-tests"
-WECOM_KEY = "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkj"
 
 
 @dataclass
@@ -52,28 +52,10 @@ class Env:
     async def says(self, text: str, user: FakeWeChatUser | None = None) -> Reply:
         return await (user or self.user).text(text)
 
-    def member(self, userid: str) -> FakeWeComUser:
-        """A housekeeper or manager in the company's WeCom app."""
-        return FakeWeComUser(str(self.server.make_url("/")).rstrip("/"), token=WECOM_TOKEN, aes_key=WECOM_KEY,
-                             userid=userid)
-
-    async def bind_wecom(self, code: str, userid: str) -> None:
-        person = await asyncio.to_thread(self.app.backend.staff_by_code, code)
-        token = await asyncio.to_thread(self.app.backend.create_invite, person.kind, person.id)
-        await self.member(userid).text(f"/start {token}")
-        await self.wx.wait_for(userid, "欢迎")
-
-    async def click(self, userid: str, needle: str, title: str) -> Reply:
-        """A tap on button ``title`` of the latest WeCom card whose title has ``needle``."""
-        import secrets
-
-        cards = [(s["payload"]["template_card"], s["response_code"]) for s in self.wx.to(userid, "wecom_card")
-                 if needle in s["payload"]["template_card"]["main_title"]["title"]]
-        card, _ = cards[-1]
-        key = next(b["key"] for b in card["button_list"] if b["text"] == title)
-        code = f"RC-click-{secrets.token_urlsafe(16)}"
-        self.wx.cards[code] = {"to": userid, "card": card, "used": False}  # the platform issued it
-        return await self.member(userid).card_click(card["task_id"], key, code)
+    @property
+    def wecom(self) -> WeComEnv:
+        """The staff side, with the WeCom helpers of tests/wechat/wecom_conftest.py (same app and server)."""
+        return WeComEnv(self.wx, self.app, self.server, None)  # type: ignore[arg-type]
 
     async def bind(self, code: str, chat: int) -> None:
         person = await asyncio.to_thread(self.app.backend.staff_by_code, code)

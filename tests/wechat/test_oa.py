@@ -111,10 +111,9 @@ async def test_booking_in_chinese_confirmation_in_the_window_reminder_by_templat
     as a customer-service message → the reminder, after the 48-hour window, as a template message."""
     env = wechat_db
     assert "欢迎" in (await env.user.event("subscribe")).text
-    await env.bind_wecom("HKA", "hk_wang")
+    await env.wecom.bind("HKA", "hk_wang")
     await book_by_wechat(env)
-    await env.wx.wait_for("hk_wang", "新订单 #")
-    await env.click("hk_wang", "新订单 #", "接单")
+    await env.wecom.click("hk_wang", await env.wecom.card("hk_wang", "新订单 #"), "接单")
     await env.wx.wait_for("hk_wang", "接单成功")
     confirmed = await env.wx.wait_for(OPENID, "已确认")  # a customer-service message: the window is open
     assert "王阿姨" in confirmed
