@@ -21,6 +21,7 @@ from backend.domain import contact
 from backend.facade.applications import ApplicationsFacade
 from backend.facade.attachments import AttachmentsFacade
 from backend.facade.booking_reports import BookingReportsFacade
+from backend.facade.butler import ButlerFacade
 from backend.facade.cancellations import CancellationsFacade
 from backend.facade.cases import CasesFacade
 from backend.facade.changes import ChangesFacade
@@ -29,6 +30,7 @@ from backend.facade.jobs import JobsFacade
 from backend.facade.linking import LinkingFacade
 from backend.facade.money import MoneyFacade
 from backend.facade.outbox import OutboxFacade
+from backend.facade.placements import PlacementsFacade
 from backend.facade.privacy import PrivacyFacade
 from backend.facade.profiles import ProfilesFacade
 from backend.facade.proposals import ProposalsFacade
@@ -36,6 +38,7 @@ from backend.facade.series import SeriesFacade
 from backend.facade.staff import StaffFacade
 from backend.facade.staff_requests import StaffRequestsFacade
 from backend.facade.surveys import SurveysFacade
+from backend.facade.vetting import VettingFacade
 from backend.holidays import load_calendar
 from backend.orm import (
     Booking,
@@ -52,11 +55,14 @@ from backend.orm import (
 )
 from backend.policy import (
     load_area,
+    load_butler,
     load_cancellation,
     load_day_of_job,
+    load_placements,
     load_policy,
     load_series,
     load_surveys,
+    load_vetting,
     load_vocabulary,
 )
 from backend.services import (
@@ -88,7 +94,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
               JobsFacade, CancellationsFacade, ChangesFacade, SeriesFacade, StaffRequestsFacade,
               ApplicationsFacade, BookingReportsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade,
-              LinkingFacade):
+              LinkingFacade, PlacementsFacade, VettingFacade, ButlerFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 
@@ -110,6 +116,8 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         ctx.day_of_job = load_day_of_job(settings.day_of_job_file)
         ctx.cancellation = load_cancellation(settings.cancellation_file)
         ctx.series, ctx.area = load_series(settings.series_file), load_area(settings.service_area_file)
+        ctx.placements, ctx.vetting = load_placements(settings.placements_file), load_vetting(settings.vetting_file)
+        ctx.butler = load_butler(settings.butler_file)
         backend = cls(db, catalogue, ctx)
         backend.outbox_lease = timedelta(seconds=settings.outbox.lease_seconds)
         backend.attachment_limits = attachments.Limits(settings.attachments.max_bytes,

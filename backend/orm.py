@@ -170,6 +170,9 @@ class Housekeeper(Base):
     # active | suspended_from_matching (keeps chat access; reasons in hold_reasons) | deactivated
     status: Mapped[str] = mapped_column(String(32), default="active")
     hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Roster columns for placements (issue 12): the shortlist shows an age band and experience, never more.
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    experience_years: Mapped[int | None] = mapped_column(Integer)
 
 
 class Certificate(Base):
@@ -178,6 +181,7 @@ class Certificate(Base):
     housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     expires_on: Mapped[date] = mapped_column(Date)
+    number: Mapped[str | None] = mapped_column(Encrypted)  # the certificate's number (vetting record)
 
 
 class WorkingHours(Base):
@@ -664,3 +668,132 @@ class PrivacyRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     manager_id: Mapped[int | None] = mapped_column(ForeignKey("managers.id"))
+
+
+class VettingRecord(Base):
+    """One item of a housekeeper's vetting file (SERVICE_STANDARDS "Staff"): identity checked, background
+    check, an insurance policy, training hours, a quarterly assessment, an on-site quality check.
+    Certificates keep their own table (with a number now). Rows are history: the latest of a kind counts.
+
+    kind: identity | background | insurance | training | assessment | quality_check."""
+
+    __tablename__ = "vetting_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    subkind: Mapped[str | None] = mapped_column(String(32))  # insurance: accident | liability; training topic
+    on: Mapped[date] = mapped_column(Date)  # checked / assessed / trained / inspected on
+    expires_on: Mapped[date | None] = mapped_column(Date)  # insurance policies, checks that lapse
+    result: Mapped[str | None] = mapped_column(String(16))  # pass | fail (background: clear | record)
+    number: Mapped[str | None] = mapped_column(Encrypted)  # a policy number
+    by: Mapped[str | None] = mapped_column(Encrypted)  # who checked, assessed or inspected
+    hours: Mapped[float | None] = mapped_column(Float)  # training
+    notes: Mapped[str | None] = mapped_column(Encrypted)
+    recorded_by: Mapped[str] = mapped_column(String(64), default="roster")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Placement(Base):
+    """A long-term placement (月嫂, 育儿嫂, 住家保姆, 管家, 老人陪护): request → shortlist (candidates asked
+    whether they are willing, the willing held) → interviews → the client's choice → trial → contract →
+    ended. Once a candidate is chosen the term is a booking (``booking_id``) from the start to the
+    contract's end: it makes her busy for the whole term and carries the check-ins' surveys.
+
+    status: shortlisting | interviewing | trial | active | ended | cancelled."""
+
+    __tablename__ = "placements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    service: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="shortlisting", index=True)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    due_date: Mapped[date | None] = mapped_column(Date)  # 月嫂: the baby's due date
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)  # last day of the contract (inclusive)
+    term_days: Mapped[int] = mapped_column(Integer)
+    live_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    days_per_week: Mapped[int] = mapped_column(Integer, default=6)
+    daily_hours: Mapped[float] = mapped_column(Float, default=8)
+    # {"languages": [...], "twins": bool, "cooking": bool, "age_min": n, "age_max": n, "text": "..."}
+    requirements: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
+    household: Mapped[list[dict[str, Any]] | None] = mapped_column(EncryptedJSON)  # profile facts at request
+    address: Mapped[str | None] = mapped_column(Encrypted)
+    city: Mapped[str | None] = mapped_column(String(64))
+    district: Mapped[str | None] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(8), default="month")  # day | month (from the catalogue)
+    unit_price: Mapped[int] = mapped_column(Integer, default=0)  # CNY per unit
+    price_estimate: Mapped[int] = mapped_column(Integer, default=0)  # CNY for the whole term
+    deposit_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    settlement: Mapped[str] = mapped_column(String(16), default="monthly")  # weekly | monthly | per_visit
+    round: Mapped[int] = mapped_column(Integer, default=1)  # shortlist round (a replacement starts another)
+    housekeeper_id: Mapped[int | None] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    trial_days: Mapped[int] = mapped_column(Integer, default=0)
+    trial_ends_on: Mapped[date | None] = mapped_column(Date)
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # a second 确认 finds this row
+    replaces_id: Mapped[int | None] = mapped_column(Integer)  # the placement this one replaces
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    chosen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(32))  # completed | trial_ended | replaced | cancelled
+
+
+class PlacementCandidate(Base):
+    """A housekeeper on a placement's shortlist, with the reasons for her rank. She is asked first
+    whether she is willing (``ask_expires_at``: the offer clock); a willing one is held for the placement
+    until ``hold_expires_at`` while the client interviews.
+
+    state: ranked | excluded | asked | willing | declined | expired | chosen | released | passed."""
+
+    __tablename__ = "placement_candidates"
+    __table_args__ = (UniqueConstraint("placement_id", "housekeeper_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id"), index=True)
+    housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    round: Mapped[int] = mapped_column(Integer, default=1)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="ranked", index=True)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ask_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Interview(Base):
+    """An interview (面试) of a shortlisted candidate: video or in person, at a time the client picked.
+    status: scheduled | done | cancelled."""
+
+    __tablename__ = "interviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    placement_id: Mapped[int] = mapped_column(ForeignKey("placements.id"), index=True)
+    housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mode: Mapped[str] = mapped_column(String(16), default="video")  # video | in_person
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ButlerRequest(Base):
+    """A butler client's service request (客厅漏水了): someone on site within ``onsite_due_at`` and a first
+    plan by ``plan_due_at`` (SERVICE_STANDARDS: 15 minutes, 1 hour); a miss opens a case.
+    status: open → on_site → planned → closed (or cancelled)."""
+
+    __tablename__ = "butler_requests"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    placement_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    booking_id: Mapped[int | None] = mapped_column(Integer)
+    butler_id: Mapped[int | None] = mapped_column(ForeignKey("housekeepers.id"), index=True)
+    text: Mapped[str] = mapped_column(Encrypted)
+    lang: Mapped[str] = mapped_column(String(8), default="zh")
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    onsite_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    onsite_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    plan_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    plan: Mapped[str | None] = mapped_column(Encrypted)
+    case_id: Mapped[int | None] = mapped_column(Integer)  # the case a breach opened
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

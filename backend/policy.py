@@ -10,13 +10,16 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from backend.domain.area import ServiceArea
+from backend.domain.butler import ButlerPolicy
 from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import WEEKDAY_NAMES, DeskHours, WorkCalendar, parse_window
 from backend.domain.day_of_job import DayOfJobPolicy
+from backend.domain.placements import PlacementPolicy
 from backend.domain.profile import Vocabulary
 from backend.domain.series import SeriesPolicy
 from backend.domain.surveys import SurveyPolicy
+from backend.domain.vetting import VettingPolicy
 
 
 def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CasePolicy, DeskHours]:
@@ -84,3 +87,18 @@ def load_area(path: Path) -> ServiceArea:
 
 def load_vocabulary(path: Path) -> Vocabulary:
     return _from_file(Vocabulary, path)
+
+
+def load_placements(path: Path) -> PlacementPolicy:
+    """`config/placements.yaml`; a missing file means the defaults."""
+    return _from_file(PlacementPolicy, path)
+
+
+def load_vetting(path: Path) -> VettingPolicy:
+    """`config/vetting.yaml`; a missing file means the defaults."""
+    return _from_file(VettingPolicy, path)
+
+
+def load_butler(path: Path) -> ButlerPolicy:
+    """`config/butler.yaml`; a missing file means the defaults."""
+    return _from_file(ButlerPolicy, path)

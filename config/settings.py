@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     cancellation_file: Path = Path("config/cancellation.yaml")  # free cancellation window and the fee
     series_file: Path = Path("config/series.yaml")  # repeat visits: rolling horizon, holiday rule
     service_area_file: Path = Path("config/service_area.yaml")  # cities and districts served, adjacency
+    placements_file: Path = Path("config/placements.yaml")  # shortlist, holds, trial, check-ins (issue 12)
+    vetting_file: Path = Path("config/vetting.yaml")  # vetting items required per service (issue 12)
+    butler_file: Path = Path("config/butler.yaml")  # the butler's on-site and plan clocks (issue 12)
     # Traditional Chinese replies: OpenCC s2tw (Taiwan characters 為/裡/著, the default), s2hk (Hong Kong) or s2t
     traditional_variant: str = Field("s2tw", pattern="^(s2t|s2tw|s2hk)$")
     host: str = "127.0.0.1"
@@ -198,6 +201,9 @@ class Settings(BaseSettings):
         self.cancellation_file = self.resource(self.cancellation_file)
         self.series_file = self.resource(self.series_file)
         self.service_area_file = self.resource(self.service_area_file)
+        self.placements_file = self.resource(self.placements_file)
+        self.vetting_file = self.resource(self.vetting_file)
+        self.butler_file = self.resource(self.butler_file)
         self.wechat = self.wechat.model_copy(update={"menu_file": self.resource(self.wechat.menu_file)})
         self.nlu = self.nlu.model_copy(update={"data_dir": self.resource(self.nlu.data_dir),
                                                "model_path": self.path(self.nlu.model_path)})

@@ -16,11 +16,14 @@ from dialogs.actions import privacy
 from dialogs.engine import parse_payload
 from dialogs.notify import Notifier
 from dialogs.staff_applications import ApplicationsStaffDesk
+from dialogs.staff_butler import ButlerStaffDesk
 from dialogs.staff_cases import HOUSEKEEPER_INTENTS, CaseDesk, command_of
 from dialogs.staff_jobs import JobsStaffDesk
+from dialogs.staff_placements import PlacementsStaffDesk
 from dialogs.staff_proposals import ProposalStaffDesk
 from dialogs.staff_requests import StaffRequestsDesk
 from dialogs.staff_surveys import SurveyStaffDesk
+from dialogs.staff_vetting import VettingStaffDesk
 
 ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
           "offer_expired": "staff_error_offer_expired", "offer_accepted": "staff_error_offer_taken",
@@ -43,6 +46,9 @@ class StaffDesk:
                       JobsStaffDesk(backend, notifier)]
         self.desks.append(StaffRequestsDesk(backend, notifier))  # leave and working hours (issue 10)
         self.desks.append(ApplicationsStaffDesk(backend, notifier))  # job applications (issue 10)
+        # Placements, vetting records, the butler's requests (issue 12)
+        self.desks += [PlacementsStaffDesk(backend, notifier), VettingStaffDesk(backend, notifier),
+                       ButlerStaffDesk(backend, notifier)]
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang

@@ -9,13 +9,16 @@ from zoneinfo import ZoneInfo
 from backend.catalogue import Catalogue
 from backend.clock import SystemClock
 from backend.domain.area import ServiceArea
+from backend.domain.butler import ButlerPolicy
 from backend.domain.cancellation import CancellationPolicy
 from backend.domain.cases import CasePolicy
 from backend.domain.clock import DeskHours, WorkCalendar
 from backend.domain.day_of_job import DayOfJobPolicy
+from backend.domain.placements import PlacementPolicy
 from backend.domain.profile import Vocabulary
 from backend.domain.series import SeriesPolicy
 from backend.domain.surveys import SurveyPolicy
+from backend.domain.vetting import VettingPolicy
 
 
 class DomainError(Exception):
@@ -49,3 +52,6 @@ class Context:
     cancellation: CancellationPolicy = field(default_factory=CancellationPolicy)  # config/cancellation.yaml
     series: SeriesPolicy = field(default_factory=SeriesPolicy)  # config/series.yaml
     area: ServiceArea = field(default_factory=ServiceArea)  # config/service_area.yaml
+    placements: PlacementPolicy = field(default_factory=PlacementPolicy)  # config/placements.yaml
+    vetting: VettingPolicy = field(default_factory=VettingPolicy)  # config/vetting.yaml
+    butler: ButlerPolicy = field(default_factory=ButlerPolicy)  # config/butler.yaml

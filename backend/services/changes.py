@@ -202,7 +202,7 @@ def _free_for(ctx: Context, session: Session, hk: Housekeeper, b: Booking, ch: B
     """Is she free for the new slot, her own job on this booking (the old slot) aside?"""
     if hk.status != "active" or b.service not in hk.skills:
         return False
-    sched = schedules(session, [hk], ch.starts_at)[hk.id]
+    sched = schedules(session, [hk], ch.starts_at, ctx.tz)[hk.id]
     others = [j for j in session.scalars(select(Booking).where(
         Booking.housekeeper_id == hk.id, Booking.status.in_(BUSY), Booking.id != b.id))]
     sched = replace(sched, jobs=[(j.starts_at, j.ends_at) for j in others])

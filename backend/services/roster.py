@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -10,15 +10,18 @@ from sqlalchemy.orm import Session
 
 from backend.domain.availability import Schedule, unavailable_reason
 from backend.domain.matching import Candidate
+from backend.domain.placements import term_bounds
 from backend.domain.profile import unmet
-from backend.orm import Booking, Certificate, Client, Housekeeper, TimeOff, WorkingHours
+from backend.orm import Booking, Certificate, Client, Housekeeper, Placement, PlacementCandidate, TimeOff, WorkingHours
 from backend.services import Context, profiles
 
 BUSY = ("confirmed", "in_progress")
 
 
-def schedules(session: Session, hks: list[Housekeeper], around: datetime) -> dict[int, Schedule]:
-    """Schedules of many housekeepers around a time, in five queries whatever their number."""
+def schedules(session: Session, hks: list[Housekeeper], around: datetime, tz: tzinfo = UTC) -> dict[int, Schedule]:
+    """Schedules of many housekeepers around a time, in six queries whatever their number. A candidate
+    held for a placement (willing, while the client interviews) is busy for its term: short visits
+    before the start are still hers to take."""
     ids = [h.id for h in hks]
     window = (around - timedelta(days=2), around + timedelta(days=2))
     hours: dict[int, dict[int, list[tuple[int, int]]]] = {i: {} for i in ids}
@@ -35,6 +38,12 @@ def schedules(session: Session, hks: list[Housekeeper], around: datetime) -> dic
     for b in session.scalars(select(Booking).where(Booking.housekeeper_id.in_(ids), Booking.status.in_(BUSY),
                                                    Booking.ends_at > window[0], Booking.starts_at < window[1])):
         jobs[b.housekeeper_id].append((b.starts_at, b.ends_at))
+    for pc, pl in session.execute(select(PlacementCandidate, Placement).join(
+            Placement, Placement.id == PlacementCandidate.placement_id).where(
+            PlacementCandidate.housekeeper_id.in_(ids), PlacementCandidate.state == "willing")):
+        term = term_bounds(pl.start_date, pl.end_date, tz)
+        if term[1] > window[0] and term[0] < window[1]:
+            jobs[pc.housekeeper_id].append(term)
     return {h.id: Schedule(frozenset(h.skills), certs[h.id], hours[h.id], offs[h.id], jobs[h.id],
                           h.status == "active")
             for h in hks}
@@ -48,7 +57,7 @@ def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start
         # A placement is checked on its first day only, from 08:00.
         local_start = local_start.replace(hour=8, minute=0)
         local_end = local_start + timedelta(hours=8)
-    schedule = schedule or schedules(session, [hk], start)[hk.id]
+    schedule = schedule or schedules(session, [hk], start, ctx.tz)[hk.id]
     return unavailable_reason(schedule, service, svc.certificates, local_start, local_end,
                               timedelta(minutes=ctx.travel_buffer_minutes))
 
@@ -78,7 +87,7 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
         unfit.update({hk.id: "never_again" for hk in skilled if hk.id in exclude})
     if not hks:
         return []
-    scheds = schedules(session, hks, start)
+    scheds = schedules(session, hks, start, ctx.tz)
     free = []
     for hk in hks:
         if why_not(ctx, session, hk, service, start, end, scheds[hk.id]) is not None:
