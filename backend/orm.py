@@ -217,6 +217,8 @@ class Manager(Base):
 
 class Booking(Base):
     __tablename__ = "bookings"
+    # Who is busy when: matching a placement over a 90-day term reads every confirmed job it overlaps.
+    __table_args__ = (Index("ix_bookings_busy", "status", "ends_at", "starts_at", "housekeeper_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     service: Mapped[str] = mapped_column(String(32))
@@ -797,3 +799,5 @@ class ButlerRequest(Base):
     plan: Mapped[str | None] = mapped_column(Encrypted)
     case_id: Mapped[int | None] = mapped_column(Integer)  # the case a breach opened
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # she tapped "post plan": her next text (within butler.plan_reply_minutes) is the plan
+    plan_prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -57,6 +57,7 @@ def build(settings: Settings, clock: Any = None, db_url: str | None = None, crea
     if create_tables:
         migrate(backend)
     backend.ensure_retention()  # the daily prune of old conversation history (a durable timer)
+    backend.ensure_vetting_clock()  # the daily vetting digests and expiry reminders (issue 12)
     runtime.configure(backend)
     executor = ActionExecutor()
     executor.register_package("dialogs.actions")

@@ -154,6 +154,9 @@ class Engine:
         self.interrupts = Interruptions(domain.raw)
         self.contexts = [ContextIntent(c) for c in domain.raw.get("context_intents") or ()]
         self.language = LanguagePolicy.from_domain(domain.raw)
+        # Facts read from storage at the start of every turn (domain ``turn_facts``: "module:function" taking
+        # the slots, returning slot values), e.g. whether the client has a butler now (domain.d/butler.yml).
+        self.facts = [str(f) for f in domain.raw.get("turn_facts") or ()]
 
     # --- one turn -----------------------------------------------------------------------------
     async def turn(self, key: str, msg: IncomingMessage, person_lang: str, known: dict[str, Any] | None = None,
@@ -168,6 +171,9 @@ class Engine:
             if slots.get(k) is None:
                 slots[k] = v
         slots.update(fresh or {})
+        for fact in self.facts:  # blocking storage reads: off the event loop, like actions
+            module, _, name = fact.partition(":")
+            slots.update(await asyncio.to_thread(getattr(importlib.import_module(module), name), slots) or {})
         out: list[dict[str, Any]] = []
         if len(msg.text) > self.max_chars:
             self._utter("utter_too_long", state, out, max=self.max_chars)

@@ -84,6 +84,8 @@ class Notifier:
         p["service"] = self.service(params.get("service"), lang)
         if template == "offer_new":
             p["profile_text"] = self.offer_profile(params.get("profile_codes"), lang)
+        if template == "booking_confirmed":
+            p.setdefault("badges_text", "")  # confirmations queued before vetting records existed
         if template == "job_confirmed":
             p["notes_text"] = self.job_notes(params.get("standing_notes"), params.get("notes"), lang,
                                              params.get("address_as"))

@@ -42,13 +42,13 @@ class StaffDesk:
         self.be, self.n = backend, notifier
         self.cases = CaseDesk(backend, notifier)
         # Capability desks asked first: each answers its own commands and buttons, None for the rest.
-        self.desks = [SurveyStaffDesk(backend, notifier), ProposalStaffDesk(backend, notifier),
-                      JobsStaffDesk(backend, notifier)]
+        # The butler's desk first: while she is writing a plan her text is the plan, never a job command.
+        self.desks = [ButlerStaffDesk(backend, notifier), SurveyStaffDesk(backend, notifier),
+                      ProposalStaffDesk(backend, notifier), JobsStaffDesk(backend, notifier)]
         self.desks.append(StaffRequestsDesk(backend, notifier))  # leave and working hours (issue 10)
         self.desks.append(ApplicationsStaffDesk(backend, notifier))  # job applications (issue 10)
         # Placements, vetting records, the butler's requests (issue 12)
-        self.desks += [PlacementsStaffDesk(backend, notifier), VettingStaffDesk(backend, notifier),
-                       ButlerStaffDesk(backend, notifier)]
+        self.desks += [PlacementsStaffDesk(backend, notifier), VettingStaffDesk(backend, notifier)]
 
     async def handle(self, person: Person, text: str) -> list[dict[str, Any]]:
         lang = person.lang
@@ -145,9 +145,12 @@ class StaffDesk:
                 cands = await call(be.candidates, booking_id)
                 if not cands:
                     return [self.n.text("staff_no_candidates", lang, booking_id=booking_id)]
+                # The best 15 and every one left out (with why: vetting, pets, never again …) after them.
+                shown = ([c for c in cands if c["state"] != "excluded"][:15]
+                         + [c for c in cands if c["state"] == "excluded"][:25])
                 lines = "\n".join(
                     f"{c['rank']}. {c['name']} {c['score']:.2f} [{c['state']}] "
-                    + ", ".join(f"{k} {v}" for k, v in c["reasons"].items()) for c in cands[:15])
+                    + ", ".join(f"{k} {v}" for k, v in c["reasons"].items()) for c in shown)
                 return [self.n.text("staff_candidates", lang, booking_id=booking_id, lines=lines)]
             if cmd == "/escalations":
                 items = await call(be.escalations)

@@ -192,6 +192,14 @@ def recent_bookings(ctx: Context, session: Session, client_id: int, days: int = 
         Booking.starts_at > ctx.clock.now() - timedelta(days=days)).order_by(Booking.starts_at.desc())))
 
 
+def is_placement_term(session: Session, booking_id: int) -> bool:
+    """The booking that holds a placement's whole term (issue 12): its life is the placement's (trial,
+    replacement, end), never a visit's check-in, change or cancellation."""
+    from backend.orm import Placement
+
+    return session.scalar(select(Placement.id).where(Placement.booking_id == booking_id).limit(1)) is not None
+
+
 def housekeeper_job(session: Session, housekeeper_id: int, booking_id: int) -> Booking:
     b = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     if b is None or b.housekeeper_id != housekeeper_id:
@@ -211,6 +219,8 @@ def _progress(ctx: Context, session: Session, housekeeper_id: int, booking_id: i
 def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
     """Her 已到达: taken from the check-in window before the start (DomainError checkin_too_early before
     it); the arrival is stamped (worked time runs from here)."""
+    if is_placement_term(session, booking_id):
+        raise DomainError("placement_booking")  # the term starts and ends by the placement's clock
     day_of_job.check_in_window(ctx, housekeeper_job(session, housekeeper_id, booking_id))
     b = _progress(ctx, session, housekeeper_id, booking_id, "in_progress", "job_started")
     day_of_job.arrived(ctx, session, b)
@@ -221,6 +231,8 @@ def arrive(ctx: Context, session: Session, housekeeper_id: int, booking_id: int)
 def finish(ctx: Context, session: Session, housekeeper_id: int, booking_id: int) -> Booking:
     """Her 已完成: the job is done now, and its call-back survey is scheduled (a job nobody checked in
     to cannot get here: in_progress → completed is the only way to completed)."""
+    if is_placement_term(session, booking_id):
+        raise DomainError("placement_booking")
     b = _progress(ctx, session, housekeeper_id, booking_id, "completed", "job_finished")
     surveys.finished(ctx, session, b, "housekeeper")  # finished_at: worked time = finished_at − arrived_at
     record(session, ctx.clock.now(), "booking", b.id, "completed", "completed", f"housekeeper:{housekeeper_id}",

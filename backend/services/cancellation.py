@@ -34,7 +34,7 @@ def _mine(session: Session, client_id: int, booking_id: int) -> Booking:
 def quote(ctx: Context, session: Session, client_id: int, booking_id: int) -> tuple[Booking, Quote]:
     """What cancelling this booking now would cost; ``cannot_cancel`` once it has started or ended."""
     b = _mine(session, client_id, booking_id)
-    if b.status not in CANCELLABLE:
+    if b.status not in CANCELLABLE or bookings.is_placement_term(session, b.id):  # a placement: its own rules
         raise DomainError("cannot_cancel")
     return b, policy_quote(ctx.cancellation, (b.price_estimate or 0) * 100, b.starts_at, ctx.clock.now())
 
@@ -46,7 +46,7 @@ def cancel(ctx: Context, session: Session, client_id: int, booking_id: int,
     Returns the booking and the fee charged (0: free)."""
     lock_pending(session, booking_id)  # the lock order of accept and expiry: offers, then the booking
     b = bookings.client_booking(session, client_id, booking_id)
-    if b.status not in CANCELLABLE:
+    if b.status not in CANCELLABLE or bookings.is_placement_term(session, b.id):
         raise DomainError("cannot_cancel")
     q = policy_quote(ctx.cancellation, (b.price_estimate or 0) * 100, b.starts_at, ctx.clock.now())
     if q.fee_cents > max(0, int(agreed_fee_cents)):

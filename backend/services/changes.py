@@ -22,7 +22,7 @@ from backend.domain.matching import adjacent_to, by_area, rank
 from backend.orm import Booking, BookingChange, Client, Housekeeper, MatchCandidate, Offer
 from backend.services import Context, DomainError, day_of_job
 from backend.services.audit import record
-from backend.services.bookings import Request, client_booking, interval, price_for, validate
+from backend.services.bookings import Request, client_booking, interval, is_placement_term, price_for, validate
 from backend.services.offers import lock_offer, lock_pending, mask_phone, offer_next, rank_candidates
 from backend.services.outbox import notify
 from backend.services.profiles import job_notes, offer_codes
@@ -67,7 +67,7 @@ def plan(ctx: Context, session: Session, client_id: int, booking_id: int, *, sta
     b = client_booking(session, client_id, booking_id) if lock else session.get(Booking, booking_id)
     if b is None or b.client_id != client_id:
         raise DomainError("booking_not_found")
-    if b.status not in CHANGEABLE:
+    if b.status not in CHANGEABLE or is_placement_term(session, b.id):  # a placement moves by its own rules
         raise DomainError("not_changeable")
     req = Request(b.service, starts_at or b.starts_at, hours if hours is not None else b.hours,
                   area if area is not None else b.area, address if address is not None else b.address, b.district,

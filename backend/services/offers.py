@@ -11,7 +11,7 @@ from backend.domain.availability import overlaps
 from backend.domain.booking_state import transition
 from backend.domain.matching import adjacent_to, by_area, rank
 from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Notification, Offer
-from backend.services import Context, DomainError
+from backend.services import Context, DomainError, vetting
 from backend.services.audit import record
 from backend.services.escalations import escalate
 from backend.services.outbox import notify
@@ -40,7 +40,8 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     client = session.get(Client, b.client_id)
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     unfit: dict[int, str] = {}
-    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit)
+    vetting_warnings: dict[int, str] = {}  # before the vetting policy is enforced: matched, but flagged
+    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit, vetting_warnings)
     cands, away = by_area(ctx.area, cands, b.city, b.district)  # another city, or too far: never offered
     unfit.update(away)
     preferred = frozenset(int(i) for i in (client.preferred or [])) if client else frozenset()
@@ -49,6 +50,8 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
     for i, r in enumerate(ranked, 1):
         reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
+        if r.housekeeper_id in vetting_warnings:
+            reasons = {**reasons, "vetting_warning": vetting_warnings[r.housekeeper_id]}
         session.add(MatchCandidate(booking_id=b.id, housekeeper_id=r.housekeeper_id, rank=i, score=r.score,
                                    reasons=reasons))
     for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
@@ -143,9 +146,11 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
     client = session.get(Client, b.client_id)
     if client is not None:
         client.last_housekeeper_id = hk.id
+    badges = vetting.badges(ctx, session, [hk.id], b.starts_at)[hk.id]  # what HER record backs, no more
     notify(session, now, "client", b.client_id, "booking_confirmed", f"booking:{b.id}:confirmed:{offer.id}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
-           housekeeper=hk.name, rating=round(hk.rating, 1), housekeeper_phone=hk.phone or "")  # hers: full
+           housekeeper=hk.name, rating=round(hk.rating, 1), housekeeper_phone=hk.phone or "",  # hers: full
+           badges=badges, badges_text=vetting.badges_text(badges, client.lang if client else None))
     notify(session, now, "housekeeper", hk.id, "job_confirmed", f"job:{b.id}:confirmed:{offer.id}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
            ends_at=b.ends_at.isoformat(), address=b.address or "",

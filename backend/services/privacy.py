@@ -126,6 +126,12 @@ def erase(ctx: Context, session: Session, client_id: int) -> None:
         ser.address = ser.notes = None
         if ser.status == "active":
             ser.status, ser.ended_at = "cancelled", now
+    from backend.orm import ButlerRequest, Placement  # placements and butler requests (issue 12)
+
+    for pl in session.scalars(select(Placement).where(Placement.client_id == client_id)):
+        pl.address, pl.requirements, pl.household = None, {}, None
+    for br in session.scalars(select(ButlerRequest).where(ButlerRequest.client_id == client_id)):
+        br.text, br.plan = "", None  # the request quoted the client's home; the plan described it
     c.name = c.phone = c.address = c.address_as = None
     c.never_again, c.preferred, c.last_housekeeper_id, c.erased_at = [], [], None, now
     session.execute(delete(ProfileItem).where(ProfileItem.client_id == client_id))
@@ -230,6 +236,7 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
                      for b in session.scalars(select(Booking).where(Booking.client_id == client_id)
                                               .order_by(Booking.starts_at))],
         "series": _series(session, client_id),  # repeat visits (issue 10)
+        **_placements(session, client_id),  # placements and butler requests (issue 12)
         "cases": [{"id": e.id, "kind": e.kind, "status": e.status, "category": e.category, "remedy": e.remedy,
                    "booking_id": e.booking_id, "text": (e.detail or {}).get("text"),
                    "created_at": e.created_at.isoformat() if e.created_at else None,
@@ -249,6 +256,25 @@ def export(ctx: Context, session: Session, client_id: int) -> dict[str, Any]:
         "channels": channels,
         "conversations": len(history),
         "retention_days": ctx.retention_days,
+    }
+
+
+def _placements(session: Session, client_id: int) -> dict[str, list[dict[str, Any]]]:
+    from backend.orm import ButlerRequest, Placement
+
+    return {
+        "placements": [{"id": p.id, "service": p.service, "status": p.status, "start_date": p.start_date.isoformat(),
+                        "end_date": p.end_date.isoformat(), "due_date": p.due_date.isoformat() if p.due_date else None,
+                        "live_in": p.live_in, "requirements": p.requirements, "household": p.household,
+                        "address": p.address, "price": p.price_estimate, "housekeeper": _names(
+                            session, [p.housekeeper_id] if p.housekeeper_id else []), "created_at": _iso(p.created_at)}
+                       for p in session.scalars(select(Placement).where(Placement.client_id == client_id)
+                                                .order_by(Placement.id))],
+        "butler_requests": [{"id": r.id, "text": r.text, "status": r.status, "plan": r.plan,
+                             "created_at": _iso(r.created_at), "onsite_at": _iso(r.onsite_at),
+                             "plan_at": _iso(r.plan_at)}
+                            for r in session.scalars(select(ButlerRequest).where(ButlerRequest.client_id == client_id)
+                                                     .order_by(ButlerRequest.id))],
     }
 
 

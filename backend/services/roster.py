@@ -13,7 +13,7 @@ from backend.domain.matching import Candidate
 from backend.domain.placements import term_bounds
 from backend.domain.profile import unmet
 from backend.orm import Booking, Certificate, Client, Housekeeper, Placement, PlacementCandidate, TimeOff, WorkingHours
-from backend.services import Context, profiles
+from backend.services import Context, profiles, vetting
 
 BUSY = ("confirmed", "in_progress")
 
@@ -50,7 +50,10 @@ def schedules(session: Session, hks: list[Housekeeper], around: datetime, tz: tz
 
 
 def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start: datetime,
-            end: datetime, schedule: Schedule | None = None) -> str | None:
+            end: datetime, schedule: Schedule | None = None, check_vetting: bool = True) -> str | None:
+    """None when she can take the job; else the first reason (availability, then her vetting file:
+    "vetting:insurance" once the policy is enforced). ``check_vetting`` False: the caller checks files
+    in bulk (free_candidates)."""
     svc = ctx.catalogue[service]
     local_start, local_end = start.astimezone(ctx.tz), end.astimezone(ctx.tz)
     if not svc.is_visit:
@@ -58,8 +61,11 @@ def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start
         local_start = local_start.replace(hour=8, minute=0)
         local_end = local_start + timedelta(hours=8)
     schedule = schedule or schedules(session, [hk], start, ctx.tz)[hk.id]
-    return unavailable_reason(schedule, service, svc.certificates, local_start, local_end,
-                              timedelta(minutes=ctx.travel_buffer_minutes))
+    reason = unavailable_reason(schedule, service, svc.certificates, local_start, local_end,
+                                timedelta(minutes=ctx.travel_buffer_minutes))
+    if reason is None and check_vetting:
+        reason = vetting.problems(ctx, session, [hk], service, local_start).get(hk.id)
+    return reason
 
 
 def constraints(ctx: Context, session: Session, client_id: int,
@@ -76,10 +82,13 @@ def constraints(ctx: Context, session: Session, client_id: int,
 
 def free_candidates(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
                     exclude: set[int], needs: frozenset[str] = frozenset(),
-                    unfit: dict[int, str] | None = None) -> list[Candidate]:
+                    unfit: dict[int, str] | None = None,
+                    warnings: dict[int, str] | None = None) -> list[Candidate]:
     """Free housekeepers who meet the profile's ``needs`` (hard). Those free but unfit are put in
     ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why; so are
-    those on the client's never-again list (``exclude``), free or not ("never_again")."""
+    those on the client's never-again list (``exclude``), free or not ("never_again"). A required
+    vetting item missing or lapsed is hard once enforced ("vetting:insurance"); before that the free
+    ones are kept and ``warnings`` (when given) gets id → the items ("insurance,training")."""
     skilled = [hk for hk in session.scalars(select(Housekeeper).where(Housekeeper.status == "active")
                                             .order_by(Housekeeper.id)) if service in hk.skills]
     hks = [hk for hk in skilled if hk.id not in exclude]
@@ -88,9 +97,16 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
     if not hks:
         return []
     scheds = schedules(session, hks, start, ctx.tz)
+    available = [hk for hk in hks if why_not(ctx, session, hk, service, start, end, scheds[hk.id], False) is None]
+    vetted = vetting.problems(ctx, session, available, service, start)  # one query for all (the job's local date)
+    if warnings is not None:
+        warnings.update(vetting.warnings(ctx, session, [hk.id for hk in available if hk.id not in vetted],
+                                         service, start))
     free = []
-    for hk in hks:
-        if why_not(ctx, session, hk, service, start, end, scheds[hk.id]) is not None:
+    for hk in available:
+        if hk.id in vetted:
+            if unfit is not None:
+                unfit[hk.id] = vetted[hk.id]
             continue
         problem = unmet(needs, bool(hk.pets_ok), frozenset(hk.languages or []),
                         frozenset(hk.attributes or [])) if needs else None

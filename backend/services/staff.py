@@ -24,12 +24,23 @@ from backend.catalogue import Catalogue
 from backend.domain.places import canonical_city, canonical_district, districts_of
 from backend.domain.surveys import SurveyPolicy
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
-from backend.services import Context, people, ratings, staff_tokens
+from backend.services import Context, people, ratings, staff_tokens, vetting
 
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 FIELDS = ("code", "role", "name", "phone", "skills", "languages", "districts", "rating", "days", "hours",
-          "certificates", "lang", "pets_ok", "attributes", "city", "wecom_userid")
+          "certificates", "lang", "pets_ok", "attributes", "city", "wecom_userid",
+          # the vetting file (issue 12; backend/services/vetting.py), see VETTING_COLUMNS
+          "birth_year", "experience_years", "identity_checked", "background", "insurance", "training_hours",
+          "assessment")
+# Vetting columns → how a cell looks (the error names it). Several items are separated by ";".
+VETTING_COLUMNS = {
+    "identity_checked": "2026-01-05/王经理 (date checked / by whom)",
+    "background": "2026-01-06:clear (date:clear|record)",
+    "insurance": "accident:PA123:2027-06-30;liability:LB9:2027-06-30 (kind:policy number:expiry)",
+    "training_hours": "48 (her total training hours)",
+    "assessment": "2026-07-01:pass;2026-10-01:pass (date:pass|fail, each quarterly assessment)",
+}
 YES, NO = ("yes", "true", "1", "y", "是"), ("no", "false", "0", "n", "否")
 REQUIRED_NEW = {"housekeeper": ("name", "skills"), "manager": ("name",)}
 MANAGER_ROLES = ("manager", "supervisor")  # a supervisor is a manager one level up: breaches go to her
@@ -65,6 +76,10 @@ class Row:
     attributes: list[str] = field(default_factory=list)  # words a profile term may need, e.g. non_smoker
     city: str | None = None  # canonical (北京市): the city she works in; None → the company's only city / any
     wecom_userid: str | None = None  # her WeCom (企业微信) UserID: offers and alerts reach her there
+    certificate_numbers: dict[str, str] = field(default_factory=dict)  # kind → number, when the cell gave one
+    birth_year: int | None = None  # the shortlist shows an age band, never the year
+    experience_years: int | None = None
+    vetting: dict[str, Any] = field(default_factory=dict)  # parsed vetting columns (vetting.save_roster_items)
     present: frozenset[str] = frozenset()
     where: str = ""
 
@@ -172,12 +187,79 @@ def parse_row(line: int, raw: dict[str, Any], catalogue: Catalogue) -> Row:
         row.wecom_userid = uid or None
     if "certificates" in present:
         for item in _list(raw["certificates"]):
-            kind, _, expiry = item.partition(":")
+            kind, _, rest = item.partition(":")
+            expiry, _, number = rest.partition(":")
             try:
                 row.certificates[kind.strip()] = date.fromisoformat(expiry.strip())
             except ValueError:
-                raise ValueError(f"certificates must look like health:2027-06-30, not {item!r}") from None
+                raise ValueError(f"certificates must look like health:2027-06-30 or health:2027-06-30:NO123 "
+                                 f"(kind:expiry[:number]), not {item!r}") from None
+            if number.strip():
+                row.certificate_numbers[kind.strip()] = number.strip()
+    _parse_vetting(row, raw, present)
     return row
+
+
+def _year(raw: Any, column: str, low: int, high: int) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ValueError(f"{column} must be a whole number from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{column} must be from {low} to {high}, not {value}")
+    return value
+
+
+def _day(text: str, column: str, item: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{column} must look like {VETTING_COLUMNS[column]}, not {item!r}") from None
+
+
+def _parse_vetting(row: Row, raw: dict[str, Any], present: frozenset[str]) -> None:
+    """The vetting columns present → ``row.vetting`` (and birth_year, experience_years)."""
+    if "birth_year" in present:
+        row.birth_year = _year(raw["birth_year"], "birth_year", 1940, date.today().year - 16)
+    if "experience_years" in present:
+        row.experience_years = _year(raw["experience_years"], "experience_years", 0, 60)
+    v = row.vetting
+    if "identity_checked" in present:
+        item = str(raw["identity_checked"]).strip()
+        on, _, by = item.partition("/")
+        v["identity"] = (_day(on, "identity_checked", item), by.strip() or None)
+    if "background" in present:
+        item = str(raw["background"]).strip()
+        on, _, result = item.partition(":")
+        if result.strip() not in ("clear", "record"):
+            raise ValueError(f"background must look like {VETTING_COLUMNS['background']}, not {item!r}")
+        v["background"] = (_day(on, "background", item), result.strip())
+    if "insurance" in present:
+        policies = []
+        for item in _list(raw["insurance"]):
+            parts = [x.strip() for x in item.split(":")]
+            if len(parts) != 3 or not parts[0] or not parts[1] or " " in parts[0]:
+                raise ValueError(f"insurance must look like {VETTING_COLUMNS['insurance']}, not {item!r}")
+            policies.append((parts[0], parts[1], _day(parts[2], "insurance", item)))
+        if len({p[0] for p in policies}) != len(policies):
+            raise ValueError("insurance names the same kind twice")
+        v["insurance"] = policies
+    if "training_hours" in present:
+        try:
+            hours = float(str(raw["training_hours"]).strip())
+        except ValueError:
+            hours = -1
+        if not 0 <= hours <= 10000:
+            raise ValueError(f"training_hours must be a number of hours (0 or more), not {raw['training_hours']!r}")
+        v["training_hours"] = hours
+    if "assessment" in present:
+        runs = []
+        for item in _list(raw["assessment"]):
+            on, _, result = item.partition(":")
+            if result.strip() not in ("pass", "fail"):
+                raise ValueError(f"assessment must look like {VETTING_COLUMNS['assessment']}, not {item!r}")
+            runs.append((_day(on, "assessment", item), result.strip()))
+        v["assessment"] = sorted(runs, key=lambda x: x[0])
 
 
 def _format(value: Any, where: str) -> None:
@@ -309,6 +391,9 @@ def save_rows(session: Session, now: datetime, rows: list[Row], ctx: Context | N
                     setattr(person, attr, getattr(r, attr))
             if "rating" in given:
                 person.roster_rating = r.rating
+            for attr in ("birth_year", "experience_years"):
+                if attr in r.present:
+                    setattr(person, attr, getattr(r, attr))
             if new:
                 person.active, person.hold_reasons = True, []
         else:
@@ -316,6 +401,8 @@ def save_rows(session: Session, now: datetime, rows: list[Row], ctx: Context | N
         session.flush()
         if isinstance(person, Housekeeper):
             _save_schedule(session, person.id, r, given)
+            if r.vetting:
+                vetting.save_roster_items(ctx, session, now, person, r.vetting)
             if "rating" in given:
                 ratings.recompute(ctx or _policy_only(), session, person.id)
         _rest_identity(session, kind, person)
@@ -375,7 +462,8 @@ def _save_schedule(session: Session, hk_id: int, r: Row, given: set[str]) -> Non
     if "certificates" in given:
         session.execute(delete(Certificate).where(Certificate.housekeeper_id == hk_id))
         for kind, expiry in r.certificates.items():
-            session.add(Certificate(housekeeper_id=hk_id, kind=kind, expires_on=expiry))
+            session.add(Certificate(housekeeper_id=hk_id, kind=kind, expires_on=expiry,
+                                    number=r.certificate_numbers.get(kind)))
 
 
 def _rest_identity(session: Session, kind: str, person: Housekeeper | Manager) -> None:
@@ -394,10 +482,13 @@ SURNAMES = "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗高郑梁�
 
 
 def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
-    """A realistic roster: 32 housekeepers over every service, district and language, plus two managers."""
+    """A realistic roster: 32 housekeepers over every service, district and language, plus two managers.
+    Everyone's vetting file is complete (identity, background, insurance, training, a recent assessment)."""
     today = today or datetime.now().date()
     far = (today + timedelta(days=400)).isoformat()
     soon = (today + timedelta(days=20)).isoformat()
+    checked = (today - timedelta(days=200)).isoformat()
+    assessed = (today - timedelta(days=30)).isoformat()
     plan = [("cleaning", 10), ("deep_cleaning", 5), ("housekeeper", 4), ("nanny", 3), ("maternity_nurse", 3),
             ("elderly_care", 3), ("cooking", 3), ("butler", 1)]
     extra_cert = {"housekeeper": "housekeeping", "nanny": "childcare", "maternity_nurse": "maternity",
@@ -407,9 +498,9 @@ def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
         for _ in range(count):
             n += 1
             skills = [service] + (["cleaning"] if service in ("deep_cleaning", "housekeeper") else [])
-            certs = [f"health:{soon if n == 7 else far}"]  # one health certificate about to lapse
+            certs = [f"health:{soon if n == 7 else far}:JK{n:05d}"]  # one health certificate about to lapse
             if service in extra_cert:
-                certs.append(f"{extra_cert[service]}:{far}")
+                certs.append(f"{extra_cert[service]}:{far}:ZS{n:05d}")
             days = "mon;tue;wed;thu;fri;sat;sun" if n % 3 == 0 else ("mon;tue;wed;thu;fri" if n % 3 == 1
                                                                       else "wed;thu;fri;sat;sun")
             rows.append({
@@ -419,6 +510,10 @@ def demo_rows(today: date | None = None) -> list[dict[str, Any]]:
                 "rating": round(4.0 + (n * 37 % 10) / 10, 1), "days": days,
                 "hours": "07:00-21:00" if n % 2 else "08:00-18:00", "certificates": certs,
                 "pets_ok": "no" if n % 6 == 2 else "yes",  # a few who don't work with pets: the profile's cat bites
+                "birth_year": 1968 + n % 20, "experience_years": 2 + n % 12,
+                "identity_checked": f"{checked}/周经理", "background": f"{checked}:clear",
+                "insurance": f"accident:PA{n:05d}:{far};liability:LB{n:05d}:{far}",
+                "training_hours": 40 + 8 * (n % 4), "assessment": f"{assessed}:pass",
             })
     rows.append({"code": "MGR01", "role": "manager", "name": "周经理", "phone": "13800000001"})
     rows.append({"code": "MGR02", "role": "manager", "name": "Alex Chen", "phone": "13800000002", "lang": "en"})

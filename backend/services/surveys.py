@@ -52,8 +52,8 @@ def name_matches(query: str, name: str) -> bool:
 
 # --- scheduling ----------------------------------------------------------------------------------
 def survey_of(session: Session, booking_id: int, *, lock: bool = False) -> Survey | None:
-    """The booking's latest survey occurrence."""
-    q = select(Survey).where(Survey.booking_id == booking_id).order_by(Survey.occurrence.desc()).limit(1)
+    """The booking's latest survey (a placement's end-of-term occurrence 1 comes after its check-ins)."""
+    q = select(Survey).where(Survey.booking_id == booking_id).order_by(Survey.id.desc()).limit(1)
     return session.scalar(q.with_for_update() if lock else q)
 
 
@@ -62,7 +62,8 @@ def schedule(ctx: Context, session: Session, b: Booking) -> Survey | None:
     when there is one. Jobs that are not completed get none."""
     if b.status != "completed" or b.finished_at is None:
         return None
-    existing = survey_of(session, b.id)
+    # occurrence 1 is the job's own survey; a placement's check-ins (2, 3, …) may exist already
+    existing = session.scalar(select(Survey).where(Survey.booking_id == b.id, Survey.occurrence == 1))
     if existing is not None:
         return existing
     send_at = ctx.surveys.send_time(b.finished_at, ctx.tz)
@@ -147,7 +148,8 @@ def _send(ctx: Context, session: Session, survey_id: int) -> None:
         return  # answered unasked meanwhile, or cancelled
     b = session.get(Booking, sv.booking_id)
     client = session.get(Client, sv.client_id)
-    if b is None or b.status != "completed" or client is None or client.erased_at is not None:
+    checkin = sv.occurrence > 1 and b is not None and b.status == "in_progress"  # a placement's check-in
+    if b is None or (b.status != "completed" and not checkin) or client is None or client.erased_at is not None:
         sv.status = "cancelled"
         return
     if _requiet(ctx, session, SEND, sv, "send"):

@@ -186,3 +186,120 @@ def staff_invite(code: Annotated[str, typer.Argument(help="Roster code, e.g. HK0
     if settings.wecom.corp_id:
         typer.echo(f"WeCom: she sends this to the company's app: /start {token}")
     typer.echo(f"one-time invite for {person.name} ({code}), valid {days} days")
+
+
+# --- the vetting file (issue 12) ------------------------------------------------------------------------
+VET_PROBLEMS = {
+    "bad_vetting_item": "item must be identity, background, insurance, training, assessment, quality-check "
+                        "or certificate",
+    "bad_vetting_result": "--result must be: identity pass|fail, background clear|record, assessment and "
+                          "quality-check pass|fail",
+    "vetting_kind_and_expiry_needed": "insurance and certificate need --kind and --expires (e.g. --kind accident "
+                                      "--expires 2027-06-30)",
+    "vetting_hours_needed": "training needs --hours",
+}
+
+
+def _date(value: str | None, option: str) -> Any:
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} must be a date like 2027-06-30, not {value!r}")
+
+
+@staff_app.command("vet")
+def staff_vet(code: Annotated[str, typer.Argument(help="Roster code of a housekeeper, e.g. HK001")],
+              item: Annotated[str, typer.Argument(help="identity | background | insurance | training | assessment"
+                                                       " | quality-check | certificate")],
+              on: Annotated[str | None, typer.Option(help="Date checked / assessed / trained (default today)")] = None,
+              by: Annotated[str | None, typer.Option(help="Who checked or assessed")] = None,
+              inspector: Annotated[str | None, typer.Option(help="quality-check: the inspector (same as --by)")]
+              = None,
+              result: Annotated[str | None, typer.Option(help="clear|record (background), pass|fail")] = None,
+              kind: Annotated[str | None, typer.Option(help="insurance: accident|liability; certificate: health…")]
+              = None,
+              number: Annotated[str | None, typer.Option(help="Policy or certificate number")] = None,
+              expires: Annotated[str | None, typer.Option(help="Expiry date (insurance, certificate)")] = None,
+              hours: Annotated[float | None, typer.Option(help="training: hours of this course")] = None,
+              notes: Annotated[str | None, typer.Option(help="A short note")] = None) -> None:
+    """Record an item of a housekeeper's vetting file; two failed assessments in a row suspend her."""
+    from backend.services import DomainError
+
+    be = _backend()
+    try:
+        r = be.record_vetting(code, item, "admin", on=_date(on, "--on"), by=by or inspector, result=result,
+                              subkind=kind, number=number, expires_on=_date(expires, "--expires"), hours=hours,
+                              notes=notes)
+    except DomainError as e:
+        fail(VET_PROBLEMS.get(e.code) or PROBLEMS.get(e.code, e.code).format(code=code))
+    what = " ".join(x for x in (r["kind"], r["subkind"] or "", r["result"] or "") if x)
+    typer.echo(f"{code}: recorded {what} on {r['on']}" + (f", expires {r['expires_on']}" if r["expires_on"] else ""))
+    if r["suspended"]:
+        typer.echo(f"{code} failed assessments in a row: suspended from matching (failed_assessment); "
+                   f"a manager decides: `frontdesk staff reinstate {code} --reason failed_assessment`")
+
+
+@staff_app.command("vetting")
+def staff_vetting(code: Annotated[str, typer.Argument(help="Roster code of a housekeeper")]) -> None:
+    """Show a housekeeper's vetting file: each item, problems per skill, badges, what lapses next."""
+    f = _call(code, _backend().vetting_file)
+    for line in file_lines(f):
+        typer.echo(line)
+
+
+def file_lines(f: dict[str, Any]) -> list[str]:
+    """The file as plain lines (the CLI's; managers' chats use the templates of dialogs/staff_vetting.py)."""
+    def dated(d: dict[str, Any] | None, *keys: str) -> str:
+        return " ".join(str(d[k]) for k in keys if d and d.get(k)) if d else "missing"
+
+    holds = f" ({', '.join(f['hold_reasons'])})" if f["hold_reasons"] else ""
+    lines = [f"{f['code']} {f['name']}: {f['status']}{holds}; born {f['birth_year'] or '?'}, "
+             f"{f['experience_years'] if f['experience_years'] is not None else '?'} years' experience",
+             f"identity checked: {dated(f['identity'], 'on', 'by')}",
+             f"background check: {dated(f['background'], 'on', 'result')}",
+             "insurance: " + ("; ".join(f"{i['kind']} {i['number'] or ''} until {i['expires_on']}".replace("  ", " ")
+                                        for i in f["insurance"]) or "missing"),
+             f"training: {f['training_hours']:g} h (at least {f['min_training_hours']:g})",
+             "assessments: " + ("; ".join(f"{a['on']} {a['result']}" for a in f["assessments"]) or "missing"),
+             "certificates: " + ("; ".join(f"{c['kind']} {c['number'] or ''} until {c['expires_on']}".replace("  ", " ")
+                                           for c in f["certificates"]) or "none"),
+             f"quality checks this month: {f['quality_checks_this_month']}"
+             + (f" (last {f['last_quality_check']['on']} {f['last_quality_check']['result']})"
+                if f["last_quality_check"] else " (never checked)"),
+             "badges: " + (", ".join(f["badges"]) or "none")]
+    enforced = "enforced" if f["enforced"] else f"warnings only until {f['enforce_from'] or 'never'}"
+    if f["problems"]:
+        lines.append(f"problems ({enforced}): "
+                     + "; ".join(f"{s}: {', '.join(p)}" for s, p in sorted(f["problems"].items())))
+    else:
+        lines.append("problems: none")
+    soon = [e for e in f["expiring"] if e["days"] <= 60]
+    if soon:
+        lines.append("lapsing within 60 days: " + "; ".join(f"{e['item']} {e['expires_on']} ({e['days']} d)"
+                                                             for e in soon))
+    return lines
+
+
+@staff_app.command("vetting-due")
+def staff_vetting_due(month: Annotated[str | None, typer.Option(help="YYYY-MM (default: this month)")] = None
+                      ) -> None:
+    """Who still needs on-site quality checks this month (the standard: at least two, every housekeeper)."""
+    from datetime import date
+
+    day = None
+    if month is not None:
+        try:
+            day = date.fromisoformat(f"{month}-01")
+        except ValueError:
+            fail(f"--month must look like 2026-12, not {month!r}")
+    due = _backend().vetting_due(day)
+    if not due:
+        typer.echo("everyone has had the quality checks the standard asks for")
+        return
+    typer.echo(f"{len(due)} housekeeper(s) due for on-site quality checks:")
+    for r in due:
+        typer.echo(f"  {r['code']} {r['name']}: {r['count']} this month{'' if r['ever'] else ', never checked'}")

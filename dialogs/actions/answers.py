@@ -133,6 +133,14 @@ class ActionCheckBooking(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if await call(backend().client_placements, tracker.get_slot("client_id")):
+            # a placement (made in this chat or another): its state and shortlist first, then the bookings
+            from dialogs.actions.placement_steps import ActionPlacementStatus  # it imports this module
+
+            return await ActionPlacementStatus().run(dispatcher, tracker, domain)
+        return await self.list_bookings(dispatcher, tracker)
+
+    async def list_bookings(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         mine = await call(backend().my_bookings, tracker.get_slot("client_id"))
         script = script_of(tracker)
         if not mine["upcoming"] and not mine["recent"]:

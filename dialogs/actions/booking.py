@@ -33,6 +33,10 @@ NO_NOTES = {"-", "没有", "无", "没", "不用", "没有了", "no", "none", "n
 def booking_required_slots(form: str, slots: dict[str, Any]) -> list[str] | None:
     """What the booking form needs, by the chosen service's price unit (None: another form, whose
     domain list stands)."""
+    if form == "placement_form":  # issue 12: a placement's own questions (dialogs/actions/placements.py)
+        from dialogs.actions.placements import placement_required_slots  # placements.py imports this module
+
+        return placement_required_slots(slots)
     if form != "booking_form":
         return None
     needed = ["service_type", "time"]
@@ -79,6 +83,10 @@ class ValidateBookingForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        from dialogs.actions import placements  # placements.py imports this module
+
+        if placements.is_placement(tracker.get_slot("service_type")):  # issue 12: a placement, not one visit
+            return await placements.start(dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
         if not tracker.get_slot("form_key"):
             events.append(SlotSet("form_key", uuid.uuid4().hex))  # this filling of the form, for submit

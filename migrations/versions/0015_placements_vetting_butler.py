@@ -22,6 +22,7 @@ def upgrade() -> None:
     with op.batch_alter_table('housekeepers') as b:
         b.add_column(sa.Column('birth_year', sa.Integer(), nullable=True))
         b.add_column(sa.Column('experience_years', sa.Integer(), nullable=True))
+    op.create_index('ix_bookings_busy', 'bookings', ['status', 'ends_at', 'starts_at', 'housekeeper_id'])
     with op.batch_alter_table('certificates') as b:
         b.add_column(sa.Column('number', sa.Text(), nullable=True))
     op.create_table('vetting_records',
@@ -131,6 +132,7 @@ def upgrade() -> None:
                     sa.Column('plan', sa.Text(), nullable=True),
                     sa.Column('case_id', sa.Integer(), nullable=True),
                     sa.Column('closed_at', TS, nullable=True),
+                    sa.Column('plan_prompted_at', TS, nullable=True),
                     sa.ForeignKeyConstraint(['client_id'], ['clients.id']),
                     sa.ForeignKeyConstraint(['butler_id'], ['housekeepers.id']),
                     sa.PrimaryKeyConstraint('id'))
@@ -141,6 +143,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for t in ('butler_requests', 'interviews', 'placement_candidates', 'placements', 'vetting_records'):
         op.drop_table(t)
+    op.drop_index('ix_bookings_busy', 'bookings')
     with op.batch_alter_table('certificates') as b:
         b.drop_column('number')
     with op.batch_alter_table('housekeepers') as b:

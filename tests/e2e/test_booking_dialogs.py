@@ -107,8 +107,22 @@ async def test_question_mid_form_is_answered_and_the_form_resumes(chat: Chat) ->
     assert "几个小时" in text(await chat.say("明天上午10点"))
 
 
+def one_cook(chat: Chat) -> None:
+    """Only HK029 cooks (Wednesday to Sunday): one housekeeper for a visit service, as the single butler was
+    before a butler became a long-term placement (issue 12)."""
+    from sqlalchemy import select
+
+    from backend.orm import Housekeeper
+
+    with chat.app.backend.db.uow() as s:
+        for h in s.scalars(select(Housekeeper)):
+            if "cooking" in h.skills and h.code != "HK029":
+                h.skills = [x for x in h.skills if x != "cooking"]
+
+
 async def test_nobody_free_offers_the_nearest_slots_as_buttons(chat: Chat) -> None:
-    for m in ("I'd like a butler next Monday at 9am", "88 Jianguo Road, Chaoyang", "13812345678"):
+    one_cook(chat)
+    for m in ("I'd like a home cook next Monday at 9am for 3 hours", "88 Jianguo Road, Chaoyang", "13812345678"):
         await chat.say(m, "en-3")
     r = await chat.say("no", "en-3")
     assert "nobody is free" in text(r)
@@ -129,13 +143,14 @@ async def test_change_button_goes_through_the_details_again(chat: Chat) -> None:
 
 
 async def test_decline_and_expiry_cascade_to_a_manager(chat: Chat) -> None:
-    for m in ("我想约管家，这周五上午9点", "静安区南京西路1266号", "13812345678", "没有"):
+    one_cook(chat)
+    for m in ("我想约家庭厨师，这周五上午9点，3小时", "静安区南京西路1266号", "13812345678", "没有"):
         await chat.say(m, "c-5")
     booking_id = int(re.search(r"#(\d+)", text(await chat.say("/affirm", "c-5"))).group(1))
-    _, butler = chat.offer_for(booking_id)
-    offer = await chat.inbox(butler)
+    _, cook = chat.offer_for(booking_id)
+    offer = await chat.inbox(cook)
     decline = next(b["payload"] for b in buttons(offer) if b["title"] == "拒绝")
-    assert "已拒绝" in text(await chat.say(decline, butler))
+    assert "已拒绝" in text(await chat.say(decline, cook))
     assert "暂时没有阿姨接单" in text(await chat.inbox("c-5"))
     alert = await chat.inbox(chat.token("MGR01"))
     assert "订单无人接单" in text(alert) and f"#{booking_id}" in text(alert)
