@@ -39,7 +39,7 @@ def traditional_variant() -> str:
 # (address, notes, name, a summary) are not listed and stay exactly as given.
 OUR_PARAMS = frozenset({"time", "old_time", "new_time", "service", "services", "date", "schedule", "fee", "fee_text",
                         "start", "end", "holidays", "cities", "due", "said_weekday", "date_weekday", "visits",
-                        "free_until", "status", "weekday", "period", "badges_text"})
+                        "free_until", "status", "weekday", "period", "badges_text", "verified"})
 
 
 @lru_cache(maxsize=len(VARIANTS))

@@ -10,6 +10,7 @@ from typing import Any
 
 from backend.api import Backend, DomainError
 from backend.services.people import Person
+from dialogs import staff_requests_parse
 from dialogs.cards import payload
 from dialogs.notify import Notifier
 
@@ -66,7 +67,8 @@ class ButlerStaffDesk:
             if p.kind != "manager":
                 return [self.n.text("staff_error_not_manager", lang)]
             return await self._all(p, lang)
-        if p.kind == "housekeeper" and not intent and not cmd.startswith("/") and text.strip():
+        if p.kind == "housekeeper" and not intent and not cmd.startswith("/") and text.strip() \
+                and staff_requests_parse.kind_of(text) is None:  # "下周三请假" is her leave, never a plan
             waiting = await call(self.be.butler_prompted, p.id)  # she tapped 发方案: this text is the plan
             if waiting is not None:
                 return await self._plan(p, lang, waiting["id"], text.strip())

@@ -32,6 +32,7 @@ REFUND_COMMANDS = frozenset({"approve", "paid", "reject"})
 MANAGER_COMMANDS = CASE_COMMANDS | REFUND_COMMANDS | {"cases", "refunds", "payment"}
 HOUSEKEEPER_INTENTS = frozenset({"emergency", "finished_cash"})
 METHODS = ("cash", "transfer", "online")
+DEPOSIT_WORDS = ("deposit", "押金")  # /payment N amount method deposit [reference]
 LIST_LIMIT = 20  # lines in /cases; cards in /refunds
 # Backend codes → (response, what the message needs). Codes not listed fall back to a generic line.
 CASE_ERRORS = {"case_not_found": "staff_error_case_not_found", "invalid_outcome": "staff_error_outcome",
@@ -275,8 +276,12 @@ class CaseDesk:
         except ValueError:
             return [self.say("staff_error_amount", lang, amount=parts[2][:20])]
         ref = parts[4].strip()[:120] if len(parts) > 4 else None
+        kind = "payment"
+        if ref and ref.split()[0].lower() in DEPOSIT_WORDS:  # a placement's deposit (issue 12)
+            kind, ref = "deposit", ref.partition(" ")[2].strip() or None
         try:
-            await asyncio.to_thread(self.be.record_payment, f"manager:{p.id}", booking_id, amount, method, None, ref)
+            await asyncio.to_thread(self.be.record_payment, f"manager:{p.id}", booking_id, amount, method, None, ref,
+                                    kind)
         except DomainError as e:
             return [self.say(CASE_ERRORS.get(e.code, "staff_error_case_action"), lang, booking_id=booking_id,
                              case_id="-", detail=e.code, amount=parts[2][:20])]

@@ -205,7 +205,9 @@ def _free_for(ctx: Context, session: Session, hk: Housekeeper, b: Booking, ch: B
     sched = schedules(session, [hk], ch.starts_at, ctx.tz)[hk.id]
     others = [j for j in session.scalars(select(Booking).where(
         Booking.housekeeper_id == hk.id, Booking.status.in_(BUSY), Booking.id != b.id))]
-    sched = replace(sched, jobs=[(j.starts_at, j.ends_at) for j in others])
+    # her other jobs, and the placement terms she is held for (in the schedule, not bookings)
+    sched = replace(sched, jobs=[(j.starts_at, j.ends_at) for j in others]
+                    + [t for t in sched.jobs if t != (b.starts_at, b.ends_at)])
     svc = ctx.catalogue[b.service]
     buffer = timedelta(minutes=ctx.travel_buffer_minutes)
     if any(overlaps((ch.starts_at, ch.ends_at), (j.starts_at, j.ends_at), buffer) for j in others):

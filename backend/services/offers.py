@@ -16,7 +16,7 @@ from backend.services.audit import record
 from backend.services.escalations import escalate
 from backend.services.outbox import notify
 from backend.services.profiles import job_notes, offer_codes
-from backend.services.roster import BUSY, constraints, free_candidates, why_not
+from backend.services.roster import BUSY, constraints, free_candidates, held_terms, why_not
 from backend.services.timers import cancel as cancel_timer
 from backend.services.timers import handler, schedule
 
@@ -132,7 +132,8 @@ def accept(ctx: Context, session: Session, offer_id: int, housekeeper_id: int) -
     jobs = session.scalars(select(Booking).where(Booking.housekeeper_id == hk.id, Booking.status.in_(BUSY),
                                                  Booking.id != b.id))
     buffer = timedelta(minutes=ctx.travel_buffer_minutes)
-    if any(overlaps((b.starts_at, b.ends_at), (j.starts_at, j.ends_at), buffer) for j in jobs):
+    taken = [(j.starts_at, j.ends_at) for j in jobs] + held_terms(session, [hk.id], ctx.tz).get(hk.id, [])
+    if any(overlaps((b.starts_at, b.ends_at), t, buffer) for t in taken):  # a job, or a placement she is held for
         offer.status, offer.responded_at = "withdrawn", now
         cancel_timer(session, f"offer_expiry:{offer.id}")
         record(session, now, "offer", offer.id, "pending", "withdrawn", f"housekeeper:{hk.id}", reason="busy")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.contact import first_name
 from backend.domain.placements import SEEN, age_band
-from backend.orm import Certificate, Client, Housekeeper, Manager, Placement, PlacementCandidate
+from backend.orm import Certificate, Client, Housekeeper, Interview, Manager, Placement, PlacementCandidate
 from backend.services import Context, DomainError, placement_matching, timers, vetting
 from backend.services.audit import record
 from backend.services.escalations import escalate
@@ -138,6 +138,13 @@ def lock_candidate(session: Session, candidate_id: int) -> tuple[PlacementCandid
     return session.get(PlacementCandidate, candidate_id, with_for_update=True, populate_existing=True), pl
 
 
+def lock_housekeeper(session: Session, housekeeper_id: int | None) -> None:
+    """Her row locked before her term is re-checked and taken: a visit accepted at the same moment
+    (offers.accept locks her first too) queues behind, and sees the hold or the term booking."""
+    if housekeeper_id is not None:
+        session.get(Housekeeper, housekeeper_id, with_for_update=True, populate_existing=True)
+
+
 def answer(ctx: Context, session: Session, housekeeper_id: int, candidate_id: int, willing: bool) -> PlacementCandidate:
     cand, pl = lock_candidate(session, candidate_id)
     if cand is None:
@@ -159,6 +166,7 @@ def answer(ctx: Context, session: Session, housekeeper_id: int, candidate_id: in
         return cand
     # Willing: is she still free for the whole term (she may have taken a visit since she was asked)?
     # Not an error (that would roll the answer back): the row says why, and the next one is asked.
+    lock_housekeeper(session, housekeeper_id)
     again = placement_matching.match(ctx, session, pl, pl.start_date, pl.end_date, only={housekeeper_id})
     if not again.ranked:
         cand.state = "excluded"
@@ -237,6 +245,10 @@ def release_one(ctx: Context, session: Session, pl: Placement, cand: PlacementCa
     now = ctx.clock.now()
     was, cand.state = cand.state, "released"
     timers.cancel(session, f"placement_ask:{cand.id}")
+    for iv in session.scalars(select(Interview).where(  # no reminder for an interview with someone let go
+            Interview.placement_id == pl.id, Interview.housekeeper_id == cand.housekeeper_id,
+            Interview.status == "scheduled")):
+        iv.status = "cancelled"
     record(session, now, "placement_candidate", cand.id, was, "released", "system", why=why)
     notify(session, now, "housekeeper", cand.housekeeper_id, "placement_released",
            f"placement_released:{cand.id}", subject=subject(pl), placement_id=pl.id, service=pl.service,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from backend.domain.contact import first_name
 from backend.domain.placements import CHOSEN, checkin_dates, term_bounds
-from backend.orm import Booking, Housekeeper, Interview, Placement, Survey
+from backend.orm import Booking, Housekeeper, Interview, Placement, PlacementCandidate, Survey
 from backend.services import Context, case_cards, placement_asks, surveys, timers
 from backend.services.audit import record
 from backend.services.offers import set_status
@@ -196,6 +196,10 @@ def _interview_reminder(ctx: Context, session: Session, interview_id: int) -> No
     pl = session.get(Placement, iv.placement_id)
     if pl is None or pl.status not in ("shortlisting", "interviewing"):
         return
+    held = session.scalar(select(PlacementCandidate.state).where(
+        PlacementCandidate.placement_id == pl.id, PlacementCandidate.housekeeper_id == iv.housekeeper_id))
+    if held != "willing":
+        return  # let go meanwhile (dates moved, hold ended): no reminder for an interview that will not be
     hk = session.get(Housekeeper, iv.housekeeper_id)
     params = {"interview_id": iv.id, "placement_id": pl.id, "service": pl.service, "starts_at": iv.at.isoformat(),
               "mode_code": iv.mode, "first_name": first_name(hk.name if hk else ""),

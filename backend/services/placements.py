@@ -20,8 +20,18 @@ from backend.domain import contact
 from backend.domain.contact import first_name
 from backend.domain.placements import CHOSEN, OPEN, end_date, term_bounds, trial_end
 from backend.orm import Booking, Client, Housekeeper, Interview, Placement, PlacementCandidate
-from backend.services import Context, DomainError, placement_asks, placement_clock, placement_matching, profiles, timers
+from backend.services import (
+    Context,
+    DomainError,
+    placement_asks,
+    placement_clock,
+    placement_matching,
+    profiles,
+    timers,
+    vetting,
+)
 from backend.services.audit import record
+from backend.services.escalations import escalate
 from backend.services.outbox import notify
 
 INTERVIEW_MODES = ("video", "in_person")
@@ -223,6 +233,7 @@ def choose(ctx: Context, session: Session, client_id: int, placement_id: int, ho
     if pl.status not in ("shortlisting", "interviewing"):
         raise DomainError("not_shortlisting")
     cand = _candidate(session, pl, housekeeper_id)
+    placement_asks.lock_housekeeper(session, housekeeper_id)
     if not placement_matching.match(ctx, session, pl, pl.start_date, pl.end_date, only={housekeeper_id}).ranked:
         raise DomainError("candidate_unavailable")
     now = ctx.clock.now()
@@ -248,7 +259,12 @@ def choose(ctx: Context, session: Session, client_id: int, placement_id: int, ho
     if client is not None:
         client.last_housekeeper_id = housekeeper_id
     placement_clock.arm(ctx, session, pl)
+    # the verified badges HER record backs (the client's words for them), as on a visit's confirmation
+    codes = vetting.badges(ctx, session, [housekeeper_id], pl.start_date).get(housekeeper_id, [])
+    clang = placement_asks.lang_of(session, "client", pl.client_id)
+    verified = ("、" if clang != "en" else ", ").join(ctx.placements.label(c, clang) for c in codes) or "—"
     placement_clock.both(ctx, session, pl, "placement_confirmed", f"placement:{pl.id}:confirmed",
+                         badges=codes, verified=verified,
                          booking_id=b.id, trial_days=pl.trial_days,
                          trial_ends_on=pl.trial_ends_on.isoformat() if pl.trial_ends_on else None,
                          price_estimate=pl.price_estimate, deposit=pl.deposit_cents // 100, settlement=pl.settlement,
@@ -265,7 +281,14 @@ def more_candidates(ctx: Context, session: Session, client_id: int, placement_id
         raise DomainError("not_shortlisting")
     pl.round += 1
     record(session, ctx.clock.now(), "placement", pl.id, None, "more_candidates", f"client:{client_id}")
-    return placement_asks.start_round(ctx, session, pl)
+    asked = placement_asks.start_round(ctx, session, pl)
+    if asked == 0 and placement_asks.waiting(session, pl):
+        # Nobody new to ask while some are still held: the client is told a manager looks for more
+        # (with nobody held either, start_round has already handed it to the managers).
+        escalate(ctx, session, "placement_unmatched", client_id=pl.client_id, placement_id=pl.id,
+                 service=pl.service, start_date=pl.start_date.isoformat(), end_date=pl.end_date.isoformat(),
+                 round=pl.round, why="more_none")
+    return asked
 
 
 # --- ending, replacing, extending ----------------------------------------------------------------
@@ -332,6 +355,7 @@ def extend(ctx: Context, session: Session, client_id: int | None, placement_id: 
     if not isinstance(days, int) or not 1 <= days <= 366:
         raise DomainError("invalid_days")
     first, last = pl.end_date + timedelta(days=1), pl.end_date + timedelta(days=days)
+    placement_asks.lock_housekeeper(session, pl.housekeeper_id)
     m = placement_matching.match(ctx, session, pl, first, last, only={pl.housekeeper_id}, ignore_booking=pl.booking_id)
     if not m.ranked:
         raise DomainError("not_free")
@@ -391,6 +415,7 @@ def baby_arrived(ctx: Context, session: Session, client_id: int, placement_id: i
     now = ctx.clock.now()
     new_start, new_end = on, end_date(on, pl.term_days)
     if b is not None:
+        placement_asks.lock_housekeeper(session, pl.housekeeper_id)
         m = placement_matching.match(ctx, session, pl, new_start, new_end, only={pl.housekeeper_id},
                                      ignore_booking=b.id)
         if not m.ranked:
@@ -430,8 +455,8 @@ def _recheck_shortlist(ctx: Context, session: Session, pl: Placement) -> None:
     free = {r.housekeeper_id for r in m.ranked}
     gone = [c for c in rows if c.housekeeper_id not in free]
     for c in gone:
-        placement_asks.release_one(ctx, session, pl, c, "dates_moved")
-        c.state, c.reasons = "excluded", {**(c.reasons or {}), "excluded": m.excluded.get(c.housekeeper_id, "gone")}
+        placement_asks.release_one(ctx, session, pl, c, "dates_moved")  # released: seen, never asked again
+        c.reasons = {**(c.reasons or {}), "released": m.excluded.get(c.housekeeper_id, "gone")}
     if gone:
         placement_asks.fill(ctx, session, pl)
 

@@ -38,15 +38,22 @@ def schedules(session: Session, hks: list[Housekeeper], around: datetime, tz: tz
     for b in session.scalars(select(Booking).where(Booking.housekeeper_id.in_(ids), Booking.status.in_(BUSY),
                                                    Booking.ends_at > window[0], Booking.starts_at < window[1])):
         jobs[b.housekeeper_id].append((b.starts_at, b.ends_at))
-    for pc, pl in session.execute(select(PlacementCandidate, Placement).join(
-            Placement, Placement.id == PlacementCandidate.placement_id).where(
-            PlacementCandidate.housekeeper_id.in_(ids), PlacementCandidate.state == "willing")):
-        term = term_bounds(pl.start_date, pl.end_date, tz)
-        if term[1] > window[0] and term[0] < window[1]:
-            jobs[pc.housekeeper_id].append(term)
+    for hk_id, terms in held_terms(session, ids, tz).items():
+        jobs[hk_id] += [t for t in terms if t[1] > window[0] and t[0] < window[1]]
     return {h.id: Schedule(frozenset(h.skills), certs[h.id], hours[h.id], offs[h.id], jobs[h.id],
                           h.status == "active")
             for h in hks}
+
+
+def held_terms(session: Session, ids: list[int], tz: tzinfo) -> dict[int, list[tuple[datetime, datetime]]]:
+    """The placement terms each housekeeper is held for (willing, while the client interviews)."""
+    out: dict[int, list[tuple[datetime, datetime]]] = {}
+    for hk_id, start, end in session.execute(select(PlacementCandidate.housekeeper_id, Placement.start_date,
+                                                    Placement.end_date).join(
+            Placement, Placement.id == PlacementCandidate.placement_id).where(
+            PlacementCandidate.housekeeper_id.in_(ids), PlacementCandidate.state == "willing")):
+        out.setdefault(hk_id, []).append(term_bounds(start, end, tz))
+    return out
 
 
 def why_not(ctx: Context, session: Session, hk: Housekeeper, service: str, start: datetime,

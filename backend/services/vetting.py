@@ -283,11 +283,15 @@ def save_roster_items(ctx: Context | None, session: Session, now: datetime, hk: 
         if abs(diff) > 1e-9:  # the roster states her total: the difference is recorded (history stays)
             add("training", subkind="roster", hours=diff, on=today)
     known = {(r.on, r.result) for r in recs if r.kind == "assessment"}
+    new_fail = False
     for on, result in items.get("assessment", []):
         if (on, result) not in known:
             add("assessment", on=on, result=result)
+            new_fail = new_fail or result == "fail"
     session.flush()
-    if ctx is not None and items.get("assessment") and items["assessment"][-1][1] == "fail":
+    # Only a failure this import added can suspend her: re-importing the same file after a manager
+    # reinstated her must not suspend her again.
+    if ctx is not None and new_fail and items["assessment"][-1][1] == "fail":
         _suspend_after_failures(ctx, session, hk, "roster")
 
 

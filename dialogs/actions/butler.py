@@ -26,6 +26,9 @@ from dialogs.actions.runtime import backend, call
 from dialogs.nlu.normalize import normalize
 
 DOMAIN_PART = Path(__file__).resolve().parents[1] / "domain.d" / "butler.yml"
+# "算了" after "what do you need?": nothing is sent (compared after normalising)
+STOP_WORDS = frozenset(("不用了", "不用", "算了", "取消", "不要了", "没事了", "没事", "不需要", "no", "cancel",
+                        "nothing", "never mind", "forget it", "no thanks"))
 ECHO_CHARS = 60  # the offer repeats at most this many of the client's characters
 _SEP = re.compile(r"^[\s,，:：、。.!！~]+")
 REFUSALS = {"not_butler_client": "utter_butler_not_client", "butler_too_many_open": "utter_butler_too_many",
@@ -41,7 +44,8 @@ def routing() -> dict[str, Any]:
     """The recognizers' policy (``butler_routing`` in domain.d/butler.yml), normalised once."""
     raw = (yaml.safe_load(DOMAIN_PART.read_text(encoding="utf-8")) or {}).get("butler_routing") or {}
     words = {k: tuple(_norm(str(w)) for w in raw.get(k) or ()) for k in
-             ("life_safety_words", "direct_prefixes", "status_words", "cancel_words", "booking_words")}
+             ("life_safety_words", "direct_prefixes", "status_words", "cancel_words", "booking_words",
+              "home_emergency_words")}
     return {**raw, **words, "offer_intents": frozenset(raw.get("offer_intents") or ()),
             "mid_form_intents": frozenset(raw.get("mid_form_intents") or ()),
             "busy_slots": tuple(raw.get("busy_slots") or ())}
@@ -78,14 +82,18 @@ def direct_words(text: str) -> str | None:
     low = said.lower()
     for p in sorted(routing()["direct_prefixes"], key=len, reverse=True):
         if low.startswith(p):
-            rest = _SEP.sub("", words[len(p):])
+            after = words[len(p):]
+            if after and not _SEP.match(after):
+                return None  # "管家今天态度很差": about the butler, not to her ("管家，…" names her)
+            rest = _SEP.sub("", after)
             return rest if rest else None
     return None
 
 
 # --- context recognizers (engine ContextIntent): (text, intent, slots, active form) → take it? -----------------
 def reads_as_description(text: str, intent: str, slots: dict[str, Any], active_loop: str | None) -> bool:
-    """After "what do you need?", the next words are the request (unless someone is in danger)."""
+    """After "what do you need?", the next words are the request (unless someone is in danger, or the
+    client says no: 不用了 / 算了 is handled by the action as "nothing sent")."""
     return bool(text.strip()) and not active_loop and not life_safety(text)
 
 
@@ -98,7 +106,9 @@ def reads_as_status(text: str, intent: str, slots: dict[str, Any], active_loop: 
 
 
 def reads_as_direct(text: str, intent: str, slots: dict[str, Any], active_loop: str | None) -> bool:
-    return direct_words(text) is not None and not life_safety(text) and not _busy(slots)
+    # a complaint or feedback may be about the butler herself: never handed to her
+    return direct_words(text) is not None and not life_safety(text) and not _busy(slots) \
+        and intent not in ("complain", "give_feedback")
 
 
 def reads_as_need(text: str, intent: str, slots: dict[str, Any], active_loop: str | None) -> bool:
@@ -111,6 +121,8 @@ def reads_as_need(text: str, intent: str, slots: dict[str, Any], active_loop: st
         return False
     if intent == "book_service" and _has(text, "booking_words"):
         return False  # "我想约明天的保洁": a booking in so many words
+    if intent == "report_emergency":
+        return _has(text, "home_emergency_words")  # the home needs help, not a person (checked above)
     return intent in (r["mid_form_intents"] if active_loop else r["offer_intents"])
 
 
@@ -173,6 +185,10 @@ class ActionButlerRequest(Action):
             words = None  # the menu's button: ask what is needed
         else:
             words = direct_words(text) or text
+        said_no = tracker.latest_message.get("nlu_intent") in ("deny", "cancel_booking") and len(text) <= 8
+        if words and intent == "butler_request" and (_norm(words).strip(" .!。！") in STOP_WORDS or said_no):
+            dispatcher.utter_message(response="utter_butler_not_raised")  # "算了" after "what do you need?"
+            return [SlotSet("butler_pending", None), SlotSet("butler_asking", None)]
         if not tracker.get_slot("butler_client"):
             dispatcher.utter_message(response="utter_butler_not_client")
             return [SlotSet("butler_pending", None), SlotSet("butler_asking", None)]

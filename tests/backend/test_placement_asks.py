@@ -102,8 +102,8 @@ def test_baby_early_while_shortlisting_lets_go_whoever_is_not_free_for_the_new_d
     be.ctx.clock.set(datetime(2026, 12, 14, 9, tzinfo=TZ))
     out = be.baby_arrived(cid, pl["id"], date(2026, 12, 14))
     assert out["moved"] and out["start_date"] == "2026-12-14"
-    states = {c["housekeeper_id"]: (c["state"], c["reasons"].get("excluded"))
-              for c in be.placement_candidates(pl["id"])}
-    assert states[held.person_id] == ("excluded", "busy") and states[other.person_id][0] == "willing"
+    states = {c["housekeeper_id"]: (c["state"], c["reasons"].get("released"))
+              for c in be.placement_candidates(pl["id"])}  # let go (never asked again), with why
+    assert states[held.person_id] == ("released", "busy") and states[other.person_id][0] == "willing"
     assert [n.person_id for n in _notes(be, "placement_released")] == [held.person_id]
     assert [c["housekeeper_id"] for c in be.shortlist(cid, pl["id"])] == [other.person_id]

@@ -210,6 +210,8 @@ def test_placement_lifecycle_from_request_to_the_end(be: Backend) -> None:
     assert term.starts_at == datetime(2026, 12, 1, tzinfo=TZ) and term.ends_at == datetime(2027, 1, 30, tzinfo=TZ)
     assert term.price_estimate == 13000 and term.district == "朝阳区" and term.address == ADDRESS
     assert _both(be, "placement_confirmed") == {"client", "housekeeper"}
+    told = next(n for n in _notes(be, "placement_confirmed") if n.person_kind == "client")
+    assert told.params["badges"] == be.vetting_file(_code(be, hk[b]))["badges"]  # what her record backs
     with be.db.read() as s:
         from backend.orm import Timer
         kinds = set(s.scalars(select(Timer.kind).where(Timer.ref_id == chosen["booking_id"])))
@@ -388,7 +390,10 @@ def test_more_candidates_and_a_hold_expiring_with_nobody_left(be: Backend) -> No
     more = be.more_candidates(cid, pl["id"])  # nobody new to ask, and the one held stays on the shortlist
     assert more["round"] == 2 and more["asked"] == 0
     assert [c["housekeeper_id"] for c in be.shortlist(cid, pl["id"])] == [asks[0].person_id]
-    assert _notes(be, "placement_unmatched") == []
+    assert _notes(be, "placement_unmatched") == []  # the client is not told "nobody": one is still held
+    with be.db.uow() as s:  # … but the reply said a manager looks for more: a case backs it
+        case = s.scalar(select(Escalation).where(Escalation.kind == "placement_unmatched"))
+        assert case is not None and case.detail.get("why") == "more_none"
     _run_until(be, be.now + timedelta(days=3, minutes=5))
     assert _cands(be, pl["id"])[asks[0].person_id] == "expired"
     assert len(_notes(be, "placement_unmatched")) == 1  # the shortlist emptied and nobody is left
@@ -447,3 +452,8 @@ def test_cancel_before_the_start_and_views(be: Backend) -> None:
     with be.db.read() as s:
         assert s.get(Placement, pl["id"]).end_reason == "cancelled"
         assert s.scalar(select(PlacementCandidate.state).where(PlacementCandidate.housekeeper_id == hk)) == "chosen"
+
+
+def _code(be: Backend, hk_id: int) -> str:
+    with be.db.uow() as s:
+        return s.get(Housekeeper, hk_id).code

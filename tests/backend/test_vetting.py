@@ -207,6 +207,17 @@ def test_two_failed_assessments_in_a_row_suspend_until_a_manager_reinstates(vbe:
     assert vbe.vetting_file("HK003")["problems"] == {}
 
 
+def test_reimporting_two_failures_after_a_reinstatement_does_not_suspend_again(tmp_path: Path, vbe: Backend) -> None:
+    f = tmp_path / "r.yaml"
+    f.write_text("format: 1\nstaff:\n  - {code: F1, name: 试阿姨, skills: [cleaning],\n"
+                 "     assessment: ['2026-07-01:fail', '2026-10-01:fail']}\n", encoding="utf-8")
+    vbe.import_staff(read_roster(f, vbe.catalogue))
+    assert vbe.staff_summary("F1")["status"] == "suspended_from_matching"
+    vbe.reinstate_staff("F1", "failed_assessment")
+    vbe.import_staff(read_roster(f, vbe.catalogue))  # the routine import of the same file
+    assert vbe.staff_summary("F1")["status"] == "active"  # the manager's decision stands
+
+
 # --- matching --------------------------------------------------------------------------------------------
 def book_cleaning(be: Backend, sender: str, when: datetime) -> dict:
     c = be.client_for("rest", sender, "zh")

@@ -174,3 +174,21 @@ async def test_en_dinner_read_as_a_booking_is_offered_to_the_butler(chat: Chat) 
     assert [b["title"] for b in buttons(offer)] == ["Pass to butler", "No"]
     promised = text(await chat.say("Pass to butler", "bt-en-offer"))  # typed: the button's title
     assert "within 15 minutes" in promised and "within 60 minutes" in promised
+
+
+async def test_people_first_a_complaint_about_her_and_second_thoughts_are_never_butler_requests(chat: Chat) -> None:
+    """A person in danger keeps the emergency flow however it is worded; a complaint (it may be about the
+    butler) is never handed to her; "算了" after "what do you need?" sends nothing."""
+    be = chat.app.backend
+    await asyncio.to_thread(butler_client, be, "bt-safe", "zh")
+    for words in ("奶奶摔了一跤起不来了", "宝宝抽搐了", "管家，我爸摔了一跤头破了"):
+        reply = text(await chat.say(words, "bt-safe"))
+        assert "交给管家" not in reply and "15分钟内" not in reply, words
+    complaint = text(await chat.say("管家今天态度很差，我要投诉", "bt-safe"))
+    assert "交给管家" not in complaint
+    await asyncio.to_thread(butler_client, be, "bt-no-thanks", "zh")
+    assert "需要管家处理什么" in text(await chat.say("/butler_request", "bt-no-thanks"))
+    assert "没有发给管家" in text(await chat.say("算了", "bt-no-thanks"))
+    with be.db.uow() as s:
+        assert s.scalar(select(ButlerRequest.id)) is None  # nothing stored, nobody paged
+    assert "交给管家" in text(await chat.say("客厅漏水了", "bt-no-thanks"))  # the home's emergency still is

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 import backend.services.refunds  # noqa: F401  (timer handlers; api.py imports them once H1 wires them)
-from backend.orm import Refund
+from backend.orm import Payment, Refund
 from tests.e2e.conftest import Chat, buttons, text
 from tests.e2e.test_manager_cases import M1, M2, call, client_with_job, payload_of
 
@@ -125,5 +125,9 @@ async def test_compensation_and_payment_errors(chat: Chat) -> None:
     assert "cash, transfer or online" in text(await chat.say(f"/payment {booking} 10 cheque", M2))
     assert "There is no booking #99999" in text(await chat.say("/payment 99999 10 cash", M2))
     assert "Usage: /payment" in text(await chat.say("/payment", M2))
+    await chat.say(f"/payment {booking} 3000 transfer 押金 TX-9", M2)  # a deposit (a placement's, issue 12)
+    with chat.app.backend.db.uow() as s:
+        dep = s.scalar(select(Payment).where(Payment.booking_id == booking, Payment.kind == "deposit"))
+        assert dep is not None and dep.amount_cents == 300000 and dep.reference == "TX-9"
     assert "只有经理" in text(await asyncio.create_task(chat.say(f"/approve {rid}", "staff:HK001")))
     assert "There is no refund #4242" in text(await chat.say("/approve 4242", M2))
