@@ -85,7 +85,9 @@ class ValidateBookingForm(FormValidationAction):
                   domain: dict[str, Any]) -> list[EventType]:
         from dialogs.actions import placements  # placements.py imports this module
 
-        if placements.is_placement(tracker.get_slot("service_type")):  # issue 12: a placement, not one visit
+        # issue 12: a placement, not one visit — unless it completes a manager's accepted proposal (its
+        # agreed plan and price stand: the booking form only asks what the proposal left open)
+        if placements.is_placement(tracker.get_slot("service_type")) and tracker.get_slot("proposal_id") is None:
             return await placements.start(dispatcher, tracker)
         events = await super().run(dispatcher, tracker, domain)
         if not tracker.get_slot("form_key"):

@@ -121,3 +121,14 @@ async def chat_db(tmp_path: Path, trained_model: Path, db_url: str):
 
 # The fake Telegram Bot API with both bots, for the end-to-end tests where buttons matter.
 from tests.telegram.conftest import tg  # noqa: E402, F401
+
+
+def one_cook(chat: Chat) -> None:
+    """Only HK029 cooks (Wednesday to Sunday): one housekeeper for a visit service, as the single butler was
+    before a butler became a long-term placement (issue 12)."""
+    from backend.orm import Housekeeper
+
+    with chat.app.backend.db.uow() as s:
+        for h in s.scalars(select(Housekeeper)):
+            if "cooking" in h.skills and h.code != "HK029":
+                h.skills = [x for x in h.skills if x != "cooking"]

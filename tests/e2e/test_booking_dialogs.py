@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import Chat, buttons, text
+from tests.e2e.conftest import Chat, buttons, one_cook, text
 
 
 async def book_cleaning_zh(chat: Chat, sender: str = "client-1") -> int:
@@ -105,19 +105,6 @@ async def test_question_mid_form_is_answered_and_the_form_resumes(chat: Chat) ->
     r = text(await chat.say("阿姨都有健康证吗"))
     assert "健康证" in r and "什么时间" in r
     assert "几个小时" in text(await chat.say("明天上午10点"))
-
-
-def one_cook(chat: Chat) -> None:
-    """Only HK029 cooks (Wednesday to Sunday): one housekeeper for a visit service, as the single butler was
-    before a butler became a long-term placement (issue 12)."""
-    from sqlalchemy import select
-
-    from backend.orm import Housekeeper
-
-    with chat.app.backend.db.uow() as s:
-        for h in s.scalars(select(Housekeeper)):
-            if "cooking" in h.skills and h.code != "HK029":
-                h.skills = [x for x in h.skills if x != "cooking"]
 
 
 async def test_nobody_free_offers_the_nearest_slots_as_buttons(chat: Chat) -> None:

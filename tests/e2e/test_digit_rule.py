@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from backend.orm import Booking
-from tests.e2e.conftest import Chat, buttons, text
+from tests.e2e.conftest import Chat, buttons, one_cook, text
 
 
 def bookings(chat: Chat) -> list[Booking]:
@@ -58,7 +58,8 @@ async def test_en_bare_number_to_hours_and_area(chat_db: Chat) -> None:
 
 
 async def test_a_digit_picks_the_numbered_slot(chat_db: Chat) -> None:
-    for m in ("I'd like a butler next Monday at 9am", "88 Jianguo Road, Chaoyang", "13812345678"):
+    one_cook(chat_db)
+    for m in ("I'd like a home cook next Monday at 9am for 3 hours", "88 Jianguo Road, Chaoyang", "13812345678"):
         await chat_db.say(m, "d-4")
     r = await chat_db.say("no", "d-4")
     assert "nobody is free" in text(r)
@@ -68,11 +69,12 @@ async def test_a_digit_picks_the_numbered_slot(chat_db: Chat) -> None:
     assert "received" in text(await chat_db.say("Confirm", "d-4"))
     (b,) = bookings(chat_db)
     chosen = datetime.fromisoformat(re.search(r'"time": "([^"]+)"', slots[1]["payload"])[1])
-    assert b.service == "butler" and b.starts_at == chosen
+    assert b.service == "cooking" and b.starts_at == chosen
 
 
 async def test_typed_confirm_after_nobody_free_books_nothing(chat_db: Chat) -> None:
-    for m in ("我想约管家，下周一上午9点", "朝阳区建国路88号", "13812345678"):
+    one_cook(chat_db)
+    for m in ("我想约家庭厨师，下周一上午9点，3小时", "朝阳区建国路88号", "13812345678"):
         await chat_db.say(m, "d-5")
     r = await chat_db.say("没有", "d-5")
     assert "暂时没有可以上门" in text(r) and "确认" not in [b["title"] for b in buttons(r)]
@@ -85,7 +87,8 @@ async def test_typed_confirm_after_nobody_free_books_nothing(chat_db: Chat) -> N
 
 
 async def test_en_typed_confirm_after_nobody_free_books_nothing(chat: Chat) -> None:
-    for m in ("I'd like a butler next Monday at 9am", "88 Jianguo Road, Chaoyang", "13812345678"):
+    one_cook(chat)
+    for m in ("I'd like a home cook next Monday at 9am for 3 hours", "88 Jianguo Road, Chaoyang", "13812345678"):
         await chat.say(m, "d-6")
     assert "nobody is free" in text(await chat.say("no", "d-6"))
     assert "When should we come" in text(await chat.say("confirm", "d-6"))
