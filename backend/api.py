@@ -51,6 +51,7 @@ from backend.orm import (
     Manager,
     MatchCandidate,
     Offer,
+    Survey,
     Takeover,
 )
 from backend.policy import (
@@ -70,6 +71,7 @@ from backend.services import (
     DomainError,
     attachments,
     bookings,
+    butler,
     case_clock,
     escalations,
     offers,
@@ -78,6 +80,7 @@ from backend.services import (
     profiles,
     surveys,
     timers,
+    turn_reads,
 )
 from backend.services.bookings import Request
 
@@ -168,7 +171,7 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
 
     def check(self, client_id: int, req: Request) -> dict[str, Any]:
         """Is the request valid, and can anybody take it? Alternatives when nobody can."""
-        with self.db.uow() as s:
+        with self.db.read() as s:  # read-only: no savepoint inside a turn
             try:
                 bookings.validate(self.ctx, req)
             except DomainError as e:
@@ -342,13 +345,14 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
     def client_turn(self, client_id: int) -> dict[str, Any]:
         """What a client's turn needs, in one transaction: who holds the conversation, the known phone,
         the survey awaiting an answer."""
-        with self.db.uow() as s:
-            manager = s.scalar(select(Takeover.manager_id).where(Takeover.client_id == client_id,
-                                                                 Takeover.ended_at.is_(None)))
+        with self.db.read() as s:
+            # One round trip for the common case; the survey and the butler are loaded only when there.
+            manager, survey_id, maybe_butler = turn_reads.client_facts(s, client_id, self.now, self.ctx.butler)
             c = s.get(Client, client_id)
-            sv = surveys.awaiting(s, client_id) if manager is None else None
+            sv = s.get(Survey, survey_id) if manager is None and survey_id is not None else None
             return {"manager_id": manager, "phone": c.phone if c else None,
-                    "survey": surveys.view(self.ctx, s, sv) if sv is not None else None}
+                    "survey": surveys.view(self.ctx, s, sv) if sv is not None else None,
+                    "butler": butler.contract_view(self.ctx, s, client_id) if maybe_butler else None}
 
     def takeover_of_manager(self, manager_id: int) -> int | None:
         with self.db.uow() as s:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from backend.orm import Base, Encrypted
 
 log = logging.getLogger(__name__)
 READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
+KEEP = "frontdesk_keep"  # session.info key: the turn's loaded rows, held for the turn (see Database)
 _ambient: ContextVar[tuple[Database, Session] | None] = ContextVar("frontdesk_turn", default=None)
 
 
@@ -106,6 +107,7 @@ class Turn:
             self._joined, self.session = True, current[1]  # a turn inside a turn is the same turn
         else:
             self.session = self.db.sessions()
+            self.session.info[KEEP] = []
             self._token = _ambient.set((self.db, self.session))
         self.info = self.session.info
         return self
@@ -168,6 +170,15 @@ class Database:
         self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
                                           expire_on_commit=False)
         self._gates: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
+
+        # The identity map holds rows weakly: the client read when a message arrives would be gone (and
+        # read again) by the time the turn asks for her phone. A turn keeps what it loaded until it ends.
+        @event.listens_for(self.sessions, "loaded_as_persistent")
+        @event.listens_for(self.sessions, "pending_to_persistent")
+        def _keep(session: Session, instance: Any) -> None:
+            kept = session.info.get(KEEP)
+            if kept is not None:
+                kept.append(instance)
         Encrypted.cipher = cipher  # one key per process, set before any row is read or written
 
     @property
@@ -185,6 +196,13 @@ class Database:
     def turn(self) -> Turn:
         """The transaction of one chat turn: every unit of work inside joins it (see the module doc)."""
         return Turn(self)
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """A place among the turns running at once on this loop (``gate``), for a turn that runs on a
+        thread of its own (dialogs/threads.py) and opens its ``turn()`` there."""
+        async with self.gate():
+            yield
 
     def gate(self) -> asyncio.Semaphore:
         """How many turns may run at once on this loop: one on SQLite (one writer), on PostgreSQL

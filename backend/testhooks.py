@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 _crash_at: str | None = None
+ONCE = "once:"  # crash_at "once:<point>": only the first process of a run to reach it dies (tests/scale)
+_once_marker: Path | None = None
 
 
 class TestHooksRefused(RuntimeError):
@@ -19,19 +21,30 @@ class TestHooksRefused(RuntimeError):
 
 def configure(settings: Any) -> None:
     """Arm the hooks named by the settings; refuse them outright in production."""
-    global _crash_at
+    global _crash_at, _once_marker
     hooks = settings.test_hooks
     if not hooks.enabled:
-        _crash_at = None
+        _crash_at = _once_marker = None
         return
     if settings.environment == "production":
         raise TestHooksRefused("test_hooks.enabled is refused when environment is production")
-    _crash_at = hooks.crash_at or None
+    _crash_at, _once_marker = hooks.crash_at or None, None
+    if _crash_at and _crash_at.startswith(ONCE):
+        # Several workers share the armed setting, and a restarted worker gets it again: a marker file
+        # beside the clock file (or in the data folder) records that the crash has happened.
+        _crash_at = _crash_at.removeprefix(ONCE)
+        folder = hooks.clock_file.parent if hooks.clock_file else settings.path(settings.data_dir)
+        _once_marker = Path(folder) / f"crashed-{_crash_at}"
 
 
 def crash_point(name: str) -> None:
     """Where the suite may kill the process: a SIGKILL, as `kill -9` would, nothing flushed or closed."""
     if _crash_at is not None and _crash_at == name:
+        if _once_marker is not None:
+            try:  # O_EXCL: of all the processes reaching it, exactly one creates the marker and dies
+                os.close(os.open(_once_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+            except FileExistsError:
+                return
         os.kill(os.getpid(), signal.SIGKILL)
 
 

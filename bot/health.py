@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 from aiohttp import web
@@ -97,7 +98,8 @@ def add_routes(web_app: web.Application, engine: Engine, redis_url: str | None) 
         return web.json_response({"status": "ok", "checks": checks})
 
     async def live(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok"})
+        # Which process answered: with `serve --workers N` every worker answers on the one port.
+        return web.json_response({"status": "ok", "worker": os.getpid()})
 
     async def close(_: web.Application) -> None:
         await readiness.close()

@@ -68,6 +68,9 @@ class TelegramSettings(BaseModel):
     per_chat_interval: float = 1.0
     per_second: float = 30.0
     polling_timeout: int = 25
+    # With REDIS_URL one worker polls (both bots), elected through a Redis lease of this many seconds:
+    # a dead poller is replaced within about one lease (bot/election.py).
+    election_lease_seconds: float = Field(5.0, gt=0.5)
 
 
 class WeChatSettings(BaseModel):
@@ -174,6 +177,8 @@ class Settings(BaseSettings):
     traditional_variant: str = Field("s2tw", pattern="^(s2t|s2tw|s2hk)$")
     host: str = "127.0.0.1"
     port: int = 8080
+    # `frontdesk serve` processes behind the one port (FRONTDESK_WORKERS); above 1 needs PostgreSQL and Redis.
+    workers: int = 1
     nlu: NLUSettings = NLUSettings()
     booking: BookingPolicy = BookingPolicy()
     telegram: TelegramSettings = TelegramSettings()

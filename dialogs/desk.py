@@ -7,7 +7,6 @@ marks the platform message id, so a duplicate delivery is dropped and a failed t
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import replace
 from typing import Any
@@ -21,6 +20,7 @@ from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.messages import IncomingMessage
 from dialogs.notify import Notifier
 from dialogs.staff import StaffDesk
+from dialogs.threads import hop, on_turn_thread
 
 log = logging.getLogger(__name__)
 
@@ -42,40 +42,42 @@ class FrontDesk:
         key = f"{msg.channel}:{msg.sender_id}"
         hint = (msg.lang_hint or "")[:2]
         lang = [hint if hint in ("zh", "en") else "zh"]
-        async with self.locks.lock(key):
-            try:
-                async with self.be.db.turn() as turn:
-                    if not await self._first_time(msg):
-                        if inbox_id is not None:  # ran before (a lease ran out mid-commit): just close it
-                            await asyncio.to_thread(self.be.inbox_done, inbox_id)
-                        if msg.answer_duplicates:
-                            return await asyncio.to_thread(self.engine.store.answer_of, msg.channel,
-                                                           msg.sender_id, str(msg.message_id)[:128])
-                        return []
-                    out = await self._turn(msg, key, lang)
-                    if msg.message_id and msg.answer_duplicates:
-                        await asyncio.to_thread(self.engine.store.remember, msg.channel, msg.sender_id,
-                                                str(msg.message_id)[:128], out)
-                    if inbox_id is not None:
-                        await asyncio.to_thread(self.be.inbox_done, inbox_id, out)
-                    testhooks.crash_point("mid_turn")
-                if turn.info.get("bookings"):
-                    testhooks.crash_point("after_booking_commit")
-                return out
-            except Exception:
+        async with self.locks.lock(key), self.be.db.slot():
+            return await on_turn_thread(lambda: self._locked(msg, key, lang, inbox_id))
+
+    async def _locked(self, msg: IncomingMessage, key: str, lang: list[str],
+                      inbox_id: int | None) -> list[dict[str, Any]]:
+        """``handle`` with the conversation's lock held, on the turn's own thread (dialogs/threads.py)."""
+        try:
+            with self.be.db.turn() as turn:
+                if not await self._first_time(msg):
+                    if inbox_id is not None:  # ran before (a lease ran out mid-commit): just close it
+                        self.be.inbox_done(inbox_id)
+                    if msg.answer_duplicates:
+                        return self.engine.store.answer_of(msg.channel, msg.sender_id, str(msg.message_id)[:128])
+                    return []
+                out = await self._turn(msg, key, lang)
+                if msg.message_id and msg.answer_duplicates:
+                    self.engine.store.remember(msg.channel, msg.sender_id, str(msg.message_id)[:128], out)
                 if inbox_id is not None:
-                    raise
-                log.exception("turn failed on channel %s", msg.channel)  # sender ids stay out of logs
-                return [self.notifier.text("utter_error", lang[0])]
+                    self.be.inbox_done(inbox_id, out)
+                testhooks.crash_point("mid_turn")
+            if turn.info.get("bookings"):
+                testhooks.crash_point("after_booking_commit")
+            return out
+        except Exception:
+            if inbox_id is not None:
+                raise
+            log.exception("turn failed on channel %s", msg.channel)  # sender ids stay out of logs
+            return [self.notifier.text("utter_error", lang[0])]
 
     async def _turn(self, msg: IncomingMessage, key: str, lang: list[str]) -> list[dict[str, Any]]:
-        await asyncio.to_thread(self.be.seen, msg.channel, msg.sender_id)  # proactive messages follow here
-        person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
+        person = await hop(self.be.message_from, msg.channel, msg.sender_id)  # the route follows too
         if person is not None and person.kind != "client":
             lang[0] = person.lang
             return await self.staff.handle(person, msg.text)
         if person is None:
-            person = await asyncio.to_thread(self.be.client_for, msg.channel, msg.sender_id, lang[0])
+            person = await hop(self.be.client_for, msg.channel, msg.sender_id, lang[0])
         lang[0] = person.lang
         linked = await self.linking.handle(msg.channel, msg.sender_id, msg.text, person)
         if linked is not None:
@@ -83,11 +85,11 @@ class FrontDesk:
         refused, msg = await self._store_files(msg, person.id, person.lang)
         if refused and not msg.text.strip():
             return refused  # only a refused file: nothing stored, nothing for the dialogue to do
-        ctx = await asyncio.to_thread(self.be.client_turn, person.id)
+        ctx = await hop(self.be.client_turn, person.id)
         if ctx["manager_id"] is not None:
             # A manager holds this conversation: the bot stays quiet and passes the words on.
             extra = {"attachment_ids": msg.metadata["attachment_ids"]} if msg.metadata.get("attachment_ids") else {}
-            await asyncio.to_thread(self.be.relay, "manager", ctx["manager_id"], "client_message",
+            await hop(self.be.relay, "manager", ctx["manager_id"], "client_message",
                                     client_id=person.id, text=msg.text[:2000], **extra)
             return refused
         known = {"client_id": person.id}
@@ -96,12 +98,15 @@ class FrontDesk:
         survey = ctx.get("survey")
         # This turn's survey context (dialogs/domain.d/surveys.yml): while a question is pending, a score
         # typed now ("5", "态度5 技能4") answers it, whatever the classifier read.
+        # The butler's clock (dialogs/domain.d/butler.yml): whether the client has a butler now.
+        butler = ctx.get("butler")
         fresh = {"survey_open": survey is not None, "survey_open_id": survey["id"] if survey else None,
-                 "survey_step": survey["step"] if survey else None}
+                 "survey_step": survey["step"] if survey else None,
+                 "butler_client": True if butler else None, "butler_name": butler["butler"] if butler else None}
         out, state = await self.engine.turn(key, msg, person.lang, known, fresh)
         new_lang = state["slots"].get("language")
         if new_lang in ("zh", "zh-Hant", "en") and new_lang != person.lang:
-            await asyncio.to_thread(self.be.set_client, person.id, lang=new_lang)
+            await hop(self.be.set_client, person.id, lang=new_lang)
         return refused + out
 
     async def _store_files(self, msg: IncomingMessage, client_id: int,
@@ -126,7 +131,7 @@ class FrontDesk:
             return [refusal], replace(msg, attachments=())
         ids = []
         for f in msg.attachments:
-            ids.append(await asyncio.to_thread(self.be.store_attachment, client_id, f.content_type, f.data,
+            ids.append(await hop(self.be.store_attachment, client_id, f.content_type, f.data,
                                                f.filename))
         known = list(msg.metadata.get("attachment_ids") or [])
         return [], replace(msg, attachments=(), metadata={**msg.metadata, "attachment_ids": known + ids})
@@ -135,7 +140,7 @@ class FrontDesk:
         """Mark the platform message id in the turn's transaction; seen before means drop it."""
         if not msg.message_id:
             return True
-        if await asyncio.to_thread(self.engine.store.first_time, msg.channel, msg.sender_id,
+        if await hop(self.engine.store.first_time, msg.channel, msg.sender_id,
                                    str(msg.message_id)[:128]):
             return True
         log.info("dropped a duplicate %s message", msg.channel)
@@ -145,37 +150,40 @@ class FrontDesk:
         """An explicit choice (e.g. Telegram's /lang): stored for the client and the conversation."""
         key = f"{channel}:{sender_id}"
         async with self.locks.lock(key), self.be.db.turn():
-            person = await asyncio.to_thread(self.be.client_for, channel, sender_id, lang)
-            await asyncio.to_thread(self.be.set_client, person.id, lang=lang)
-            state = await asyncio.to_thread(self.engine.store.load, key)
+            person = await hop(self.be.client_for, channel, sender_id, lang)
+            await hop(self.be.set_client, person.id, lang=lang)
+            state = await hop(self.engine.store.load, key)
             state["slots"]["language"] = lang
-            await asyncio.to_thread(self.engine.store.save, key, state)
+            await hop(self.engine.store.save, key, state)
 
     async def handle_staff(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
         """Staff-only channels: None for anybody who is not on the roster (the caller refuses them)."""
-        async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"):
-            lang = "zh"
-            try:
-                async with self.be.db.turn():
-                    person = await asyncio.to_thread(self.be.identify, msg.channel, msg.sender_id)
-                    if person is None or person.kind == "client":
-                        return None  # nothing marked: a stranger's message changes nothing
-                    lang = person.lang
-                    if not await self._first_time(msg):
-                        return []
-                    await asyncio.to_thread(self.be.seen, msg.channel, msg.sender_id)
-                    out = await self.staff.handle(person, msg.text)
-                    testhooks.crash_point("mid_turn")
-                return out
-            except Exception:
-                log.exception("staff message failed on channel %s", msg.channel)
-                return [self.notifier.text("utter_error", lang)]
+        async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"), self.be.db.slot():
+            return await on_turn_thread(lambda: self._staff_locked(msg))
+
+    async def _staff_locked(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
+        lang = "zh"
+        try:
+            with self.be.db.turn():
+                person = self.be.identify(msg.channel, msg.sender_id)
+                if person is None or person.kind == "client":
+                    return None  # nothing marked: a stranger's message changes nothing
+                lang = person.lang
+                if not await self._first_time(msg):
+                    return []
+                self.be.seen(msg.channel, msg.sender_id)
+                out = await self.staff.handle(person, msg.text)
+                testhooks.crash_point("mid_turn")
+            return out
+        except Exception:
+            log.exception("staff message failed on channel %s", msg.channel)
+            return [self.notifier.text("utter_error", lang)]
 
     async def pull(self, channel: str, sender_id: str, ack: list[int] | None = None) -> list[dict[str, Any]]:
         """Proactive messages waiting for this person on this pull channel (REST long-poll, SSE, shell),
         each with its ``id``. They stay pending until the client acknowledges them: pass the ids it
         has as ``ack`` (on the next poll or an explicit ack); other people's ids are ignored."""
-        got = await asyncio.to_thread(self.be.pull_for, channel, sender_id, ack)
+        got = await hop(self.be.pull_for, channel, sender_id, ack)
         if got is None:
             return []
         # "replaces": the id of the card this row updates (a withdrawn offer), so a widget edits it in place.

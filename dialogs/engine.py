@@ -7,7 +7,6 @@ render responses in the conversation's language → save the tracker.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import importlib
 import json
@@ -28,6 +27,7 @@ from dialogs.language import LanguagePolicy, lang_command
 from dialogs.messages import IncomingMessage
 from dialogs.nlu import NLU
 from dialogs.nlu.normalize import normalize
+from dialogs.threads import hop
 from dialogs.tracker_store import TrackerStore, new_state
 
 log = logging.getLogger(__name__)
@@ -154,16 +154,13 @@ class Engine:
         self.interrupts = Interruptions(domain.raw)
         self.contexts = [ContextIntent(c) for c in domain.raw.get("context_intents") or ()]
         self.language = LanguagePolicy.from_domain(domain.raw)
-        # Facts read from storage at the start of every turn (domain ``turn_facts``: "module:function" taking
-        # the slots, returning slot values), e.g. whether the client has a butler now (domain.d/butler.yml).
-        self.facts = [str(f) for f in domain.raw.get("turn_facts") or ()]
 
     # --- one turn -----------------------------------------------------------------------------
     async def turn(self, key: str, msg: IncomingMessage, person_lang: str, known: dict[str, Any] | None = None,
                    fresh: dict[str, Any] | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """``known``: facts kept once learnt (the client's id, phone); ``fresh``: this turn's facts read from
         storage (an open survey and its pending question), which replace what the tracker held."""
-        state = await asyncio.to_thread(self.store.load, key)
+        state = await hop(self.store.load, key)
         state["sender_id"] = key
         slots = state["slots"]
         slots.setdefault("language", person_lang)
@@ -171,13 +168,10 @@ class Engine:
             if slots.get(k) is None:
                 slots[k] = v
         slots.update(fresh or {})
-        for fact in self.facts:  # blocking storage reads: off the event loop, like actions
-            module, _, name = fact.partition(":")
-            slots.update(await asyncio.to_thread(getattr(importlib.import_module(module), name), slots) or {})
         out: list[dict[str, Any]] = []
         if len(msg.text) > self.max_chars:
             self._utter("utter_too_long", state, out, max=self.max_chars)
-            await asyncio.to_thread(self.store.save, key, state)
+            await hop(self.store.save, key, state)
             return out, state
         files = [i for i in msg.metadata.get("attachment_ids") or () if isinstance(i, int) and not isinstance(i, bool)]
         if files:  # kept until a case takes them (the complaint form, an open case)
@@ -200,7 +194,7 @@ class Engine:
                      "entities": []}
         elif parse is None:
             payload = False
-            parse = await asyncio.to_thread(self.nlu.parse, msg.text, self.now())
+            parse = await hop(self.nlu.parse, msg.text, self.now())
             # Sticky language (dialogs/language.py): "ok", digits, an address or a name never switch it; an
             # explicit request ("please speak English", "講中文", "/lang en") is a switch_language turn.
             command, code = lang_command(msg.text)
@@ -254,7 +248,7 @@ class Engine:
             self._also(intent, handled, state, out)  # a second request of an earlier message, offered once
         state.pop("_restarted", None)  # a per-turn signal, never stored
         self._offer(state, out)
-        await asyncio.to_thread(self.store.save, key, state)
+        await hop(self.store.save, key, state)
         return out, state
 
     # --- several requests in one message (dialogs/nlu/multi.py, dialogs/domain.d/also.yml) ----------

@@ -4,7 +4,6 @@ these are commands, not something to classify."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections import OrderedDict
@@ -13,6 +12,7 @@ from typing import Any
 from backend.api import Backend
 from backend.services import DomainError
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 _ASK = re.compile(r"^\s*(?:/link|[绑綁]定(?:微信|账号|賬號|帳號|账户|帳戶)?|link(?:\s+my)?(?:\s+(?:wechat|account))?)"
                   r"\s*[。.!！]?\s*$", re.IGNORECASE)
@@ -33,7 +33,7 @@ class Linking:
         if len(text) > 40:
             return None
         if _ASK.match(text):
-            code = await asyncio.to_thread(self.be.link_code, person.id)
+            code = await hop(self.be.link_code, person.id)
             return [self.notifier.text("link_code_given", person.lang, code=code)]
         m = _CODE.match(text)
         if m is None:
@@ -42,7 +42,7 @@ class Linking:
         if not self._may_try(key):
             return [self.notifier.text("link_too_many", person.lang)]
         try:
-            joined = await asyncio.to_thread(self.be.link_identity, m[1], channel, sender_id)
+            joined = await hop(self.be.link_identity, m[1], channel, sender_id)
         except DomainError as e:
             if e.code == "link_has_bookings":
                 return [self.notifier.text("link_has_bookings", person.lang)]
@@ -51,7 +51,7 @@ class Linking:
             for k in (key, _ALL):
                 self._wrong.setdefault(k, []).append(time.monotonic())
             return [self.notifier.text("link_invalid", person.lang)]
-        await asyncio.to_thread(self.be.seen, channel, sender_id)  # reminders follow the client here now
+        await hop(self.be.seen, channel, sender_id)  # reminders follow the client here now
         return [self.notifier.text("link_done", joined.lang)]
 
     def _may_try(self, key: str) -> bool:

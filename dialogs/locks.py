@@ -6,8 +6,10 @@ In-process for the embedded default (one process); Redis when several workers sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 
@@ -32,10 +34,11 @@ class InProcessLocks:
 
 
 class RedisLocks:
-    """A Redis lock per conversation, shared by every worker. The lock has a lease, so a worker that
-    dies mid-turn blocks its conversation for `lease` seconds at most, never for good."""
+    """A Redis lock per conversation, shared by every worker. The lock has a short lease, renewed while
+    the turn runs: a worker that dies mid-turn holds its conversation for ``lease`` seconds at most
+    (the client's retry waits that long, not the length of the longest turn)."""
 
-    def __init__(self, client: Any, lease: float = 30.0, wait: float = 60.0) -> None:
+    def __init__(self, client: Any, lease: float = 5.0, wait: float = 60.0) -> None:
         self.client, self.lease, self.wait = client, lease, wait
 
     @classmethod
@@ -44,6 +47,20 @@ class RedisLocks:
 
         return cls(Redis.from_url(url))  # connects lazily, on first use
 
-    def lock(self, key: str) -> AbstractAsyncContextManager[Any]:
-        return self.client.lock(f"frontdesk:conversation:{key}", timeout=self.lease,
-                                blocking_timeout=self.wait, sleep=0.01)
+    @asynccontextmanager
+    async def lock(self, key: str) -> AsyncIterator[None]:
+        held = self.client.lock(f"frontdesk:conversation:{key}", timeout=self.lease, blocking_timeout=self.wait,
+                                sleep=0.01)
+        async with held:  # raises LockError when not acquired within ``wait``
+            renewal = asyncio.create_task(self._renew(held))
+            try:
+                yield
+            finally:
+                renewal.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await renewal
+
+    async def _renew(self, held: Any) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            await held.reacquire()  # back to a full lease (only turns longer than lease/3 get here)

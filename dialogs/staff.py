@@ -6,7 +6,6 @@ module dispatches; cases and money live in dialogs.staff_cases.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
@@ -24,6 +23,7 @@ from dialogs.staff_proposals import ProposalStaffDesk
 from dialogs.staff_requests import StaffRequestsDesk
 from dialogs.staff_surveys import SurveyStaffDesk
 from dialogs.staff_vetting import VettingStaffDesk
+from dialogs.threads import hop
 
 ERRORS = {"not_your_offer": "staff_error_not_your_offer", "offer_not_found": "staff_error_not_your_offer",
           "offer_expired": "staff_error_offer_expired", "offer_accepted": "staff_error_offer_taken",
@@ -76,7 +76,7 @@ class StaffDesk:
 
     async def _dispatch(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
                         text: str = "") -> list[dict]:
-        be, call = self.be, asyncio.to_thread
+        be, call = self.be, hop
         for desk in self.desks:
             replies = await desk.handle(p, lang, cmd, intent, args, text)
             if replies is not None:

@@ -3,13 +3,13 @@ what happened with /application N contacted|hired|rejected (or the card's button
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
 from backend.services.applications import NEW, for_lang
 from backend.services.people import Person
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 COMMANDS = ("/applications", "/application")
 STATUS_WORDS = {"contacted": "contacted", "hired": "hired", "rejected": "rejected", "已联系": "contacted",
@@ -31,7 +31,7 @@ class ApplicationsStaffDesk:
         if intent == "application_status":
             return await self.update(p, lang, str(args.get("application_id", "")), str(args.get("status", "")))
         if cmd == "/applications":
-            items = await asyncio.to_thread(self.be.applications)
+            items = await hop(self.be.applications)
             if not items:
                 return [self.n.text("staff_applications_none", lang)]
             return [self.n.text("staff_applications_list", lang, count=len(items)),
@@ -46,7 +46,7 @@ class ApplicationsStaffDesk:
         if not ref.isdigit() or not 0 < int(ref) < 2**31 or status is None:
             return [self.n.text("staff_application_usage", lang)]
         try:
-            a = await asyncio.to_thread(self.be.set_application_status, p.id, int(ref), status)
+            a = await hop(self.be.set_application_status, p.id, int(ref), status)
         except DomainError as e:
             if e.code != "application_not_found":
                 raise

@@ -4,7 +4,6 @@ their clocks) and the same buttons and /plan on a butler's behalf. None for the 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,7 @@ from backend.services.people import Person
 from dialogs import staff_requests_parse
 from dialogs.cards import payload
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 INTENTS = ("butler_onsite", "butler_plan", "butler_done")
 COMMANDS = ("/plan", "/butler", "/butler_requests")
@@ -40,7 +40,7 @@ class ButlerStaffDesk:
 
     async def _handle(self, p: Person, lang: str, cmd: str, intent: str, args: dict[str, Any],
                       text: str) -> list[dict[str, Any]] | None:
-        call = asyncio.to_thread
+        call = hop
         if intent in INTENTS:
             rid = int(args["request_id"])
             if intent == "butler_onsite":
@@ -75,7 +75,7 @@ class ButlerStaffDesk:
         return None
 
     async def _plan(self, p: Person, lang: str, rid: int, words: str) -> list[dict[str, Any]]:
-        r = await asyncio.to_thread(self.be.butler_post_plan, p.kind, p.id, rid, words)
+        r = await hop(self.be.butler_post_plan, p.kind, p.id, rid, words)
         return [self.n.text("staff_butler_plan_sent", lang, request_id=r["id"]) | self._buttons(r, lang)]
 
     # --- views ------------------------------------------------------------------------------------------
@@ -108,14 +108,14 @@ class ButlerStaffDesk:
                              "payload": payload(intent, request_id=r["id"])} for name, intent in out]}
 
     async def _mine(self, p: Person, lang: str) -> list[dict[str, Any]]:
-        mine = await asyncio.to_thread(self.be.butler_open_requests, p.id)
+        mine = await hop(self.be.butler_open_requests, p.id)
         if not mine:
             return [self.n.text("staff_butler_none", lang)]
         return [self.n.text("staff_butler_item", lang, request_id=r["id"], text=r["text"],
                             clock=self._clock(r, lang)) | self._buttons(r, lang) for r in mine[:LIST_LIMIT]]
 
     async def _all(self, p: Person, lang: str) -> list[dict[str, Any]]:
-        items = await asyncio.to_thread(self.be.butler_open_requests, None, p.id)
+        items = await hop(self.be.butler_open_requests, None, p.id)
         if not items:
             return [self.n.text("staff_butler_none", lang)]
         lines = "\n".join(self.n.text("staff_butler_line", lang, request_id=r["id"], client=r["client_name"] or "",

@@ -10,7 +10,6 @@ payloads (``/claim_case{"case_id": 3}``). Housekeepers: /emergency [BOOKING] tex
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -21,6 +20,7 @@ from backend.domain.cases import OUTCOMES, SEVERITIES
 from backend.services.people import Person
 from dialogs.cards import payload
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 # Button payload intent → the command it stands for.
 PAYLOADS = {"open_case": "case", "claim_case": "claim", "reply_case": "reply", "close_case": "close",
@@ -124,7 +124,7 @@ class CaseDesk:
 
     async def stale(self, lang: str, cid: int, me: int | None = None) -> dict[str, Any] | None:
         """Why a button no longer applies (closed, or someone else holds the case); None when it does."""
-        c = await asyncio.to_thread(self.be.case, cid)
+        c = await hop(self.be.case, cid)
         if c["status"] == "closed":
             by = self.say("staff_closed_by", lang, name=c.get("owner_name") or "-",
                           outcome_text=self.cards.outcome(c.get("outcome"), lang) or "-")["text"]
@@ -135,7 +135,7 @@ class CaseDesk:
 
     async def on_case(self, p: Person, lang: str, name: str, cid: int, args: dict[str, Any],
                       text: str) -> list[dict]:
-        be, call = self.be, asyncio.to_thread
+        be, call = self.be, hop
         rest = text.split(maxsplit=2)[2] if not args and len(text.split(maxsplit=2)) > 2 else ""
         if name == "case":
             c = await call(be.case, cid, p.id)
@@ -199,7 +199,7 @@ class CaseDesk:
                      "buttons": self.cards.outcome_buttons(cid, lang)}]
         if outcome not in OUTCOMES:
             return [self.say("staff_error_outcome", lang, outcome=outcome[:40], choices=" ".join(OUTCOMES))]
-        await asyncio.to_thread(self.be.close_case, p.id, cid, outcome, note[:2000])
+        await hop(self.be.close_case, p.id, cid, outcome, note[:2000])
         return [self.say("staff_case_closed", lang, case_id=cid, outcome_text=self.cards.outcome(outcome, lang))]
 
     def rework_args(self, tokens: list[str]) -> tuple[datetime | None, str | None]:
@@ -229,19 +229,19 @@ class CaseDesk:
             return [self.say("staff_error_amount", lang, amount=parts[0][:20])]
         reason = parts[1].strip()[:500]
         if name == "compensate":
-            r = await asyncio.to_thread(self.be.compensate, p.id, c["id"], amount, reason)
+            r = await hop(self.be.compensate, p.id, c["id"], amount, reason)
             return [self.say("staff_compensation_granted", lang, refund_id=r["id"], case_id=c["id"],
                              amount_cents=r["amount_cents"])]
         if not c.get("booking_id"):
             return [self.say("staff_error_no_booking", lang, case_id=c["id"])]
-        r = await asyncio.to_thread(self.be.request_refund, f"manager:{p.id}", c["booking_id"], amount, reason, c["id"])
+        r = await hop(self.be.request_refund, f"manager:{p.id}", c["booking_id"], amount, reason, c["id"])
         return [self.say("staff_refund_requested", lang, refund_id=r["id"], booking_id=r.get("booking_id"),
                          amount_cents=r["amount_cents"], due_time=self.cards.deadline(r.get("due_at"), lang),
                          approve_due_time=self.cards.deadline(r.get("approve_due_at"), lang))]
 
     async def on_refund(self, p: Person, lang: str, name: str, rid: int, text: str, button: bool) -> list[dict]:
         rest = "" if button else (text.split(maxsplit=2)[2].strip() if len(text.split(maxsplit=2)) > 2 else "")
-        be, call = self.be, asyncio.to_thread
+        be, call = self.be, hop
         try:
             if name == "approve":
                 r = await call(be.approve_refund, p.id, rid)
@@ -280,7 +280,7 @@ class CaseDesk:
         if ref and ref.split()[0].lower() in DEPOSIT_WORDS:  # a placement's deposit (issue 12)
             kind, ref = "deposit", ref.partition(" ")[2].strip() or None
         try:
-            await asyncio.to_thread(self.be.record_payment, f"manager:{p.id}", booking_id, amount, method, None, ref,
+            await hop(self.be.record_payment, f"manager:{p.id}", booking_id, amount, method, None, ref,
                                     kind)
         except DomainError as e:
             return [self.say(CASE_ERRORS.get(e.code, "staff_error_case_action"), lang, booking_id=booking_id,
@@ -289,7 +289,7 @@ class CaseDesk:
                          method_text=self.cards.word(f"payment_method_{method}", lang, method))]
 
     async def list_cases(self, p: Person, lang: str) -> list[dict]:
-        items = await asyncio.to_thread(self.be.cases, p.id)
+        items = await hop(self.be.cases, p.id)
         if not items:
             return [self.say("staff_no_cases", lang)]
         shown = items[:LIST_LIMIT]
@@ -300,7 +300,7 @@ class CaseDesk:
         return [msg]
 
     async def list_refunds(self, lang: str) -> list[dict]:
-        items = await asyncio.to_thread(self.be.open_refunds)
+        items = await hop(self.be.open_refunds)
         if not items:
             return [self.say("staff_no_refunds", lang)]
         head = self.say("staff_refunds", lang, count=len(items),
@@ -323,7 +323,7 @@ class CaseDesk:
         if first.lstrip("#").isdigit():
             booking_id, rest = int(first.lstrip("#")), rest[len(first):].strip()
         if booking_id is None:
-            jobs = await asyncio.to_thread(self.be.jobs, p.id, 1)
+            jobs = await hop(self.be.jobs, p.id, 1)
             now = self.be.now
             current = [j for j in jobs if j["status"] == "in_progress"]
             upcoming = [j for j in jobs if j["status"] == "confirmed" and datetime.fromisoformat(j["ends_at"]) > now]
@@ -332,7 +332,7 @@ class CaseDesk:
                 return [self.say("staff_emergency_no_booking", lang)]
             booking_id = pick["id"]
         try:
-            await asyncio.to_thread(self.be.housekeeper_emergency, p.id, booking_id, rest[:2000])
+            await hop(self.be.housekeeper_emergency, p.id, booking_id, rest[:2000])
         except DomainError as e:
             if e.code in ("not_your_job", "booking_not_found"):
                 return [self.say("staff_error_not_your_job", lang)]
@@ -341,8 +341,8 @@ class CaseDesk:
 
     async def finished_cash(self, p: Person, lang: str, booking_id: int) -> list[dict]:
         """已完成（已收现金）: finish the job, then record the booking's price as paid in cash."""
-        b = await asyncio.to_thread(self.be.finish, p.id, booking_id)
+        b = await hop(self.be.finish, p.id, booking_id)
         amount = int(b.get("price") or 0) * 100  # bookings are priced in whole yuan, payments in fen
         if amount > 0:
-            await asyncio.to_thread(self.be.record_payment, f"housekeeper:{p.id}", booking_id, amount, "cash")
+            await hop(self.be.record_payment, f"housekeeper:{p.id}", booking_id, amount, "cash")
         return [self.say("staff_finished_cash", lang, booking_id=booking_id, amount_cents=amount)]

@@ -4,7 +4,6 @@ come" (with a confirmation); for managers /job N, booked against worked time (is
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +13,7 @@ from backend.services.people import Person
 from dialogs.cards import payload
 from dialogs.nlu.numerals import NUM, to_number
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 _MINUTES = re.compile(rf"({NUM})\s*(?:分钟|分|mins?\b|minutes?\b)", re.I)
 _HOURS = re.compile(rf"({NUM})\s*(?:个)?\s*(?:小时|钟头|hours?\b|hrs?\b)", re.I)
@@ -61,12 +61,12 @@ class JobsStaffDesk:
             return None
         policy = self.be.ctx.day_of_job
         if policy.says_cannot_come(text):
-            job = await asyncio.to_thread(self.be.current_job, p.id)
+            job = await hop(self.be.current_job, p.id)
             if job is None:
                 return [self.n.text("staff_no_current_job", lang)]
             return await self.cannot_come(p, lang, job["booking_id"], False)
         if policy.says_late(text):
-            job = await asyncio.to_thread(self.be.current_job, p.id)
+            job = await hop(self.be.current_job, p.id)
             if job is None:
                 return [self.n.text("staff_no_current_job", lang)]
             return await self.late(p, lang, job["booking_id"], late_minutes(text))
@@ -107,17 +107,17 @@ class JobsStaffDesk:
         return {**msg, "buttons": buttons}
 
     async def current(self, p: Person, lang: str) -> list[dict[str, Any]]:
-        job = await asyncio.to_thread(self.be.current_job, p.id)
+        job = await hop(self.be.current_job, p.id)
         return [self.card(job, lang)] if job is not None else [self.n.text("staff_no_current_job", lang)]
 
     # --- her actions ---------------------------------------------------------------------------------
     async def arrive(self, p: Person, lang: str, booking_id: int) -> list[dict[str, Any]]:
         try:
-            b = await asyncio.to_thread(self.be.arrive, p.id, booking_id)
+            b = await hop(self.be.arrive, p.id, booking_id)
         except DomainError as e:
             if e.code != "checkin_too_early":
                 raise
-            job = await asyncio.to_thread(self.be.job_of, p.id, booking_id)
+            job = await hop(self.be.job_of, p.id, booking_id)
             return [self.n.text("staff_checkin_too_early", lang, booking_id=booking_id,
                                 time=self.n.when(job["starts_at"], lang),
                                 opens_time=self.n.when(job["checkin_opens_at"], lang))]
@@ -127,7 +127,7 @@ class JobsStaffDesk:
 
     async def late(self, p: Person, lang: str, booking_id: int, minutes: int | None) -> list[dict[str, Any]]:
         policy = self.be.ctx.day_of_job
-        job = await asyncio.to_thread(self.be.job_of, p.id, booking_id)
+        job = await hop(self.be.job_of, p.id, booking_id)
         if job["status"] != "confirmed":
             return [self.n.text("staff_job_not_upcoming", lang, booking_id=booking_id)]
         if minutes is None:
@@ -137,13 +137,13 @@ class JobsStaffDesk:
         if not policy.valid_late(minutes):
             msg = self.n.text("staff_late_range", lang, max=policy.max_late_minutes)
             return [{**msg, "buttons": [self.button("cannot_come", lang, "cannot_come", booking_id=booking_id)]}]
-        await asyncio.to_thread(self.be.report_late, p.id, booking_id, minutes)
+        await hop(self.be.report_late, p.id, booking_id, minutes)
         expected = datetime.fromisoformat(job["starts_at"]) + timedelta(minutes=minutes)
         return [self.n.text("staff_late_sent", lang, minutes=minutes,
                             expected_time=self.n.when(expected.isoformat(), lang, True))]
 
     async def cannot_come(self, p: Person, lang: str, booking_id: int, confirm: bool) -> list[dict[str, Any]]:
-        job = await asyncio.to_thread(self.be.job_of, p.id, booking_id)
+        job = await hop(self.be.job_of, p.id, booking_id)
         if job["status"] != "confirmed":
             return [self.n.text("staff_job_not_upcoming", lang, booking_id=booking_id)]
         if not confirm:
@@ -153,7 +153,7 @@ class JobsStaffDesk:
                 {"title": self.n.text("staff_job_button_confirm_cannot_come", lang)["text"],
                  "payload": payload("cannot_come", booking_id=booking_id, confirm=1)},
                 {"title": self.n.text("staff_job_button_keep", lang)["text"], "payload": "/jobs"}]}]
-        await asyncio.to_thread(self.be.cannot_come, p.id, booking_id)
+        await hop(self.be.cannot_come, p.id, booking_id)
         return [self.n.text("staff_cannot_come_done", lang, booking_id=booking_id)]
 
     # --- managers ------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ class JobsStaffDesk:
         ref = parts[1].lstrip("#") if len(parts) > 1 else ""
         if not ref.isdigit():
             return [self.n.text("staff_job_usage", lang)]
-        t = await asyncio.to_thread(self.be.job_times, int(ref))
+        t = await hop(self.be.job_times, int(ref))
         if t is None:
             return [self.n.text("staff_job_not_found", lang, booking_id=ref)]
         return [self.n.text("staff_job_times", lang, booking_id=t["id"], service=self.n.service(t["service"], lang),

@@ -4,12 +4,12 @@ her trial (confirmed by a second tap) and lists hers with /placements; managers 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
 from backend.services.people import Person
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 ASK_ERRORS = {"ask_not_found": "staff_placement_ask_gone", "not_your_ask": "staff_placement_ask_gone",
               "ask_expired": "staff_placement_ask_expired", "ask_answered": "staff_placement_ask_answered"}
@@ -35,9 +35,9 @@ class PlacementsStaffDesk:
             return await self.answer(p, lang, intent == "placement_willing", args)
         if cmd == "/placements":
             if p.kind == "housekeeper":
-                return [self.hers(await asyncio.to_thread(self.be.housekeeper_placements, p.id), lang)]
+                return [self.hers(await hop(self.be.housekeeper_placements, p.id), lang)]
             if p.kind == "manager":
-                return [self.open_list(await asyncio.to_thread(self.be.open_placements), lang)]
+                return [self.open_list(await hop(self.be.open_placements), lang)]
         if cmd == "/shortlist":
             if p.kind != "manager":
                 return [self.n.text("staff_error_not_manager", lang)]
@@ -54,7 +54,7 @@ class PlacementsStaffDesk:
         if cid is None:
             return [self.n.text("staff_placement_ask_gone", lang)]
         try:
-            got = await asyncio.to_thread(self.be.answer_placement_ask, p.id, cid, willing)
+            got = await hop(self.be.answer_placement_ask, p.id, cid, willing)
         except DomainError as e:
             if e.code in ASK_ERRORS:
                 return [self.n.text(ASK_ERRORS[e.code], lang)]
@@ -74,7 +74,7 @@ class PlacementsStaffDesk:
         if args.get("confirm") is not True:
             return [self.n.text("staff_placement_end_trial_confirm", lang, placement_id=pid)]
         try:
-            await asyncio.to_thread(self.be.end_trial, "housekeeper", p.id, pid, True)
+            await hop(self.be.end_trial, "housekeeper", p.id, pid, True)
         except DomainError as e:
             if e.code == "not_in_trial":
                 return [self.n.text("staff_placement_not_in_trial", lang, placement_id=pid)]
@@ -115,7 +115,7 @@ class PlacementsStaffDesk:
         return self.n.text("staff_open_placements", lang, count=len(rows), lines=lines)
 
     async def shortlist(self, pid: int, lang: str) -> dict[str, Any]:
-        rows = await asyncio.to_thread(self.be.placement_candidates, pid)
+        rows = await hop(self.be.placement_candidates, pid)
         if not rows:
             return self.n.text("staff_shortlist_none", lang, placement_id=pid)
         lines = []

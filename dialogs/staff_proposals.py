@@ -8,7 +8,6 @@ or its name; without a service and time the client's booking form asks for them 
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from backend.api import Backend, DomainError
 from backend.services.people import Person
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 _PRICE = re.compile(r"(?:[¥￥]\s*(\d+(?:\.\d{1,2})?))|(?:(\d+(?:\.\d{1,2})?)\s*(?:元|yuan|CNY|RMB))", re.I)
 _TIME = re.compile(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})")
@@ -47,7 +47,7 @@ class ProposalStaffDesk:
             return [self.n.text("staff_proposal_format", lang)]
         case_id = parsed.pop("case_id")
         try:
-            prop = await asyncio.to_thread(self.be.propose, p.id, case_id, **parsed)
+            prop = await hop(self.be.propose, p.id, case_id, **parsed)
         except DomainError as e:
             if e.code not in REFUSALS:
                 raise

@@ -4,7 +4,6 @@ the request waits for a manager; managers decide with the card's 批准/拒绝 b
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
@@ -12,6 +11,7 @@ from backend.services.people import Person
 from backend.services.staff_requests import CARD, for_lang
 from dialogs import staff_requests_parse as parse
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 DECISIONS = {"approve_staff_request": True, "reject_staff_request": False}
 LIST_LIMIT = 20
@@ -45,7 +45,7 @@ class StaffRequestsDesk:
         if period is None:
             return [self.n.text("staff_leave_ask_dates", lang)]
         try:
-            r = await asyncio.to_thread(self.be.request_leave, p.id, period[0], period[1], text)
+            r = await hop(self.be.request_leave, p.id, period[0], period[1], text)
         except DomainError as e:
             if e.code != "invalid_period":
                 raise
@@ -57,7 +57,7 @@ class StaffRequestsDesk:
         if change is None:
             return [self.n.text("staff_hours_ask", lang)]
         try:
-            r = await asyncio.to_thread(self.be.request_hours, p.id, change.mode, list(change.days),
+            r = await hop(self.be.request_hours, p.id, change.mode, list(change.days),
                                         change.start, change.end, text)
         except DomainError as e:
             if e.code == "same_hours":
@@ -70,7 +70,7 @@ class StaffRequestsDesk:
     # --- managers ----------------------------------------------------------------------------------
     async def decide(self, p: Person, lang: str, request_id: int, approve: bool) -> list[dict[str, Any]]:
         try:
-            r = await asyncio.to_thread(self.be.decide_staff_request, p.id, request_id, approve)
+            r = await hop(self.be.decide_staff_request, p.id, request_id, approve)
         except DomainError as e:
             if e.code == "request_decided":
                 return [self.n.text("staff_request_already", lang, request_id=request_id)]
@@ -82,7 +82,7 @@ class StaffRequestsDesk:
         return [self.n.text("staff_request_done", lang, **for_lang({**r, **decision}, lang))]
 
     async def waiting(self, lang: str) -> list[dict[str, Any]]:
-        items = await asyncio.to_thread(self.be.pending_staff_requests)
+        items = await hop(self.be.pending_staff_requests)
         if not items:
             return [self.n.text("staff_requests_none", lang)]
         return [self.n.text("staff_requests_list", lang, count=len(items)),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend
 from backend.services.people import Person
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 DIMENSIONS = ("attitude", "skill", "result")
 MANAGER_COMMANDS = ("/ratings", "/surveys")
@@ -25,13 +25,13 @@ class SurveyStaffDesk:
                      text: str = "") -> list[dict[str, Any]] | None:
         """Replies when the command or button is this desk's, else None (StaffDesk goes on)."""
         if cmd == "/me" and p.kind == "housekeeper":
-            return [self.me(await asyncio.to_thread(self.be.housekeeper_ratings, p.id), lang)]
+            return [self.me(await hop(self.be.housekeeper_ratings, p.id), lang)]
         if cmd in MANAGER_COMMANDS:
             if p.kind != "manager":
                 return [self.n.text("staff_error_not_manager", lang)]
             if cmd == "/ratings":
-                return [self.ratings(await asyncio.to_thread(self.be.ratings_overview), lang)]
-            return [self.followups(await asyncio.to_thread(self.be.survey_followups), lang)]
+                return [self.ratings(await hop(self.be.ratings_overview), lang)]
+            return [self.followups(await hop(self.be.survey_followups), lang)]
         return None
 
     def dims(self, r: dict[str, Any], lang: str) -> str:

@@ -4,13 +4,13 @@ and the roster (papers are checked in the office)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from backend.api import Backend, DomainError
 from backend.services.people import Person
 from backend.services.vetting import label
 from dialogs.notify import Notifier
+from dialogs.threads import hop
 
 
 class VettingStaffDesk:
@@ -21,7 +21,7 @@ class VettingStaffDesk:
                      text: str = "") -> list[dict[str, Any]] | None:
         """Replies when the message is this desk's, else None (StaffDesk goes on)."""
         if cmd == "/myfile" and p.kind == "housekeeper":
-            return [self.myfile(await asyncio.to_thread(self.be.own_vetting_file, p.id), lang)]
+            return [self.myfile(await hop(self.be.own_vetting_file, p.id), lang)]
         if cmd != "/vetting":
             return None
         if p.kind != "manager":
@@ -30,7 +30,7 @@ class VettingStaffDesk:
         if len(parts) < 2:
             return [self.n.text("staff_vetting_help", lang)]
         try:
-            f = await asyncio.to_thread(self.be.vetting_file, parts[1].upper())
+            f = await hop(self.be.vetting_file, parts[1].upper())
         except DomainError:  # no such housekeeper (a manager's code is not one either)
             return [self.n.text("staff_vetting_no_such", lang, code=parts[1].upper())]
         return [self.file(f, lang)]

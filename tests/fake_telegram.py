@@ -37,6 +37,8 @@ class BotState:
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)  # (chat, id) → current
     uneditable: set[int] = field(default_factory=set)  # chats whose messages Telegram refuses to edit
     new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    # The client port of every getUpdates call: which process polls (tests/scale/test_election.py).
+    poll_ports: list[int] = field(default_factory=list)
     acked: int = 0
 
 
@@ -76,6 +78,8 @@ class FakeTelegram:
         method = request.match_info["method"]
         params = await _params(request)
         bot.calls.append(method)
+        if method == "getUpdates" and request.transport is not None:
+            bot.poll_ports.append(request.transport.get_extra_info("peername")[1])
         fails = bot.failures.get(method)
         if fails:
             code, retry_after = fails.pop(0)

@@ -29,16 +29,8 @@ class ButlerFacade:
     def butler_contract(self, client_id: int) -> dict[str, Any] | None:
         """{"butler_id", "butler" (first name), "placement_id", "booking_id"} while the client has a butler
         placement or booking now, else None (the dialogue offers requests only then)."""
-        from backend.domain.contact import first_name
-        from backend.orm import Housekeeper
-
-        with self.db.uow() as s:
-            k = butler.contract(self.ctx, s, client_id)
-            if k is None:
-                return None
-            hk = s.get(Housekeeper, k.butler_id)
-            return {"butler_id": k.butler_id, "butler": first_name(hk.name) if hk else "",
-                    "placement_id": k.placement_id, "booking_id": k.booking_id}
+        with self.db.read() as s:
+            return butler.contract_view(self.ctx, s, client_id)
 
     def raise_butler_request(self, client_id: int, text: str, lang: str | None = None) -> dict[str, Any]:
         """The request with its due times; the butler and the on-duty managers are told."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from backend.orm import Client, Housekeeper, Identity, Manager, Notification
-from backend.services import outbox, people
+from backend.services import outbox, people, turn_reads
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -37,6 +37,21 @@ class OutboxFacade:
                 return
         with self.db.uow() as s:
             outbox.seen(s, self.now, channel, external_id)
+
+    def message_from(self, channel: str, external_id: str) -> people.Person | None:
+        """A message arrived: who sent it (None for a stranger or deactivated staff), and the route
+        follows it as ``seen`` does. One read for the sender and the route; a write only when the route
+        changes or its stamp is older than ``SEEN_FRESH``."""
+        with self.db.read() as s:
+            ident, idents = turn_reads.sender_identities(s, channel, external_id)
+            if ident is None:
+                return None
+            stale = outbox.is_stale_route(self.now, ident, idents, SEEN_FRESH)
+            person = people.person_of(s, ident)
+        if stale:
+            with self.db.uow() as s:
+                outbox.seen(s, self.now, channel, external_id)
+        return person
 
     # --- pull channels ------------------------------------------------------------------------------
     def pull_for(self, channel: str, external_id: str, ack: list[int] | None = None,

@@ -23,7 +23,7 @@ class ProfilesFacade:
     now: datetime
 
     def profile(self, client_id: int) -> dict[str, Any]:
-        with self.db.uow() as s:
+        with self.db.read() as s:  # read-only: no savepoint inside a turn
             return profiles.profile(self.ctx, s, client_id)
 
     def add_profile_items(self, client_id: int, items: list[dict[str, Any]],

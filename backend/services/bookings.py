@@ -147,8 +147,9 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
     session.add(b)
     session.flush()  # a concurrent twin with the same request_key fails here, before anything is offered
     record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
-    rank_candidates(ctx, session, b, prefer=prefer)
-    offer_next(ctx, session, b)
+    free: set[int] = set()
+    rank_candidates(ctx, session, b, prefer=prefer, free=free)
+    offer_next(ctx, session, b, checked=free)
     return b
 
 

@@ -62,6 +62,16 @@ def contract(ctx: Context, session: Session, client_id: int) -> Contract | None:
     return Contract(int(b.housekeeper_id or 0), booking_id=b.id) if b is not None else None
 
 
+def contract_view(ctx: Context, session: Session, client_id: int) -> dict[str, Any] | None:
+    """{"butler_id", "butler" (first name), "placement_id", "booking_id"} of ``contract``, or None."""
+    k = contract(ctx, session, client_id)
+    if k is None:
+        return None
+    hk = session.get(Housekeeper, k.butler_id)
+    return {"butler_id": k.butler_id, "butler": first_name(hk.name) if hk else "",
+            "placement_id": k.placement_id, "booking_id": k.booking_id}
+
+
 def view(session: Session, r: ButlerRequest) -> dict[str, Any]:
     hk = session.get(Housekeeper, r.butler_id) if r.butler_id else None
     return {"id": r.id, "client_id": r.client_id, "placement_id": r.placement_id, "booking_id": r.booking_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from backend.domain.availability import overlaps
@@ -31,12 +31,14 @@ def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str,
     record(session, ctx.clock.now(), "booking", b.id, old, new, actor, **detail)
 
 
-def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> int:
+def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None,
+                    free: set[int] | None = None) -> int:
     """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first).
     The client's never-again list and the needs of the booking's standing notes (a cat → pets_ok, an
     English speaker asked for → lang:en) are hard; the client's preferred housekeepers get a bonus.
     Those free but unfit for the profile are kept as ``excluded`` rows (never offered) with the reason,
-    so /candidates shows why she was passed over. Returns the number ranked."""
+    so /candidates shows why she was passed over. Returns the number ranked; ``free`` (when given)
+    gets their ids, checked free in this transaction (``offer_next`` need not check them again)."""
     client = session.get(Client, b.client_id)
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     unfit: dict[int, str] = {}
@@ -48,39 +50,49 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
                   preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
+    if free is not None:
+        free.update(r.housekeeper_id for r in ranked)
+    rows = []
     for i, r in enumerate(ranked, 1):
         reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
         if r.housekeeper_id in vetting_warnings:
             reasons = {**reasons, "vetting_warning": vetting_warnings[r.housekeeper_id]}
-        session.add(MatchCandidate(booking_id=b.id, housekeeper_id=r.housekeeper_id, rank=i, score=r.score,
-                                   reasons=reasons))
+        rows.append({"booking_id": b.id, "housekeeper_id": r.housekeeper_id, "rank": i, "score": r.score,
+                     "reasons": reasons, "state": "ranked"})
     for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
-        session.add(MatchCandidate(booking_id=b.id, housekeeper_id=hk_id, rank=i, score=0.0,
-                                   reasons={"excluded": problem}, state="excluded"))
-    session.flush()
+        rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
+                     "reasons": {"excluded": problem}, "state": "excluded"})
+    if rows:  # one multi-row INSERT, not an ORM object per candidate (a big roster ranks hundreds)
+        session.execute(insert(MatchCandidate), rows)
     return len(ranked)
 
 
-def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system") -> Offer | None:
-    """Offer the booking to the best remaining candidate still free; none left → unassigned."""
+def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system",
+               checked: frozenset[int] | set[int] = frozenset()) -> Offer | None:
+    """Offer the booking to the best remaining candidate still free; none left → unassigned.
+    ``checked``: ids found free in this same transaction (just ranked): not read again."""
     now = ctx.clock.now()
     for cand in session.scalars(select(MatchCandidate).where(MatchCandidate.booking_id == b.id,
                                                              MatchCandidate.state == "ranked")
                                 .order_by(MatchCandidate.rank)):
-        hk = session.get(Housekeeper, cand.housekeeper_id)
-        reason = why_not(ctx, session, hk, b.service, b.starts_at, b.ends_at) if hk else "gone"
+        if cand.housekeeper_id in checked:
+            reason = None
+        else:
+            hk = session.get(Housekeeper, cand.housekeeper_id)
+            reason = why_not(ctx, session, hk, b.service, b.starts_at, b.ends_at) if hk else "gone"
         if reason is not None:
             cand.state = "skipped"
             cand.reasons = {**cand.reasons, "skipped": reason}
             continue
         cand.state = "offered"
-        offer = Offer(booking_id=b.id, housekeeper_id=hk.id, created_at=now,
+        hk_id = cand.housekeeper_id
+        offer = Offer(booking_id=b.id, housekeeper_id=hk_id, created_at=now,
                       expires_at=now + timedelta(minutes=ctx.offer_timeout_minutes))
         session.add(offer)
         session.flush()
-        set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=hk.id)
+        set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=hk_id)
         schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
-        notify(session, now, "housekeeper", hk.id, "offer_new", f"offer:{offer.id}", subject=f"booking:{b.id}",
+        notify(session, now, "housekeeper", hk_id, "offer_new", f"offer:{offer.id}", subject=f"booking:{b.id}",
                offer_id=offer.id, booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
                ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes,
                profile_codes=offer_codes(ctx, b.standing_notes))  # our words for what matters, not the client's

@@ -21,6 +21,7 @@ from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from backend.orm import Booking, Identity, Manager, Notification, Offer, UTCDateTime
+from backend.services import turn_reads
 
 MAX_ATTEMPTS = 8
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -98,15 +99,19 @@ def route(session: Session, person_kind: str, person_id: int) -> Identity | None
     return max(idents, key=lambda i: (i.last_seen_at or EPOCH, i.id), default=None)
 
 
-def stale_route(session: Session, now: datetime, channel: str, external_id: str, fresh: timedelta) -> bool:
-    """Would a message from this identity change anything: not yet the route, marked unreachable, or
-    its stamp older than ``fresh``? (Read-only; False for unknown identities.)"""
-    ident = session.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
-    if ident is None:
-        return False
-    current = route(session, ident.person_kind, ident.person_id)
+def is_stale_route(now: datetime, ident: Identity, idents: list[Identity], fresh: timedelta) -> bool:
+    """Would a message from ``ident`` change anything: not yet the route among the person's ``idents``,
+    marked unreachable, or its stamp older than ``fresh``?"""
+    reachable = [i for i in idents if not i.unreachable]
+    current = max(reachable, key=lambda i: (i.last_seen_at or EPOCH, i.id), default=None)
     return (ident.unreachable or current is None or current.id != ident.id or ident.last_seen_at is None
             or ident.last_seen_at <= now - fresh)
+
+
+def stale_route(session: Session, now: datetime, channel: str, external_id: str, fresh: timedelta) -> bool:
+    """Would a message from this identity change anything? (Read-only; False for unknown identities.)"""
+    ident, idents = turn_reads.sender_identities(session, channel, external_id)
+    return ident is not None and is_stale_route(now, ident, idents, fresh)
 
 
 def seen(session: Session, now: datetime, channel: str, external_id: str) -> None:

@@ -36,8 +36,11 @@ def rest_sender(code: str) -> str:
 def identify(session: Session, channel: str, external_id: str) -> Person | None:
     """Who holds this chat identity; None for strangers and for deactivated staff (no access at all)."""
     ident = session.scalar(select(Identity).where(Identity.channel == channel, Identity.external_id == external_id))
-    if ident is None:
-        return None
+    return person_of(session, ident) if ident is not None else None
+
+
+def person_of(session: Session, ident: Identity) -> Person | None:
+    """Who holds a chat identity; None for deactivated staff (no access at all)."""
     if ident.person_kind == "client":
         c = session.get(Client, ident.person_id)
         return Person("client", c.id, c.lang) if c else None

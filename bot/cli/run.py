@@ -7,28 +7,60 @@ from typing import Annotated
 import typer
 
 from bot.cli import app, build_app, fail, setup_logging
-from config import load_settings
+from config import Settings, load_settings
 
 
 @app.command()
 def serve(host: Annotated[str | None, typer.Option(help="Interface (default: config)")] = None,
           port: Annotated[int | None, typer.Option(help="Port (default: config)")] = None,
+          workers: Annotated[int | None, typer.Option(help="Worker processes behind the one port (default: "
+                                                           "config `workers`, FRONTDESK_WORKERS); above 1 "
+                                                           "needs PostgreSQL and REDIS_URL")] = None,
           verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run the front desk: HTTP app (REST channel, /health), timer worker and outbox dispatcher."""
     from aiohttp import web
 
     from bot.server import make_app
+    from bot.supervisor import refusal
 
     setup_logging(verbose)
     settings = load_settings()
+    n = settings.workers if workers is None else workers
+    why = refusal(settings, n)
+    if why:  # before anything starts: nothing bound, nothing migrated
+        typer.secho(f"frontdesk serve: {why}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    h, p = host or settings.host, port or settings.port
+    if n > 1:
+        _supervise(settings, h, p, n)
+        return
     try:
         fd = build_app()
         web_app = make_app(fd)
     except (RuntimeError, ValueError) as e:  # settings refused at start-up (test hooks in production, secrets)
         fail(f"frontdesk serve cannot start: {e}")
-    h, p = host or settings.host, port or settings.port
     typer.echo(f"front desk on http://{h}:{p}  (POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
     web.run_app(web_app, host=h, port=p, print=None)
+
+
+def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
+    """N workers on one socket under a supervisor (bot/supervisor.py)."""
+    from functools import partial
+
+    from bot.supervisor import Supervisor, bind, prepare, run_worker
+
+    try:
+        sock = bind(host, port)
+    except OSError as e:
+        fail(f"frontdesk serve cannot listen on {host}:{port}: {e.strerror or e}")
+    try:
+        prepare(settings)
+    except (RuntimeError, ValueError) as e:
+        sock.close()
+        fail(f"frontdesk serve cannot start: {e}")
+    typer.echo(f"front desk on http://{host}:{sock.getsockname()[1]} with {workers} workers "
+               "(POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
+    raise typer.Exit(Supervisor(sock, workers, partial(run_worker, settings)).run())
 
 
 @app.command()

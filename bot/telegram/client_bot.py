@@ -37,6 +37,7 @@ from telegram.ext import filters as F
 
 from bot.telegram.common import (
     CallbackRefs,
+    Poller,
     RateLimiter,
     Verdict,
     keyboard_rows,
@@ -67,12 +68,13 @@ class ClientBot:
         self.desk, self.cfg, self.refs, self.limiter = desk, cfg, refs, limiter
         builder = (ApplicationBuilder().token(cfg.client_token or "")
                    .base_url(f"{cfg.api_base}/bot").base_file_url(f"{cfg.api_base}/file/bot"))
-        # No library updater: our own polling loop confirms a batch (the next getUpdates offset) only
-        # after its turns have committed, so a crash mid-turn leaves the update with Telegram.
+        # No library updater: a crash mid-turn must leave the update with Telegram (see Poller).
         builder = builder.updater(None)
         self.app: Application = builder.build()
-        self._polling: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
+        # No library updater: our own loop (Poller) confirms a batch only after its turns have finished.
+        self._webhook_cleared = False
+        self._poller = Poller("client-polling", self._fetch, self.app.process_update,
+                              lambda u: u.effective_chat.id if u.effective_chat else u.update_id)
         self.app.add_handler(CommandHandler("start", self.on_start))
         self.app.add_handler(CommandHandler("lang", self.on_lang))
         self.app.add_handler(CallbackQueryHandler(self.on_button))
@@ -96,56 +98,44 @@ class ClientBot:
 
     # --- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
+        """Ready to send (and, in webhook mode, to receive); polling is started apart, by the worker
+        elected to poll (bot/telegram/runner.py)."""
         await self.app.initialize()
         await self.app.start()
         if self.cfg.mode == "webhook":
             await self.app.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/client",
                                            secret_token=self.cfg.webhook_secret)
-        else:
-            await self.app.bot.delete_webhook()
-            self._stop.clear()
-            self._polling = asyncio.create_task(self._poll(), name="client-polling")
+
+    @property
+    def polling(self) -> bool:
+        return self._poller.running
+
+    def start_polling(self) -> None:
+        self._webhook_cleared = False
+        self._poller.start()
+
+    async def stop_polling(self) -> None:
+        await self._poller.stop()
 
     async def stop(self) -> None:
-        if self._polling is not None:
-            self._stop.set()
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
+        await self.stop_polling()
         await self.app.stop()
         await self.app.shutdown()
 
-    async def _poll(self) -> None:
-        """getUpdates long-poll. Telegram forgets updates below the next call's offset, so a batch is
-        confirmed only once every turn in it has finished (committed or answered with an error):
-        chats run side by side, each chat's updates in order."""
-        offset: int | None = None
-        while not self._stop.is_set():
-            try:
-                updates = await self.app.bot.get_updates(offset=offset, timeout=self.cfg.polling_timeout,
-                                                         allowed_updates=Update.ALL_TYPES)
-            except RetryAfter as e:
-                await asyncio.sleep(retry_seconds(e.retry_after))
-                continue
-            except (NetworkError, TelegramError) as e:
-                log.warning("client bot: getUpdates failed (%s); retrying", type(e).__name__)
-                await asyncio.sleep(1.0)
-                continue
-            if not updates:
-                continue
-            by_chat: dict[object, list[Update]] = {}
-            for u in updates:
-                by_chat.setdefault(u.effective_chat.id if u.effective_chat else u.update_id, []).append(u)
-            await asyncio.gather(*(self._run_in_order(batch) for batch in by_chat.values()))
-            offset = updates[-1].update_id + 1
-
-    async def _run_in_order(self, updates: list[Update]) -> None:
-        for u in updates:
-            try:
-                await self.app.process_update(u)
-            except Exception:
-                log.exception("client bot: an update failed")
+    async def _fetch(self, offset: int | None) -> list[Update]:
+        """One getUpdates long-poll (the offset confirms the batch before it, see Poller); [] after an error."""
+        try:
+            if not self._webhook_cleared:  # Telegram refuses getUpdates while a webhook is set
+                await self.app.bot.delete_webhook()
+                self._webhook_cleared = True
+            return list(await self.app.bot.get_updates(offset=offset, timeout=self.cfg.polling_timeout,
+                                                       allowed_updates=Update.ALL_TYPES))
+        except RetryAfter as e:
+            await asyncio.sleep(retry_seconds(e.retry_after))
+        except (NetworkError, TelegramError) as e:
+            log.warning("client bot: getUpdates failed (%s); retrying", type(e).__name__)
+            await asyncio.sleep(1.0)
+        return []
 
     async def webhook(self, request: web.Request) -> web.Response:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")

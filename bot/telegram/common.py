@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import secrets
 import time
 from collections import OrderedDict
@@ -14,6 +16,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, insert, 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 # A stored file's name when the client's had none (staff chats: the Telegram staff bot and WeCom).
 EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/heic": ".heic",
@@ -122,6 +125,130 @@ class RateLimiter:
                 self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
         if at > now:
             await asyncio.sleep(at - now)
+
+
+# Telegram's limits hold per bot whatever the number of workers, so with REDIS_URL the workers book
+# their sends in Redis: the same reservation as RateLimiter (next free time per chat and overall), in
+# one script on Redis's clock so that every worker agrees.
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'))
+local gap, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('SET', KEYS[1], at + gap, 'PX', at + gap - now + 1000)
+redis.call('SET', KEYS[2], at + interval, 'PX', at + interval - now + 1000)
+return at - now
+"""
+
+
+class SharedRateLimiter(RateLimiter):
+    """RateLimiter with its reservations in Redis, shared by all workers. Chat ids are hashed (no
+    platform id sits readable in Redis). When Redis fails, this process falls back to its own limiter."""
+
+    def __init__(self, redis_url: str, per_chat_interval: float = 1.0, per_second: float = 30.0,
+                 prefix: str = "frontdesk:telegram:rate") -> None:
+        super().__init__(per_chat_interval, per_second)
+        from redis.asyncio import Redis
+
+        self.prefix = prefix
+        self._failing = False
+        self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._reserve = self.redis.register_script(RESERVE)
+
+    def _chat_key(self, chat_id: Any) -> str:
+        digest = hashlib.blake2b(repr(chat_id).encode(), digest_size=12).hexdigest()
+        return f"{self.prefix}:chat:{digest}"
+
+    async def reserve(self, chat_id: Any) -> float:
+        """Book the next send to ``chat_id``: the seconds to wait before it (Redis raises through)."""
+        ms = await self._reserve(keys=[f"{self.prefix}:all", self._chat_key(chat_id)],
+                                 args=[int(self.min_gap * 1000), int(self.per_chat_interval * 1000)])
+        return max(0, int(ms)) / 1000
+
+    async def wait(self, chat_id: Any) -> None:
+        try:
+            seconds = await self.reserve(chat_id)
+        except Exception as e:  # a limit store that is down must not stop the replies
+            if not self._failing:  # once per outage
+                log.warning("telegram rate limits: Redis unavailable (%s); limiting this process only",
+                            type(e).__name__)
+            self._failing = True
+            await super().wait(chat_id)
+            return
+        self._failing = False
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+class Poller:
+    """A getUpdates long-poll loop for one bot. Telegram forgets updates below the next call's offset,
+    so a batch is confirmed only once every update in it has been handled (its turn committed and its
+    replies sent): chats run side by side, each chat's updates in order.
+
+    ``stop()`` cancels a long-poll in flight at once but lets a batch being handled finish (up to
+    ``grace`` seconds): a turn cut between its commit and its reply would lose the reply, since the
+    update read again by the next poller is dropped as a duplicate by its message id."""
+
+    def __init__(self, name: str, fetch: Callable[[int | None], Awaitable[list[Any]]],
+                 process: Callable[[Any], Awaitable[None]], chat_of: Callable[[Any], object]) -> None:
+        self.name, self.fetch, self.process, self.chat_of = name, fetch, process, chat_of
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._fetching = False
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self, grace: float = 20.0) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._fetching:
+            task.cancel()  # nothing is being handled: no need to wait out the long-poll
+        _, pending = await asyncio.wait({task}, timeout=grace)
+        if pending:
+            log.warning("%s: a batch was still being handled after %.0f s; cancelled", self.name, grace)
+            task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("%s: polling failed", self.name)
+
+    async def _run(self) -> None:
+        offset: int | None = None
+        while not self._stopping:
+            self._fetching = True
+            try:
+                updates = await self.fetch(offset)
+            finally:
+                self._fetching = False
+            if not updates:
+                continue
+            by_chat: dict[object, list[Any]] = {}
+            for u in updates:
+                by_chat.setdefault(self.chat_of(u), []).append(u)
+            await asyncio.gather(*(self._in_order(batch) for batch in by_chat.values()))
+            offset = updates[-1].update_id + 1
+
+    async def _in_order(self, updates: list[Any]) -> None:
+        for u in updates:
+            try:
+                await self.process(u)
+            except Exception:
+                log.exception("%s: an update failed", self.name)
 
 
 def retry_seconds(value: Any) -> float:

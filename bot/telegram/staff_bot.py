@@ -22,7 +22,14 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.filters import CommandObject, CommandStart
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -30,6 +37,7 @@ from backend.services import DomainError
 from bot.telegram.common import (
     EXTENSIONS,
     CallbackRefs,
+    Poller,
     RateLimiter,
     Verdict,
     keyboard_rows,
@@ -59,7 +67,9 @@ class StaffBot:
         self.router.callback_query.register(self.on_button)
         self.router.message.register(self.on_message, F.text)
         self.dp.include_router(self.router)
-        self._polling: asyncio.Task[None] | None = None
+        self._webhook_cleared = False
+        # One chat at a time in update order, as aiogram's handle_as_tasks=False did (see _fetch).
+        self._poller = Poller("staff-polling", self._fetch, self._process, lambda u: 0)
 
     # --- life cycle -----------------------------------------------------------------------------
     def register_webhook(self, app: web.Application) -> None:
@@ -84,24 +94,47 @@ class StaffBot:
         self.dp.update.outer_middleware(guard)
 
     async def start(self) -> None:
+        """Ready to send (and, in webhook mode, to receive); polling is started apart, by the worker
+        elected to poll (bot/telegram/runner.py)."""
         if self.cfg.mode == "webhook":
             await self.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/staff",
                                        secret_token=self.cfg.webhook_secret)
-        else:
-            self._polling = asyncio.create_task(
-                # handle_as_tasks=False: aiogram asks for the next offset (which confirms an update to
-                # Telegram) only after the update's turn has finished, so a crash mid-turn loses nothing.
-                self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False,
-                                      polling_timeout=self.cfg.polling_timeout, handle_as_tasks=False),
-                name="staff-polling")
+
+    @property
+    def polling(self) -> bool:
+        return self._poller.running
+
+    def start_polling(self) -> None:
+        self._webhook_cleared = False
+        self._poller.start()
+
+    async def stop_polling(self) -> None:
+        await self._poller.stop()
 
     async def stop(self) -> None:
-        if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dp.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError, asyncio.TimeoutError):
-                await asyncio.wait_for(self._polling, 5)
+        await self.stop_polling()
         await self.bot.session.close()
+
+    async def _fetch(self, offset: int | None) -> list[Update]:
+        """One getUpdates long-poll; [] after an error. Our own loop rather than aiogram's
+        start_polling: aiogram cancels the update being handled when polling stops, and a turn cut
+        between its commit and its reply would lose the reply (the update read again by the next
+        poller is dropped as a duplicate). Updates go through the dispatcher as aiogram's would."""
+        try:
+            if not self._webhook_cleared:
+                await self.bot.delete_webhook()
+                self._webhook_cleared = True
+            return list(await self.bot.get_updates(offset=offset, timeout=self.cfg.polling_timeout,
+                                                   request_timeout=self.cfg.polling_timeout + 10))
+        except TelegramRetryAfter as e:
+            await asyncio.sleep(float(e.retry_after))
+        except TelegramAPIError as e:
+            log.warning("staff bot: getUpdates failed (%s); retrying", type(e).__name__)
+            await asyncio.sleep(1.0)
+        return []
+
+    async def _process(self, update: Update) -> None:
+        await self.dp.feed_update(self.bot, update)
 
     async def username(self) -> str:
         return self.cfg.staff_bot_username or (await self.bot.get_me()).username or "staff_bot"

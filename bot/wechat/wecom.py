@@ -18,6 +18,7 @@ IncomingMessage, replies become WeCom calls; the staff dialogue lives in dialogs
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -91,6 +92,10 @@ class MemberLimiter:
             q.popleft()
         return 0.0 if len(q) < self.per_window else q[0] + self.window - now
 
+    async def pending(self, userid: str) -> float:
+        """``delay`` for a caller that may ask Redis (SharedMemberLimiter)."""
+        return self.delay(userid)
+
     async def wait(self, userid: str) -> None:
         while True:
             async with self._lock:
@@ -101,6 +106,63 @@ class MemberLimiter:
                         old = time.monotonic() - self.window
                         self._sent = {k: q for k, q in self._sent.items() if q and q[-1] > old}
                     return
+            await asyncio.sleep(wait)
+
+
+# A member's sends in the window, in Redis (a sorted set of times): trim, then book a send when there is
+# room (ARGV[4] = 1) or only tell the wait. Returns the milliseconds to wait (0: booked or free now).
+_MEMBER_WINDOW = """
+local now, window, limit, book = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4] == '1'
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  if book then
+    redis.call('ZADD', KEYS[1], now, now .. ':' .. redis.call('INCR', KEYS[1] .. ':n'))
+    redis.call('PEXPIRE', KEYS[1], window)
+    redis.call('PEXPIRE', KEYS[1] .. ':n', window)
+  end
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+return math.max(1, tonumber(oldest) + window - now)
+"""
+
+
+class SharedMemberLimiter(MemberLimiter):
+    """The per-member limit counted in Redis, so N workers do not send N× WeCom's limit. Member ids are
+    hashed; when Redis fails, this process counts on its own (as MemberLimiter)."""
+
+    def __init__(self, redis_url: str, per_window: int = 30, window: float = 60.0,
+                 prefix: str = "frontdesk:wecom:member") -> None:
+        super().__init__(per_window, window)
+        from redis.asyncio import Redis
+
+        self.prefix = prefix
+        self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self._script = self.redis.register_script(_MEMBER_WINDOW)
+
+    async def _ask(self, userid: str, book: bool) -> float:
+        key = f"{self.prefix}:{hashlib.blake2b(userid.encode(), digest_size=12).hexdigest()}"
+        now_ms = int(time.time() * 1000)
+        return int(await self._script(keys=[key], args=[now_ms, int(self.window * 1000), self.per_window,
+                                                        int(book)])) / 1000
+
+    async def pending(self, userid: str) -> float:
+        try:
+            return await self._ask(userid, book=False)
+        except Exception:
+            log.warning("WeCom member limit: Redis unavailable; counting in this process")
+            return await super().pending(userid)
+
+    async def wait(self, userid: str) -> None:
+        while True:
+            try:
+                wait = await self._ask(userid, book=True)
+            except Exception:
+                log.warning("WeCom member limit: Redis unavailable; counting in this process")
+                await super().wait(userid)
+                return
+            if wait <= 0:
+                return
             await asyncio.sleep(wait)
 
 
@@ -122,7 +184,8 @@ class WeComChannel:
         engine = app.backend.db.engine
         self.refs = CallbackRefs(engine)
         self.cards = Cards(engine)
-        self.limiter = limiter or MemberLimiter()
+        redis_url = app.settings.redis_url
+        self.limiter = limiter or (SharedMemberLimiter(redis_url) if redis_url else MemberLimiter())
         self.pushers = {CHANNEL: self.push}
         self._tasks: set[asyncio.Task[None]] = set()  # turns in flight, kept referenced until done
         self._recent: OrderedDict[str, None] = OrderedDict()  # callbacks seen: WeCom retries a slow answer
@@ -136,6 +199,8 @@ class WeComChannel:
         if self._tasks:  # let turns in flight finish their sends
             await asyncio.wait(self._tasks, timeout=5)
         await self.client.close()
+        if isinstance(self.limiter, SharedMemberLimiter):
+            await self.limiter.redis.aclose()
 
     # --- callbacks ------------------------------------------------------------------------------
     async def verify(self, request: web.Request) -> web.Response:
@@ -344,7 +409,7 @@ class WeComChannel:
                 updated = await self._update(userid, edit_ref, reply, row or {})
                 if updated:
                     return updated
-            wait = self.limiter.delay(userid)
+            wait = await self.limiter.pending(userid)
             if wait > PUSH_WAIT:  # do not hold a dispatcher slot for a minute: come back later
                 raise Retry("WeCom per-member limit", wait)
             return await self.send(userid, reply)
@@ -392,4 +457,4 @@ def _ref(userid: str, task_id: str) -> str:
     return ref if len(ref) <= 64 else ""
 
 
-__all__ = ["CHANNEL", "PATH", "MemberLimiter", "WeComChannel"]
+__all__ = ["CHANNEL", "PATH", "MemberLimiter", "SharedMemberLimiter", "WeComChannel"]

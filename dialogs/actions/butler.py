@@ -51,15 +51,6 @@ def routing() -> dict[str, Any]:
             "busy_slots": tuple(raw.get("busy_slots") or ())}
 
 
-def facts(slots: dict[str, Any]) -> dict[str, Any]:
-    """The engine's turn fact: whether this client has a butler now (placements end, bookings finish)."""
-    client_id = slots.get("client_id")
-    if client_id is None:
-        return {}
-    k = backend().butler_contract(int(client_id))
-    return {"butler_client": True if k else None, "butler_name": k["butler"] if k else None}
-
-
 def life_safety(text: str) -> bool:
     said = _norm(text)
     return any(w in said for w in routing()["life_safety_words"])

@@ -6,7 +6,6 @@ never ran in, so a process that was not configured builds its own backend from t
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 
 from backend.api import Backend
 from dialogs.domain import base_lang, localise
+from dialogs.threads import hop
 
 T = TypeVar("T")
 _backend: Backend | None = None
@@ -50,7 +50,7 @@ def _from_settings() -> Backend:
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Backend calls are blocking database work: run them off the event loop."""
-    return await asyncio.to_thread(fn, *args, **kwargs)
+    return await hop(fn, *args, **kwargs)
 
 
 def service_name(service: str | None, lang: str) -> str:

@@ -9,6 +9,7 @@ server, which runs in the test's event loop, keeps answering the server's bots m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aiohttp import ClientError, ClientSession, ClientTimeout
+from aiohttp import ClientError, ClientSession, ClientTimeout, TCPConnector
 
 from config.settings import ROOT
 from tests.fake_telegram import FakeTelegram
@@ -119,6 +120,7 @@ class Server:
     starts: int = 0
     log_files: list[Path] = field(default_factory=list)
     start_seconds: list[float] = field(default_factory=list)  # how long each start took to be ready
+    workers: int = 1  # above 1: `serve --workers N`, a supervisor and its worker processes (tests/scale)
 
     @property
     def base(self) -> str:
@@ -134,10 +136,13 @@ class Server:
         log = self.logs / f"serve-{self.starts}{'-' + crash_at if crash_at else ''}.log"
         self.log_files.append(log)
         with log.open("wb") as out:
-            self.proc = subprocess.Popen([*frontdesk_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                                         cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            many = ["--workers", str(self.workers)] if self.workers > 1 else []
+            self.proc = subprocess.Popen([*frontdesk_cmd(), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                                          *many], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         began = time.monotonic()
         await self.wait_ready()
+        if self.workers > 1:
+            await self.wait_workers()
         self.start_seconds.append(round(time.monotonic() - began, 2))
 
     async def wait_ready(self) -> None:
@@ -159,6 +164,23 @@ class Server:
         raise AssertionError(f"frontdesk serve not ready in {READY_SECONDS:.0f} s (last /health: {last}):\n"
                              f"{self.log_tail()}")
 
+    async def wait_workers(self) -> set[int]:
+        """Every worker answers on the port: GET /live over new connections until each pid has said so
+        (the kernel hands each connection to one of the workers accepting on the shared socket)."""
+        seen: set[int] = set()
+        connector = TCPConnector(force_close=True)
+        async with ClientSession(timeout=ClientTimeout(total=2), connector=connector) as http:
+            async def answered() -> bool:
+                try:
+                    async with http.get(f"{self.base}/live") as r:
+                        seen.add(int((await r.json())["worker"]))
+                except (ClientError, TimeoutError, ValueError, KeyError):
+                    pass
+                return len(self.worker_pids()) == self.workers and self.worker_pids() <= seen
+
+            await wait_until(answered, f"all {self.workers} workers to answer /live", READY_SECONDS, interval=0.02)
+        return seen
+
     @property
     def returncode(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
@@ -171,8 +193,41 @@ class Server:
         """kill -9, as an OOM killer or a power cut would: nothing is flushed or closed."""
         if self.alive:
             assert self.proc is not None
+            if self.workers > 1:
+                # Stopped first, so it forks no replacement while its workers die, each by kill -9 too.
+                os.kill(self.proc.pid, signal.SIGSTOP)
+                for pid in self.worker_pids():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
+
+    def worker_pids(self) -> set[int]:
+        """The supervisor's direct children (its workers), read from /proc; empty when it is down."""
+        if not self.alive:
+            return set()
+        assert self.proc is not None
+        pids: set[int] = set()
+        for children in Path(f"/proc/{self.proc.pid}/task").glob("*/children"):
+            try:
+                pids |= {int(p) for p in children.read_text().split()}
+            except OSError:  # a thread that has just ended
+                continue
+        return pids
+
+    def kill_worker(self, pid: int) -> None:
+        """kill -9 one worker; the supervisor is expected to start another."""
+        assert pid in self.worker_pids(), f"{pid} is not a worker of the server"
+        os.kill(pid, signal.SIGKILL)
+
+    async def replaced(self, gone: set[int], timeout: float = 45.0) -> set[int]:
+        """Wait until none of ``gone`` is a worker any more and all ``workers`` run again; their pids."""
+        async def back() -> set[int]:
+            now = self.worker_pids()
+            return now if not now & gone and len(now) == self.workers else set()
+
+        assert self.alive, f"the supervisor died:\n{self.log_tail()}"
+        return await wait_until(back, f"the supervisor to replace workers {sorted(gone)}", timeout)
 
     async def crashed(self, point: str, timeout: float = 45.0) -> None:
         """Wait for the server to kill itself at the named crash point (SIGKILL, exit -9)."""

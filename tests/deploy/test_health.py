@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -69,7 +70,7 @@ async def test_ready_when_database_writable_and_schema_current(serve: Any, tmp_p
     status, body = await get("/health")
     assert status == 200, body
     assert body == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
-    assert await get("/live") == (200, {"status": "ok"})
+    assert await get("/live") == (200, {"status": "ok", "worker": os.getpid()})
     app.backend.db.dispose()
 
 
@@ -121,7 +122,7 @@ async def test_unreachable_database_is_not_ready_but_alive(serve: Any) -> None:
     assert status == 503 and body["failed"] == ["database", "migrations"]
     assert_no_detail(body)
     assert "secret-password" not in str(body) and "refused" not in str(body).lower()
-    assert await get("/live") == (200, {"status": "ok"})  # liveness does no I/O: no restart loop
+    assert await get("/live") == (200, {"status": "ok", "worker": os.getpid()})  # liveness does no I/O: no restart loop
 
 
 async def test_redis_is_checked_when_configured(serve: Any, db_url: str, redis_url: str) -> None:

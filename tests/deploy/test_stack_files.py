@@ -76,8 +76,14 @@ def test_stack_is_health_checked_restarted_password_protected_and_local(tmp_path
         if key.startswith("FRONTDESK_"):
             assert env[key] == value, key  # settings pass through from .env
     assert "/health" in " ".join(fd["healthcheck"]["test"])
+    assert str(env["FRONTDESK_WORKERS"]) == "2"  # several workers behind the one port (`serve --workers`)
     assert fd["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert fd["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_workers_are_set_from_env_file(tmp_path: Path) -> None:
+    services = resolved(stack(tmp_path, {**SECRETS, "FRONTDESK_WORKERS": "4"}))["services"]
+    assert str(services["frontdesk"]["environment"]["FRONTDESK_WORKERS"]) == "4"
 
 
 def test_missing_secret_stops_compose_with_a_clear_message(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from dialogs.locks import RedisLocks
 
 
@@ -32,14 +34,28 @@ async def test_redis_locks_serialise_one_conversation_across_workers(redis_url: 
 
 async def test_a_lock_left_by_a_dead_worker_expires(redis_url: str) -> None:
     dead = RedisLocks.from_url(redis_url)
-    dead.lease = 0.5
-    held = dead.lock("chat-9")
-    await held.__aenter__()  # the worker dies without releasing
+    # The worker took the lock and died: nothing renews or releases it.
+    assert await dead.client.lock("frontdesk:conversation:chat-9", timeout=0.5).acquire()
     alive = RedisLocks.from_url(redis_url)
     alive.wait = 5
     async with alive.lock("chat-9"):
         pass
     for w in (dead, alive):
+        await w.client.aclose()
+
+
+async def test_a_turn_longer_than_the_lease_keeps_its_lock(redis_url: str) -> None:
+    from redis.exceptions import LockError
+
+    slow, other = RedisLocks.from_url(redis_url), RedisLocks.from_url(redis_url)
+    slow.lease, other.wait = 0.3, 0.8
+    async with slow.lock("chat-10"):
+        with pytest.raises(LockError):  # renewed every lease/3: never free while the turn runs
+            async with other.lock("chat-10"):
+                pass
+    async with other.lock("chat-10"):  # released at the end of the turn
+        pass
+    for w in (slow, other):
         await w.client.aclose()
 
 

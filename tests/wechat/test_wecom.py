@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from backend.orm import Notification
 from bot.wechat import cards as wc
-from bot.wechat.wecom import MemberLimiter
+from bot.wechat.wecom import MemberLimiter, SharedMemberLimiter
 from bot.workers import Permanent, Retry, Unreachable
 from tests.fake_wechat import FakeWeComUser
 from tests.wechat import wecom_conftest
@@ -282,6 +282,20 @@ async def test_the_member_limiter_spaces_messages_and_the_outbox_comes_back_late
     with pytest.raises(Retry) as e:
         await wecom.ch.push(HKA, {"text": "第二条"})
     assert e.value.retry_after and e.value.retry_after > 50
+
+
+async def test_workers_share_one_member_limit_in_redis(redis_url: str) -> None:
+    # Two workers' limiters on one Redis: three sends to one member in a window of two are spaced.
+    one, two = (SharedMemberLimiter(redis_url, per_window=2, window=0.4, prefix=f"t{time.time()}") for _ in "ab")
+    two.prefix = one.prefix
+    started = time.monotonic()
+    await one.wait(HKA)
+    await two.wait(HKA)
+    assert await one.pending(HKA) > 0 and await two.pending(HKB) == 0  # full for her, not for another member
+    await one.wait(HKA)
+    assert time.monotonic() - started >= 0.35
+    for lim in (one, two):
+        await lim.redis.aclose()
 
 
 async def test_a_slow_send_is_answered_at_once_and_a_retry_is_processed_once(wecom: WeComEnv) -> None:

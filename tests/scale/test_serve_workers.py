@@ -1,0 +1,120 @@
+"""`frontdesk serve --workers N`: refused where it cannot work, and on PostgreSQL + Redis a supervisor
+with N workers behind one port that survives a worker's kill -9 and stops cleanly on SIGTERM.
+
+Real `frontdesk serve` subprocesses; the workers are the supervisor's direct children (/proc), and
+`GET /live` names the worker that answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession, ClientTimeout, TCPConnector
+
+from config.settings import ROOT
+from tests.crash.conftest import Scenario
+from tests.crash.harness import clean_environ, free_port, frontdesk_cmd, text, wait_until
+from tests.crash.helpers import book, bookings_of, client_of, offers_of, processed
+
+CLI_SECONDS = 120  # a cold CLI start on 2 busy cores
+
+
+def refused(tmp_path: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**clean_environ(), "FRONTDESK_DATA_DIR": str(tmp_path / "data"),
+           "FRONTDESK_KEY_FILE": str(tmp_path / "key"), **env}
+    if "--port" not in args:
+        args = ("--port", str(free_port()), *args)
+    return subprocess.run([*frontdesk_cmd(), "serve", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=CLI_SECONDS)
+
+
+@pytest.mark.parametrize(("case", "args", "env", "words"), [
+    ("sqlite", ["--workers", "2"], {"REDIS_URL": "redis://127.0.0.1:1/0"},
+     ["SQLite", "one writer", "DATABASE_URL=postgresql://", "REDIS_URL", "--workers 1"]),
+    ("no redis", [], {"FRONTDESK_WORKERS": "2", "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"},
+     ["REDIS_URL", "conversation lock", "rate limits", "Telegram poller", "--workers 1"]),
+    ("zero", ["--workers", "0"], {}, ["at least 1"]),
+])
+def test_workers_are_refused_before_anything_starts(tmp_path: Path, case: str, args: list[str],
+                                                    env: dict[str, str], words: list[str]) -> None:
+    p = refused(tmp_path, env, *args)
+    assert p.returncode == 2, (case, p.returncode, p.stdout, p.stderr)
+    for w in words:
+        assert w in p.stderr, (case, w, p.stderr)
+    assert "front desk on" not in p.stdout  # nothing served …
+    assert not (tmp_path / "data" / "frontdesk.db").exists()  # … and nothing created
+
+
+def test_a_port_in_use_is_reported_once_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "REDIS_URL": "redis://127.0.0.1:1/0"}
+        p = refused(tmp_path, env, "--host", "127.0.0.1", "--port", str(port), "--workers", "2")
+    assert p.returncode == 1, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.count(f"cannot listen on 127.0.0.1:{port}") == 1, p.stderr  # once, not once per worker
+    assert "Traceback" not in p.stderr and "front desk on" not in p.stdout
+
+
+async def live_pid(base: str) -> int:
+    """GET /live over a fresh connection (each one may go to any worker): the pid that answered."""
+    async with (ClientSession(connector=TCPConnector(force_close=True), timeout=ClientTimeout(total=10)) as http,
+                http.get(f"{base}/live") as r):
+        assert r.status == 200
+        body = await r.json()
+    assert body["status"] == "ok"
+    return int(body["worker"])
+
+
+async def answering(base: str, want: set[int], timeout: float = 60.0) -> set[int]:
+    """Worker pids seen over fresh connections, until all of ``want`` answered (a new worker answers
+    once it has built its app) or ``timeout`` seconds have passed."""
+    seen: set[int] = set()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not want <= seen and loop.time() < deadline:
+        seen.add(await live_pid(base))
+        await asyncio.sleep(0.02)
+    return seen
+
+
+@pytest.mark.crash
+async def test_workers_serve_one_port_survive_a_kill_and_stop_on_sigterm(workers_scenario: Scenario) -> None:
+    sc = workers_scenario
+    await sc.server.start()
+    assert sc.server.proc is not None
+    supervisor = sc.server.proc.pid
+    workers = sc.server.worker_pids()
+    assert len(workers) == 2 and supervisor not in workers, workers
+    assert await answering(sc.server.base, workers) == workers  # both serve the one port
+
+    # A whole booking conversation, its turns spread over both workers.
+    booking = await book(sc, "w-1", "w1")
+    assert bookings_of(sc, client_of(sc, "rest", "w-1")) == [booking]
+    assert [o["status"] for o in offers_of(sc, booking)] == ["pending"]
+
+    victim = sorted(workers)[0]
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(20):  # the survivor answers at once, every time
+        assert await live_pid(sc.server.base) != victim
+    await wait_until(lambda: len(sc.server.worker_pids()) == 2 and victim not in sc.server.worker_pids(),
+                     "the supervisor to start a replacement worker", timeout=60)
+    now = sc.server.worker_pids()
+    assert now - workers and (workers - {victim}) <= now, (workers, now)
+    assert await answering(sc.server.base, now) == now  # the replacement serves the port too
+    assert "restarting it" in sc.server.log_tail(), sc.server.log_tail()
+    # Conversations go on: another client starts a booking (the roster's one free cleaner is taken).
+    assert "几个小时" in text(await sc.rest.say("w-2", "我想约后天上午10点的保洁", "w2-1"))
+    assert processed(sc, "rest", "w-2", "w2-1") == 1
+
+    sc.server.proc.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(sc.server.proc.wait, 60) == 0, sc.server.log_tail()
+    assert not [pid for pid in now if Path(f"/proc/{pid}").exists()], "a worker outlived its supervisor"
+    assert "SIGTERM received, stopping 2 workers" in sc.server.log_tail()

@@ -1,0 +1,78 @@
+"""The benchmark scripts' plumbing, without running any load (figures are never asserted).
+
+What would silently spoil a figure: the headline measuring another configuration than the issue's,
+the matrix missing a configuration, or the CPU and memory columns reading the wrong processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks import load, matching, profile_turn
+
+
+def test_headline_defaults_are_the_issues_measurement() -> None:
+    args = load.parse([])
+    assert (args.db, args.workers, args.script, args.clients) == ("postgres", 2, "booking", 20)
+    assert (args.duration, args.warmup, args.baseline) == (60.0, 10.0, "24bcda2")
+    new = load.Tree("new", load.ROOT, multi=True)
+    base = load.Tree("base", Path("/nowhere"), multi=False)
+    cfgs = list(load.configs(args, new, base))
+    # the baseline runs the same load as one process, as it shipped
+    assert [(c.tree.label, c.db, c.workers, c.clients) for c in cfgs] == [("new", "postgres", 2, 20),
+                                                                       ("base", "postgres", 1, 20)]
+
+
+def test_matrix_covers_every_configuration_with_short_windows() -> None:
+    args = load.parse(["--matrix"])
+    assert args.baseline is None and args.duration < 60 and args.warmup < 10
+    cfgs = {(c.db, c.workers, c.script, c.clients)
+            for c in load.configs(args, load.Tree("new", load.ROOT, multi=True), None)}
+    assert len(cfgs) == 24
+    assert ("sqlite", 1, "mix", 100) in cfgs and ("postgres", 4, "booking", 1) in cfgs
+    assert not any(db == "sqlite" and w > 1 for db, w, _, _ in cfgs)
+
+
+def test_sqlite_runs_one_process_and_baseline_can_be_skipped() -> None:
+    args = load.parse(["--db", "sqlite", "--workers", "4", "--baseline", "none"])
+    assert args.workers == 1 and args.baseline is None
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        load.parse(["--script", "nope"])
+    with pytest.raises(SystemExit):
+        profile_turn.main(["--rounds", "0"])
+    with pytest.raises(SystemExit):
+        matching.main(["--db", "oracle"])
+
+
+def test_proc_readings_follow_the_process_tree() -> None:
+    """The app's CPU and RSS are summed over the supervisor and its workers: children are found."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; t = time.time()\nwhile time.time() - t < 0.4: pass"])
+    try:
+        assert child.pid in load.tree(os.getpid())
+        time.sleep(0.3)
+        assert load.cpu_ticks([child.pid]) > 0  # its busy loop shows up in its utime
+        child.wait(10)
+    finally:
+        child.kill()
+    assert load.rss_mb(os.getpid()) > 10  # this interpreter holds more than 10 MB
+    assert load.rss_mb(child.pid) == 0.0  # gone: read as nothing, not an error
+
+
+def test_a_server_that_does_not_start_is_reported_not_crashed(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("Usage: frontdesk serve [OPTIONS]\n╭─ Error ─────╮\n│ No such option: --workers │\n╰─────╯\n")
+    served = load.Served.__new__(load.Served)
+    served.log = log
+    assert served.tail() == "No such option: --workers"
+    cfg = load.Config("postgres", 4, "booking", 20, load.Tree("new", load.ROOT, multi=True))
+    row = load.line(load.Result(cfg, na=served.tail()))
+    assert "n/a" in row and "No such option: --workers" in row
