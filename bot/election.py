@@ -91,11 +91,12 @@ class Leadership:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), wait)
         finally:
-            was = self.leading
-            with contextlib.suppress(Exception):
-                await self.release()  # the next worker need not wait out the lease
-            if was:
-                await on_deposed()
+            try:
+                if self.leading:
+                    await on_deposed()  # polling stops (its batch in hand done) before another may start
+            finally:
+                with contextlib.suppress(Exception):
+                    await self.release()  # the next worker need not wait out the lease
 
     async def _step(self, on_elected: Hook, on_deposed: Hook) -> None:
         try:

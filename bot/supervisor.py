@@ -30,6 +30,7 @@ from config import Settings
 
 log = logging.getLogger("frontdesk.supervisor")
 STOP_SECONDS = 30.0  # a worker's graceful stop (turns in flight, outbox sends) before SIGKILL
+SHUTDOWN_SECONDS = 5.0  # of those, for open HTTP requests (long-polls) before aiohttp closes them
 QUICK_DEATH = 10.0  # a worker dying sooner than this after its start counts towards the back-off
 MAX_BACKOFF = 30.0
 EXIT_REFUSED = 78  # a worker refused its settings at start (EX_CONFIG): restarting cannot help
@@ -231,7 +232,9 @@ def run_worker(settings: Settings, index: int, sock: socket.socket) -> int:
         print(f"frontdesk serve: worker {index} cannot start: {e}", file=sys.stderr)
         return EXIT_REFUSED
     web_app.on_startup.insert(0, _graceful_on_sigterm)
-    web.run_app(web_app, sock=sock, print=None, handle_signals=False)
+    # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
+    # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
+    web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     return 0
 
 

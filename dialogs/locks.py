@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+
+from redis.exceptions import LockError
+
+log = logging.getLogger(__name__)
 
 
 class InProcessLocks:
@@ -51,16 +56,26 @@ class RedisLocks:
     async def lock(self, key: str) -> AsyncIterator[None]:
         held = self.client.lock(f"frontdesk:conversation:{key}", timeout=self.lease, blocking_timeout=self.wait,
                                 sleep=0.01)
-        async with held:  # raises LockError when not acquired within ``wait``
-            renewal = asyncio.create_task(self._renew(held))
-            try:
-                yield
-            finally:
-                renewal.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewal
+        if not await held.acquire():
+            raise LockError(f"conversation busy for over {self.wait:g} s")
+        renewal = asyncio.create_task(self._renew(held))
+        try:
+            yield
+        finally:
+            renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewal
+            try:  # the turn has committed: a lock that expired meanwhile must not turn it into an error
+                await held.release()
+            except Exception:
+                log.warning("conversation lock was lost before its turn ended (Redis slow or unreachable)")
 
     async def _renew(self, held: Any) -> None:
+        """Back to a full lease every lease/3 (only turns longer than that get here). A failed renewal is
+        retried, never raised: the turn goes on, and at worst the lease runs out as if we had died."""
         while True:
             await asyncio.sleep(self.lease / 3)
-            await held.reacquire()  # back to a full lease (only turns longer than lease/3 get here)
+            try:
+                await held.reacquire()
+            except Exception:
+                log.warning("conversation lock renewal failed; retrying")

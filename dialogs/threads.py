@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("frontdesk_turn_thread", default=False)
 _local = threading.local()
 _one_thread = False  # see profile_on_one_thread
@@ -49,6 +51,8 @@ async def on_turn_thread(make: Callable[[], Awaitable[T]]) -> T:
         return await asyncio.shield(fut)
     except asyncio.CancelledError:
         await asyncio.wait([fut])
+        if not fut.cancelled() and fut.exception() is not None:  # read, so it is not logged as lost
+            log.warning("a turn whose caller had gone failed: %s", type(fut.exception()).__name__)
         raise
 
 

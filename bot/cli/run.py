@@ -21,7 +21,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
     from aiohttp import web
 
     from bot.server import make_app
-    from bot.supervisor import refusal
+    from bot.supervisor import SHUTDOWN_SECONDS, refusal
 
     setup_logging(verbose)
     settings = load_settings()
@@ -40,7 +40,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
     except (RuntimeError, ValueError) as e:  # settings refused at start-up (test hooks in production, secrets)
         fail(f"frontdesk serve cannot start: {e}")
     typer.echo(f"front desk on http://{h}:{p}  (POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
-    web.run_app(web_app, host=h, port=p, print=None)
+    web.run_app(web_app, host=h, port=p, print=None, shutdown_timeout=SHUTDOWN_SECONDS)  # long-polls: see supervisor
 
 
 def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:

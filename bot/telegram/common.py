@@ -118,8 +118,11 @@ class RateLimiter:
     async def wait(self, chat_id: Any) -> None:
         async with self._lock:
             now = time.monotonic()
-            at = max(now, self._next_global, self._next_chat.get(chat_id, 0.0))
-            self._next_global = at + self.min_gap
+            # The overall slot is booked on its own: a chat waiting for its own interval (the second
+            # part of a reply) must not hold every other chat up behind it.
+            slot = max(now, self._next_global)
+            self._next_global = slot + self.min_gap
+            at = max(slot, self._next_chat.get(chat_id, 0.0))
             self._next_chat[chat_id] = at + self.per_chat_interval
             if len(self._next_chat) > 50_000:
                 self._next_chat = {k: v for k, v in self._next_chat.items() if v > now}
@@ -128,14 +131,16 @@ class RateLimiter:
 
 
 # Telegram's limits hold per bot whatever the number of workers, so with REDIS_URL the workers book
-# their sends in Redis: the same reservation as RateLimiter (next free time per chat and overall), in
+# their sends in Redis: the same reservation as RateLimiter (next free time per chat and overall, booked
+# apart), in
 # one script on Redis's clock so that every worker agrees.
 RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local at = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'), tonumber(redis.call('GET', KEYS[2]) or '0'))
 local gap, interval = tonumber(ARGV[1]), tonumber(ARGV[2])
-redis.call('SET', KEYS[1], at + gap, 'PX', at + gap - now + 1000)
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+local at = math.max(slot, tonumber(redis.call('GET', KEYS[2]) or '0'))
+redis.call('SET', KEYS[1], slot + gap, 'PX', slot + gap - now + 1000)
 redis.call('SET', KEYS[2], at + interval, 'PX', at + interval - now + 1000)
 return at - now
 """

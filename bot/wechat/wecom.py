@@ -136,7 +136,7 @@ class SharedMemberLimiter(MemberLimiter):
         super().__init__(per_window, window)
         from redis.asyncio import Redis
 
-        self.prefix = prefix
+        self.prefix, self._failing = prefix, False
         self.redis = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
         self._script = self.redis.register_script(_MEMBER_WINDOW)
 
@@ -146,21 +146,29 @@ class SharedMemberLimiter(MemberLimiter):
         return int(await self._script(keys=[key], args=[now_ms, int(self.window * 1000), self.per_window,
                                                         int(book)])) / 1000
 
+    def _down(self) -> None:
+        if not self._failing:  # once per outage
+            log.warning("WeCom member limit: Redis unavailable; counting in this process")
+        self._failing = True
+
     async def pending(self, userid: str) -> float:
         try:
-            return await self._ask(userid, book=False)
+            wait = await self._ask(userid, book=False)
         except Exception:
-            log.warning("WeCom member limit: Redis unavailable; counting in this process")
+            self._down()
             return await super().pending(userid)
+        self._failing = False
+        return wait
 
     async def wait(self, userid: str) -> None:
         while True:
             try:
                 wait = await self._ask(userid, book=True)
             except Exception:
-                log.warning("WeCom member limit: Redis unavailable; counting in this process")
+                self._down()
                 await super().wait(userid)
                 return
+            self._failing = False
             if wait <= 0:
                 return
             await asyncio.sleep(wait)
