@@ -344,7 +344,7 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
 
     def client_turn(self, client_id: int) -> dict[str, Any]:
         """What a client's turn needs, in one transaction: who holds the conversation, the known phone,
-        the survey awaiting an answer."""
+        the survey awaiting an answer, the butler contract now (dialogs/domain.d/butler.yml)."""
         with self.db.read() as s:
             # One round trip for the common case; the survey and the butler are loaded only when there.
             manager, survey_id, maybe_butler = turn_reads.client_facts(s, client_id, self.now, self.ctx.butler)
