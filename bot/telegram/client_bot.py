@@ -37,6 +37,7 @@ from telegram.ext import filters as F
 
 from bot.telegram.common import (
     CallbackRefs,
+    PolledBot,
     Poller,
     RateLimiter,
     Verdict,
@@ -63,7 +64,7 @@ def deep_link(param: str) -> str:
     return "/greet"
 
 
-class ClientBot:
+class ClientBot(PolledBot):
     def __init__(self, desk: FrontDesk, cfg: TelegramSettings, refs: CallbackRefs, limiter: RateLimiter) -> None:
         self.desk, self.cfg, self.refs, self.limiter = desk, cfg, refs, limiter
         builder = (ApplicationBuilder().token(cfg.client_token or "")
@@ -105,17 +106,6 @@ class ClientBot:
         if self.cfg.mode == "webhook":
             await self.app.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/client",
                                            secret_token=self.cfg.webhook_secret)
-
-    @property
-    def polling(self) -> bool:
-        return self._poller.running
-
-    def start_polling(self) -> None:
-        self._webhook_cleared = False
-        self._poller.start()
-
-    async def stop_polling(self) -> None:
-        await self._poller.stop()
 
     async def stop(self) -> None:
         await self.stop_polling()

@@ -297,3 +297,22 @@ async def with_retries(send: Callable[[], Awaitable[Any]], classify: Callable[[E
                 raise Retry(f"{kind}: {e}", seconds) from e
             await asyncio.sleep(seconds if seconds is not None else min(0.2 * 2 ** attempt, 5.0))
         attempt += 1
+
+
+class PolledBot:
+    """Polling switched on and off by the worker elected to poll (bot/telegram/runner.py); each bot
+    has its ``_poller`` and clears its webhook again (``_webhook_cleared``) when polling starts."""
+
+    _poller: Poller
+    _webhook_cleared: bool
+
+    @property
+    def polling(self) -> bool:
+        return self._poller.running
+
+    def start_polling(self) -> None:
+        self._webhook_cleared = False
+        self._poller.start()
+
+    async def stop_polling(self) -> None:
+        await self._poller.stop()

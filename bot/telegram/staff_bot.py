@@ -37,6 +37,7 @@ from backend.services import DomainError
 from bot.telegram.common import (
     EXTENSIONS,
     CallbackRefs,
+    PolledBot,
     Poller,
     RateLimiter,
     Verdict,
@@ -56,7 +57,7 @@ INLINE_RETRIES = 8
 PHOTO_TYPES = ("image/jpeg", "image/png", "image/webp")  # what sendPhoto shows inline
 
 
-class StaffBot:
+class StaffBot(PolledBot):
     def __init__(self, desk: FrontDesk, cfg: TelegramSettings, refs: CallbackRefs, limiter: RateLimiter) -> None:
         self.desk, self.cfg, self.refs, self.limiter = desk, cfg, refs, limiter
         session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_base))
@@ -99,17 +100,6 @@ class StaffBot:
         if self.cfg.mode == "webhook":
             await self.bot.set_webhook(f"{self.cfg.webhook_base_url}/telegram/staff",
                                        secret_token=self.cfg.webhook_secret)
-
-    @property
-    def polling(self) -> bool:
-        return self._poller.running
-
-    def start_polling(self) -> None:
-        self._webhook_cleared = False
-        self._poller.start()
-
-    async def stop_polling(self) -> None:
-        await self._poller.stop()
 
     async def stop(self) -> None:
         await self.stop_polling()

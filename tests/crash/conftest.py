@@ -23,9 +23,6 @@ from sqlalchemy import create_engine, text
 from config.settings import ROOT
 from tests.conftest import fresh_postgres
 from tests.crash.harness import (
-    CLIENT_TOKEN,
-    STAFF_BOT,
-    STAFF_TOKEN,
     Clock,
     Rest,
     Server,
@@ -33,6 +30,7 @@ from tests.crash.harness import (
     free_port,
     frontdesk_cmd,
     new_fake_telegram,
+    telegram_env,
     wechat_env,
 )
 from tests.fake_telegram import FakeTelegram
@@ -165,16 +163,7 @@ async def scenario(request: pytest.FixtureRequest, tmp_path: Path, trained_model
     fake = new_fake_telegram()
     api_base = await fake.start()
     env = base_env(tmp_path, trained_model, database_url)
-    env.update({
-        "FRONTDESK_TELEGRAM__CLIENT_TOKEN": CLIENT_TOKEN,
-        "FRONTDESK_TELEGRAM__STAFF_TOKEN": STAFF_TOKEN,
-        "FRONTDESK_TELEGRAM__API_BASE": api_base,
-        "FRONTDESK_TELEGRAM__MODE": "polling",
-        "FRONTDESK_TELEGRAM__POLLING_TIMEOUT": "1",
-        "FRONTDESK_TELEGRAM__PER_CHAT_INTERVAL": "0.01",
-        "FRONTDESK_TELEGRAM__PER_SECOND": "500",
-        "FRONTDESK_TELEGRAM__STAFF_BOT_USERNAME": STAFF_BOT,
-    })
+    env.update(telegram_env(api_base))
     (tmp_path / "logs").mkdir()
     server = Server(env, free_port(), tmp_path / "logs")
     rest = Rest(server, API_KEY)

@@ -349,3 +349,17 @@ def wechat_env(api_base: str, budget: float = 2.0) -> dict[str, str]:
         "FRONTDESK_WECHAT__API_BASE": api_base,
         "FRONTDESK_WECHAT__REPLY_BUDGET_SECONDS": str(budget),
     }
+
+
+def telegram_env(api_base: str) -> dict[str, str]:
+    """Both bots polling the fake Telegram at ``api_base``, with limits out of the tests' way."""
+    return {
+        "FRONTDESK_TELEGRAM__CLIENT_TOKEN": CLIENT_TOKEN,
+        "FRONTDESK_TELEGRAM__STAFF_TOKEN": STAFF_TOKEN,
+        "FRONTDESK_TELEGRAM__API_BASE": api_base,
+        "FRONTDESK_TELEGRAM__MODE": "polling",
+        "FRONTDESK_TELEGRAM__POLLING_TIMEOUT": "1",
+        "FRONTDESK_TELEGRAM__PER_CHAT_INTERVAL": "0.01",
+        "FRONTDESK_TELEGRAM__PER_SECOND": "500",
+        "FRONTDESK_TELEGRAM__STAFF_BOT_USERNAME": STAFF_BOT,
+    }

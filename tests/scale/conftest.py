@@ -27,14 +27,12 @@ from tests.crash.conftest import (
     postgres_seed,
 )
 from tests.crash.harness import (
-    CLIENT_TOKEN,
-    STAFF_BOT,
-    STAFF_TOKEN,
     Clock,
     Rest,
     Server,
     free_port,
     new_fake_telegram,
+    telegram_env,
 )
 
 __all__ = ["postgres_seed"]  # a fixture: the seeded template database of the kill suite
@@ -84,17 +82,7 @@ async def workers_scenario(tmp_path: Path, trained_model: Path, postgres_url: st
     fake = new_fake_telegram()
     api_base = await fake.start()
     env = base_env(tmp_path, trained_model, db_url)
-    env.update({
-        "REDIS_URL": redis_url,
-        "FRONTDESK_TELEGRAM__CLIENT_TOKEN": CLIENT_TOKEN,
-        "FRONTDESK_TELEGRAM__STAFF_TOKEN": STAFF_TOKEN,
-        "FRONTDESK_TELEGRAM__API_BASE": api_base,
-        "FRONTDESK_TELEGRAM__MODE": "polling",
-        "FRONTDESK_TELEGRAM__POLLING_TIMEOUT": "1",
-        "FRONTDESK_TELEGRAM__PER_CHAT_INTERVAL": "0.01",
-        "FRONTDESK_TELEGRAM__PER_SECOND": "500",
-        "FRONTDESK_TELEGRAM__STAFF_BOT_USERNAME": STAFF_BOT,
-    })
+    env.update({"REDIS_URL": redis_url, **telegram_env(api_base)})
     (tmp_path / "logs").mkdir()
     server = Server(env, free_port(), tmp_path / "logs", workers=WORKERS)
     rest = Rest(server, API_KEY)
