@@ -41,10 +41,15 @@ class RosterRow:
 
 
 def _skilled(rows: Any, service: str) -> list[RosterRow]:
-    quoted = json.dumps(service)
-    return [RosterRow(r.id, json.loads(r.skills), json.loads(r.languages or "[]"), json.loads(r.districts or "[]"),
-                      r.city, r.rating, r.pets_ok, json.loads(r.attributes or "[]"), r.status)
-            for r in rows if r.skills and quoted in r.skills and service in json.loads(r.skills)]
+    quoted, out = json.dumps(service), []
+    for r in rows:
+        if not r.skills or quoted not in r.skills:  # a cheap look at the text before decoding it
+            continue
+        skills = json.loads(r.skills)
+        if service in skills:
+            out.append(RosterRow(r.id, skills, json.loads(r.languages or "[]"), json.loads(r.districts or "[]"),
+                                 r.city, r.rating, r.pets_ok, json.loads(r.attributes or "[]"), r.status))
+    return out
 
 
 def schedules(session: Session, hks: list[Any], around: datetime, tz: tzinfo = UTC,
