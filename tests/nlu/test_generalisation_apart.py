@@ -38,9 +38,17 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+class Held(list[tuple[str, set[str]]]):
+    """The held-out messages' keys; its repr names none, so a failing run never shows the set to whoever
+    writes training data (pytest prints a failing test's arguments)."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} held-out messages>"
+
+
 @pytest.fixture(scope="module")
-def held() -> list[tuple[str, set[str], str]]:
-    return [(k, _grams(k), item.text) for item in load_set() if len(k := _key(item.text)) >= MIN_CHARS]
+def held() -> Held:
+    return Held((k, _grams(k)) for item in load_set() if len(k := _key(item.text)) >= MIN_CHARS)
 
 
 def test_the_set_covers_every_language_and_intent() -> None:
@@ -51,7 +59,7 @@ def test_the_set_covers_every_language_and_intent() -> None:
     assert {i.intent for i in items} == training  # every intent, and no label the model does not know
 
 
-def test_no_training_example_copies_a_generalisation_message(held: list[tuple[str, set[str], str]]) -> None:
+def test_no_training_example_copies_a_generalisation_message(held: Held) -> None:
     close = []
     allowed = _coincidences()
     assert len(allowed) <= FROZEN, "coincidences.txt is frozen: write a different training example instead"
@@ -60,7 +68,8 @@ def test_no_training_example_copies_a_generalisation_message(held: list[tuple[st
         if len(key) < MIN_CHARS or ex.text in allowed:
             continue
         grams = _grams(key)
-        for hkey, hgrams, htext in held:
-            if key == hkey or _jaccard(grams, hgrams) >= NEAR:
-                close.append(f"{ex.text!r} ~ {htext!r}")
+        overlap = max((1.0 if key == hkey else _jaccard(grams, hgrams) for hkey, hgrams in held), default=0.0)
+        if overlap >= NEAR:
+            close.append(f"{ex.text!r} ({overlap:.2f})")
+    # Only the training side is named: rewrite that example in other words, without looking at the set.
     assert not close, "training examples too close to the generalisation set:\n" + "\n".join(close)
