@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from backend.domain.area import ServiceArea
 from backend.domain.places import canonical_district, city_of_district
@@ -32,9 +33,21 @@ class Ranked:
     reasons: dict[str, float] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)
+def _canonical(city: str | None, districts: frozenset[str]) -> frozenset[str]:
+    # Pure (the place tables never change in a process), and a roster repeats the same few cities and
+    # district lists: a big ranking looks each one up once, not once per housekeeper.
+    return frozenset(str(canonical_district(city, d)) for d in districts)
+
+
+@lru_cache(maxsize=4096)
+def _canonical_one(city: str | None, district: str) -> str:
+    return str(canonical_district(city, district))
+
+
 def home_districts(c: Candidate) -> frozenset[str]:
     """Her districts by their canonical names (a roster or an older row may say 朝阳 or Chaoyang)."""
-    return frozenset(str(canonical_district(c.city, d)) for d in c.districts)
+    return _canonical(c.city, c.districts)
 
 
 def district_score(c: Candidate, district: str | None, adjacent: frozenset[str] = frozenset()) -> float:
@@ -42,7 +55,7 @@ def district_score(c: Candidate, district: str | None, adjacent: frozenset[str] 
     if not district:
         return 0.0
     mine = home_districts(c)
-    canon = str(canonical_district(c.city, district))
+    canon = _canonical_one(c.city, district)
     return 1.0 if canon in mine else 0.5 if mine & adjacent else 0.0
 
 
@@ -88,16 +101,16 @@ def rank(candidates: list[Candidate], client_language: str, district: str | None
     """``preferred``: the client's ask-for-her-again list; those get the bonus, shown as its own reason.
     ``adjacent``: the districts next to the job's (they score half the district weight)."""
     busiest = max((c.recent_jobs for c in candidates), default=0) or 1
+    w = WEIGHTS
     out = []
-    for c in candidates:
-        parts = {
-            "rating": min(max(c.rating, 0.0), 5.0) / 5.0,
-            "continuity": 1.0 if c.housekeeper_id == last_housekeeper_id else 0.0,
-            "language": 1.0 if client_language in c.languages else 0.0,
-            "district": district_score(c, district, adjacent),
-            "fairness": 1.0 - c.recent_jobs / busiest,
+    for c in candidates:  # a literal dict, not a comprehension over parts: hundreds are ranked per booking
+        reasons = {
+            "rating": round(w["rating"] * (min(max(c.rating, 0.0), 5.0) / 5.0), 4),
+            "continuity": round(w["continuity"] * (1.0 if c.housekeeper_id == last_housekeeper_id else 0.0), 4),
+            "language": round(w["language"] * (1.0 if client_language in c.languages else 0.0), 4),
+            "district": round(w["district"] * district_score(c, district, adjacent), 4),
+            "fairness": round(w["fairness"] * (1.0 - c.recent_jobs / busiest), 4),
         }
-        reasons = {k: round(WEIGHTS[k] * v, 4) for k, v in parts.items()}
         if c.housekeeper_id in preferred:
             reasons[PREFERRED_BONUS[0]] = PREFERRED_BONUS[1]
         out.append(Ranked(c.housekeeper_id, round(sum(reasons.values()), 4), reasons))

@@ -74,8 +74,8 @@ def candidates_count(ctx: Context, session: Session, client_id: int, req: Reques
     start, end = interval(ctx, req)
     never, needs = constraints(ctx, session, client_id, req.standing_notes)
     city, district = ctx.area.locate(req.address, req.city, req.district)  # and the same area rule
-    return len(by_area(ctx.area, free_candidates(ctx, session, req.service, start, end, never, needs), city,
-                       district)[0])
+    free = free_candidates(ctx, session, req.service, start, end, never, needs, recent=False)  # a count: no ranking
+    return len(by_area(ctx.area, free, city, district)[0])
 
 
 def alternatives(ctx: Context, session: Session, client_id: int, req: Request) -> list[datetime]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from backend.domain.availability import overlaps
 from backend.domain.booking_state import transition
-from backend.domain.matching import adjacent_to, by_area, rank
+from backend.domain.matching import Ranked, adjacent_to, by_area, rank
 from backend.orm import Booking, Client, Housekeeper, MatchCandidate, Notification, Offer
 from backend.services import Context, DomainError, vetting
 from backend.services.audit import record
@@ -31,6 +32,37 @@ def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str,
     record(session, ctx.clock.now(), "booking", b.id, old, new, actor, **detail)
 
 
+def _ranking(ctx: Context, session: Session, b: Booking,
+             prefer: int | None = None) -> tuple[list[Ranked], dict[int, str]]:
+    """Every free housekeeper for the booking, best first, and those passed over (id → reason)."""
+    client = session.get(Client, b.client_id)
+    never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
+    unfit: dict[int, str] = {}
+    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit)
+    cands, away = by_area(ctx.area, cands, b.city, b.district)  # another city, or too far: never offered
+    unfit.update(away)
+    preferred = frozenset(int(i) for i in (client.preferred or [])) if client else frozenset()
+    ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
+                  preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
+    ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
+    return ranked, unfit
+
+
+def _ranked_rows(ctx: Context, session: Session, b: Booking, ranked: list[Ranked],
+                 prefer: int | None = None) -> list[dict[str, Any]]:
+    """A row per ranked candidate with its reasons; before the vetting policy is enforced a missing item
+    is flagged (matched, but managers see it)."""
+    vetting_warnings = vetting.warnings(ctx, session, [r.housekeeper_id for r in ranked], b.service, b.starts_at)
+    rows = []
+    for i, r in enumerate(ranked, 1):
+        reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
+        if r.housekeeper_id in vetting_warnings:
+            reasons = {**reasons, "vetting_warning": vetting_warnings[r.housekeeper_id]}
+        rows.append({"booking_id": b.id, "housekeeper_id": r.housekeeper_id, "rank": i, "score": r.score,
+                     "reasons": reasons, "state": "ranked"})
+    return rows
+
+
 def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None,
                     free: set[int] | None = None) -> int:
     """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first).
@@ -39,26 +71,10 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     Those free but unfit for the profile are kept as ``excluded`` rows (never offered) with the reason,
     so /candidates shows why she was passed over. Returns the number ranked; ``free`` (when given)
     gets their ids, checked free in this transaction (``offer_next`` need not check them again)."""
-    client = session.get(Client, b.client_id)
-    never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
-    unfit: dict[int, str] = {}
-    vetting_warnings: dict[int, str] = {}  # before the vetting policy is enforced: matched, but flagged
-    cands = free_candidates(ctx, session, b.service, b.starts_at, b.ends_at, never, needs, unfit, vetting_warnings)
-    cands, away = by_area(ctx.area, cands, b.city, b.district)  # another city, or too far: never offered
-    unfit.update(away)
-    preferred = frozenset(int(i) for i in (client.preferred or [])) if client else frozenset()
-    ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
-                  preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
-    ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
+    ranked, unfit = _ranking(ctx, session, b, prefer)
     if free is not None:
         free.update(r.housekeeper_id for r in ranked)
-    rows = []
-    for i, r in enumerate(ranked, 1):
-        reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
-        if r.housekeeper_id in vetting_warnings:
-            reasons = {**reasons, "vetting_warning": vetting_warnings[r.housekeeper_id]}
-        rows.append({"booking_id": b.id, "housekeeper_id": r.housekeeper_id, "rank": i, "score": r.score,
-                     "reasons": reasons, "state": "ranked"})
+    rows = _ranked_rows(ctx, session, b, ranked, prefer)
     for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
         rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
                      "reasons": {"excluded": problem}, "state": "excluded"})
@@ -72,9 +88,24 @@ def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system"
     """Offer the booking to the best remaining candidate still free; none left → unassigned.
     ``checked``: ids found free in this same transaction (just ranked): not read again."""
     now = ctx.clock.now()
-    for cand in session.scalars(select(MatchCandidate).where(MatchCandidate.booking_id == b.id,
-                                                             MatchCandidate.state == "ranked")
-                                .order_by(MatchCandidate.rank)):
+    offer = _offer_best(ctx, session, b, actor, set(checked))
+    if offer is not None:
+        return offer
+    set_status(ctx, session, b, "unassigned", actor)
+    notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
+           subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
+    escalate(ctx, session, "unassigned", client_id=b.client_id, booking_id=b.id, service=b.service,
+             starts_at=b.starts_at.isoformat())
+    return None
+
+
+def _offer_best(ctx: Context, session: Session, b: Booking, actor: str, checked: set[int]) -> Offer | None:
+    """The offer to the best stored candidate still free (those no longer free are marked skipped)."""
+    now = ctx.clock.now()
+    best = (select(MatchCandidate).where(MatchCandidate.booking_id == b.id, MatchCandidate.state == "ranked")
+            .order_by(MatchCandidate.rank, MatchCandidate.id).limit(1))
+    # One at a time (a skipped one is flushed before the next read): the best is nearly always taken.
+    while (cand := session.scalar(best)) is not None:
         if cand.housekeeper_id in checked:
             reason = None
         else:
@@ -83,6 +114,7 @@ def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system"
         if reason is not None:
             cand.state = "skipped"
             cand.reasons = {**cand.reasons, "skipped": reason}
+            session.flush()  # before the next read, autoflush or not
             continue
         cand.state = "offered"
         hk_id = cand.housekeeper_id
@@ -97,11 +129,6 @@ def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system"
                ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes,
                profile_codes=offer_codes(ctx, b.standing_notes))  # our words for what matters, not the client's
         return offer
-    set_status(ctx, session, b, "unassigned", actor)
-    notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
-           subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
-    escalate(ctx, session, "unassigned", client_id=b.client_id, booking_id=b.id, service=b.service,
-             starts_at=b.starts_at.isoformat())
     return None
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import Text, and_, cast, false, or_, select
+from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from backend.domain.availability import Schedule, unavailable_reason
+from backend.domain.availability import Schedule, overlaps, unavailable_reason
 from backend.domain.matching import Candidate
 from backend.domain.placements import term_bounds
 from backend.domain.profile import unmet
@@ -27,28 +27,36 @@ MATCH_COLUMNS = (Housekeeper.id, cast(Housekeeper.skills, Text).label("skills"),
                  Housekeeper.pets_ok, cast(Housekeeper.attributes, Text).label("attributes"), Housekeeper.status)
 
 
-@dataclass(frozen=True)
-class RosterRow:
+class RosterRow(NamedTuple):  # a tuple: hundreds are built per ranking, and a frozen dataclass is slow to build
     id: int
-    skills: list[str]
-    languages: list[str]
-    districts: list[str]
+    skills: frozenset[str]
+    languages: frozenset[str]
+    districts: frozenset[str]
     city: str | None
     rating: float
     pets_ok: bool
-    attributes: list[str]
+    attributes: frozenset[str]
     status: str
+    recent: int = 0  # confirmed or completed jobs in the week before the job (read with the row on visits)
+
+
+@lru_cache(maxsize=8192)
+def _texts(raw: str | None) -> frozenset[str]:
+    """A JSON list column's text, decoded once per distinct value: a roster repeats the same few
+    skill, language and attribute lists (and many district lists) across hundreds of rows."""
+    return frozenset(json.loads(raw)) if raw else frozenset()
 
 
 def _skilled(rows: Any, service: str) -> list[RosterRow]:
+    """Rows of MATCH_COLUMNS (and, from the visit statement, her recent jobs) of those with the skill."""
     quoted, out = json.dumps(service), []
-    for r in rows:
-        if not r.skills or quoted not in r.skills:  # a cheap look at the text before decoding it
+    for hk_id, skills, languages, districts, city, rating, pets_ok, attributes, status, *recent in rows:
+        if not skills or quoted not in skills:  # a cheap look at the text before decoding it
             continue
-        skills = json.loads(r.skills)
-        if service in skills:
-            out.append(RosterRow(r.id, skills, json.loads(r.languages or "[]"), json.loads(r.districts or "[]"),
-                                 r.city, r.rating, r.pets_ok, json.loads(r.attributes or "[]"), r.status))
+        decoded = _texts(skills)
+        if service in decoded:
+            out.append(RosterRow(hk_id, decoded, _texts(languages), _texts(districts), city, rating, pets_ok,
+                                 _texts(attributes), status, recent[0] if recent else 0))
     return out
 
 
@@ -92,30 +100,15 @@ def schedules(session: Session, hks: list[Any], around: datetime, tz: tzinfo = U
             for h in hks}
 
 
-def free_for_visit(visit: tuple[datetime, datetime, timedelta], tz: tzinfo) -> Any:
-    """SQL: her hours that day cover the visit, and no job (with the travel buffer) or time off overlaps
-    it — what ``unavailable_reason`` checks, asked of the database so that a big roster's busy majority
-    is never loaded. (Skills, certificates and placement holds are checked on the few rows left.)"""
-    start, end, buffer = visit
-    local = start.astimezone(tz)
-    first = local.hour * 60 + local.minute
-    last = first + int((end - start).total_seconds() // 60)
-    # Uncorrelated subqueries: each runs once (on its index), not once per housekeeper.
-    hours = select(WorkingHours.housekeeper_id).where(
-        WorkingHours.weekday == local.weekday(), WorkingHours.start_minute <= first, WorkingHours.end_minute >= last)
-    busy = select(Booking.housekeeper_id).where(Booking.status.in_(BUSY), Booking.ends_at > start - buffer,
-                                                Booking.starts_at < end + buffer, Booking.housekeeper_id.is_not(None))
-    off = select(TimeOff.housekeeper_id).where(TimeOff.ends_at > start, TimeOff.starts_at < end)
-    return and_(Housekeeper.id.in_(hours), Housekeeper.id.not_in(busy), Housekeeper.id.not_in(off))
-
-
-def held_terms(session: Session, ids: list[int], tz: tzinfo) -> dict[int, list[tuple[datetime, datetime]]]:
-    """The placement terms each housekeeper is held for (willing, while the client interviews)."""
+def held_terms(session: Session, ids: list[int] | None, tz: tzinfo) -> dict[int, list[tuple[datetime, datetime]]]:
+    """The placement terms each housekeeper is held for (willing, while the client interviews);
+    ``ids`` None: everyone's (a small table: only candidates held while a client interviews)."""
     out: dict[int, list[tuple[datetime, datetime]]] = {}
-    for hk_id, start, end in session.execute(select(PlacementCandidate.housekeeper_id, Placement.start_date,
-                                                    Placement.end_date).join(
-            Placement, Placement.id == PlacementCandidate.placement_id).where(
-            PlacementCandidate.housekeeper_id.in_(ids), PlacementCandidate.state == "willing")):
+    q = select(PlacementCandidate.housekeeper_id, Placement.start_date, Placement.end_date).join(
+        Placement, Placement.id == PlacementCandidate.placement_id).where(PlacementCandidate.state == "willing")
+    if ids is not None:
+        q = q.where(PlacementCandidate.housekeeper_id.in_(ids))
+    for hk_id, start, end in session.connection().execute(q):
         out.setdefault(hk_id, []).append(term_bounds(start, end, tz))
     return out
 
@@ -154,43 +147,93 @@ def constraints(ctx: Context, session: Session, client_id: int,
 def free_candidates(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
                     exclude: set[int], needs: frozenset[str] = frozenset(),
                     unfit: dict[int, str] | None = None,
-                    warnings: dict[int, str] | None = None) -> list[Candidate]:
+                    warnings: dict[int, str] | None = None, *, recent: bool = True) -> list[Candidate]:
     """Free housekeepers who meet the profile's ``needs`` (hard). Those free but unfit are put in
     ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why; so are
     those on the client's never-again list (``exclude``), free or not ("never_again"). A required
     vetting item missing or lapsed is hard once enforced ("vetting:insurance"); before that the free
-    ones are kept and ``warnings`` (when given) gets id → the items ("insurance,training")."""
-    svc = ctx.catalogue[service]
-    visit = (start, end, timedelta(minutes=ctx.travel_buffer_minutes)) if svc.is_visit else None
+    ones are kept and ``warnings`` (when given) gets id → the items ("insurance,training").
+    ``recent`` False (a count, no ranking): a visit's candidates come without their recent jobs (0)."""
+    if ctx.catalogue[service].is_visit:
+        free = free_for_visit_rows(ctx, session, service, start, end, exclude, unfit, recent=recent)
+    else:
+        free = free_by_schedule(ctx, session, service, start, end, exclude, unfit)
+    return fit(ctx, session, free, service, start, needs, unfit, warnings)
+
+
+@lru_cache(maxsize=64)
+def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
+    """Who is free for a visit, as one statement built once per set of required certificates (only its
+    values change; building it anew cost more than running it): active, the skill (a look at the JSON
+    text, confirmed once decoded), each certificate valid on the visit's last local day, her hours that
+    weekday cover it, no job with the travel buffer and no time off overlap it — the rules of
+    ``unavailable_reason`` — and (``with_recent``) her jobs of the week before, for the fairness score."""
+    p = bindparam
+    # Uncorrelated subqueries: each runs once (on its index), not once per housekeeper.
+    hours = select(WorkingHours.housekeeper_id).where(
+        WorkingHours.weekday == p("weekday"), WorkingHours.start_minute <= p("first"),
+        WorkingHours.end_minute >= p("last"))
+    busy = select(Booking.housekeeper_id).where(Booking.status.in_(BUSY), Booking.ends_at > p("busy_from"),
+                                                Booking.starts_at < p("busy_to"), Booking.housekeeper_id.is_not(None))
+    off = select(TimeOff.housekeeper_id).where(TimeOff.ends_at > p("start"), TimeOff.starts_at < p("end"))
+    certified = [Housekeeper.id.in_(select(Certificate.housekeeper_id).where(
+        Certificate.kind == kind, Certificate.expires_on >= p("last_day"))) for kind in certificates]
+    # Correlated, on her bookings' index: counted for the few rows left, not for the whole month's jobs.
+    recent = select(func.count()).where(Booking.housekeeper_id == Housekeeper.id,
+                                        Booking.status.in_((*BUSY, "completed")), Booking.starts_at >= p("week_ago"),
+                                        Booking.starts_at < p("start")).scalar_subquery()
+    return (select(*MATCH_COLUMNS, *([recent.label("recent")] if with_recent else []))
+            .where(Housekeeper.status == "active", cast(Housekeeper.skills, Text).like(p("skill"), escape="/"),
+                   Housekeeper.id.in_(hours), Housekeeper.id.not_in(busy), Housekeeper.id.not_in(off), *certified,
+                   Housekeeper.id.not_in(p("exclude", expanding=True)))
+            .order_by(Housekeeper.id))
+
+
+def _skill_pattern(service: str) -> str:
+    """LIKE pattern for a JSON list holding ``service`` (escaped with /)."""
+    quoted = json.dumps(service).replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{quoted}%"
+
+
+def free_for_visit_rows(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
+                        exclude: set[int], unfit: dict[int, str] | None = None, *,
+                        recent: bool = True) -> list[RosterRow]:
+    """A visit: who is free, asked of the database in one statement (``_visit_statement``), so that a
+    big roster's busy majority is never loaded and no schedule is built in Python; placement holds (a
+    small table) are checked on the rows left. The same rules as ``free_by_schedule`` (a test holds the
+    two equal on a seeded roster)."""
+    session.flush()  # Core reads below skip the ORM's autoflush: a job added in this unit of work must count
+    buffer = timedelta(minutes=ctx.travel_buffer_minutes)
+    local = start.astimezone(ctx.tz)
+    first = local.hour * 60 + local.minute
+    values = {"weekday": local.weekday(), "first": first, "last": first + int((end - start).total_seconds() // 60),
+              "busy_from": start - buffer, "busy_to": end + buffer, "start": start, "end": end,
+              "last_day": end.astimezone(ctx.tz).date(), "week_ago": start - timedelta(days=7),
+              "skill": _skill_pattern(service), "exclude": sorted(exclude)}
+    if exclude and unfit is not None:  # those on the never-again list are reported, free or not
+        never = select(*MATCH_COLUMNS).where(Housekeeper.status == "active", Housekeeper.id.in_(sorted(exclude)))
+        unfit.update({hk.id: "never_again" for hk in _skilled(session.connection().execute(never), service)})
+    held = {hk_id for hk_id, terms in held_terms(session, None, ctx.tz).items()
+            if any(overlaps((start, end), t, buffer) for t in terms)}
+    # Core rows, not the ORM session's: the same values, without its per-row bookkeeping.
+    statement = _visit_statement(tuple(ctx.catalogue[service].certificates), recent)
+    rows = session.connection().execute(statement, values).all()
+    return [hk for hk in _skilled(rows, service) if hk.id not in held]
+
+
+def free_by_schedule(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
+                     exclude: set[int], unfit: dict[int, str] | None = None) -> list[RosterRow]:
+    """Who is free, by each skilled housekeeper's schedule read into Python and judged by
+    ``unavailable_reason`` (a placement: its first day from 08:00, see ``why_not``)."""
     roster = select(*MATCH_COLUMNS).where(Housekeeper.status == "active").order_by(Housekeeper.id)
-    if visit is not None:
-        # Those on the client's never-again list are reported free or not: read them whatever their day.
-        never = Housekeeper.id.in_(sorted(exclude)) if exclude else false()
-        roster = roster.where(or_(never, free_for_visit(visit, ctx.tz)))
     skilled = _skilled(session.execute(roster), service)
     hks = [hk for hk in skilled if hk.id not in exclude]
     if unfit is not None:
         unfit.update({hk.id: "never_again" for hk in skilled if hk.id in exclude})
     if not hks:
         return []
-    scheds = schedules(session, hks, start, ctx.tz, visit)
-    available = [hk for hk in hks if why_not(ctx, session, hk, service, start, end, scheds[hk.id], False) is None]
-    vetted = vetting.problems(ctx, session, available, service, start)  # one query for all (the job's local date)
-    if warnings is not None:
-        warnings.update(vetting.warnings(ctx, session, [hk.id for hk in available if hk.id not in vetted],
-                                         service, start))
-    free = []
-    for hk in available:
-        if hk.id in vetted:
-            if unfit is not None:
-                unfit[hk.id] = vetted[hk.id]
-            continue
-        problem = unmet(needs, bool(hk.pets_ok), frozenset(hk.languages or []),
-                        frozenset(hk.attributes or [])) if needs else None
-        if problem is None:
-            free.append(hk)
-        elif unfit is not None:
-            unfit[hk.id] = problem
+    scheds = schedules(session, hks, start, ctx.tz)
+    free = [hk for hk in hks if why_not(ctx, session, hk, service, start, end, scheds[hk.id], False) is None]
     if not free:
         return []
     week_ago = start - timedelta(days=7)
@@ -199,5 +242,25 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
             Booking.housekeeper_id.in_([h.id for h in free]), Booking.status.in_((*BUSY, "completed")),
             Booking.starts_at >= week_ago, Booking.starts_at < start)):
         recent[hk_id] = recent.get(hk_id, 0) + 1
-    return [Candidate(hk.id, hk.rating, frozenset(hk.languages), frozenset(hk.districts), recent.get(hk.id, 0),
-                      hk.city) for hk in free]
+    return [hk._replace(recent=recent.get(hk.id, 0)) for hk in free]
+
+
+def fit(ctx: Context, session: Session, free: list[RosterRow], service: str, start: datetime,
+        needs: frozenset[str], unfit: dict[int, str] | None = None,
+        warnings: dict[int, str] | None = None) -> list[Candidate]:
+    """The free housekeepers whose vetting file allows the job and who meet the profile's ``needs``."""
+    if not free:
+        return []
+    vetted = vetting.problems(ctx, session, free, service, start)  # one query for all (the job's local date)
+    if warnings is not None:
+        warnings.update(vetting.warnings(ctx, session, [hk.id for hk in free if hk.id not in vetted],
+                                         service, start))
+    out = []
+    for hk in free:
+        problem = vetted.get(hk.id) or (unmet(needs, bool(hk.pets_ok), hk.languages, hk.attributes)
+                                        if needs else None)
+        if problem is None:
+            out.append(Candidate(hk.id, hk.rating, hk.languages, hk.districts, hk.recent, hk.city))
+        elif unfit is not None:
+            unfit[hk.id] = problem
+    return out
