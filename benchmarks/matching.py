@@ -12,8 +12,8 @@ weeks ahead). Then it times what a real booking runs for a 3-hour cleaning visit
 
 - ``check``: ``bookings.candidates_count`` (what Backend.check asks before the form confirms);
 - ``free_candidates``: who is free and fit, alone (inside candidates_count and the ranking);
-- ``book``: ``bookings.create`` — the booking row, ``rank_candidates`` (match, rank all, store the best
-  ``offers.TOP_K`` and every exclusion) and ``offer_next`` — in a transaction rolled back after each run,
+- ``book``: ``bookings.create`` — the booking row, ``rank_candidates`` (match, rank and store every
+  candidate and every exclusion) and ``offer_next`` — in a transaction rolled back after each run,
   with ``rank_candidates`` and ``offer_next`` also timed on their own.
 
 Prints median and p95 per step in ms, and the median CPU time of this process per main step ("app CPU":
