@@ -60,19 +60,14 @@ def _skilled(rows: Any, service: str) -> list[RosterRow]:
     return out
 
 
-def schedules(session: Session, hks: list[Any], around: datetime, tz: tzinfo = UTC,
-              visit: tuple[datetime, datetime, timedelta] | None = None) -> dict[int, Schedule]:
+def schedules(session: Session, hks: list[Any], around: datetime, tz: tzinfo = UTC) -> dict[int, Schedule]:
     """Schedules of many housekeepers around a time, in six queries whatever their number. A candidate
     held for a placement (willing, while the client interviews) is busy for its term: short visits
-    before the start are still hers to take. ``visit`` (start, end, travel buffer): only what can
-    decide that one visit is read (its weekday's hours, what overlaps it): a big roster is mostly not."""
+    before the start are still hers to take."""
     ids = [h.id for h in hks]
     window = (around - timedelta(days=2), around + timedelta(days=2))
     hours_q = select(WorkingHours.housekeeper_id, WorkingHours.weekday, WorkingHours.start_minute,
                      WorkingHours.end_minute).where(WorkingHours.housekeeper_id.in_(ids))
-    if visit is not None:
-        window = (visit[0] - visit[2], visit[1] + visit[2])
-        hours_q = hours_q.where(WorkingHours.weekday == visit[0].astimezone(tz).weekday())
     hours: dict[int, dict[int, list[tuple[int, int]]]] = {i: {} for i in ids}
     certs: dict[int, dict] = {i: {} for i in ids}
     offs: dict[int, list] = {i: [] for i in ids}
@@ -146,19 +141,18 @@ def constraints(ctx: Context, session: Session, client_id: int,
 
 def free_candidates(ctx: Context, session: Session, service: str, start: datetime, end: datetime,
                     exclude: set[int], needs: frozenset[str] = frozenset(),
-                    unfit: dict[int, str] | None = None,
-                    warnings: dict[int, str] | None = None, *, recent: bool = True) -> list[Candidate]:
+                    unfit: dict[int, str] | None = None, *, recent: bool = True) -> list[Candidate]:
     """Free housekeepers who meet the profile's ``needs`` (hard). Those free but unfit are put in
     ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why; so are
     those on the client's never-again list (``exclude``), free or not ("never_again"). A required
     vetting item missing or lapsed is hard once enforced ("vetting:insurance"); before that the free
-    ones are kept and ``warnings`` (when given) gets id → the items ("insurance,training").
+    ones are kept (the ranking flags what is missing, offers.rank_candidates).
     ``recent`` False (a count, no ranking): a visit's candidates come without their recent jobs (0)."""
     if ctx.catalogue[service].is_visit:
         free = free_for_visit_rows(ctx, session, service, start, end, exclude, unfit, recent=recent)
     else:
         free = free_by_schedule(ctx, session, service, start, end, exclude, unfit)
-    return fit(ctx, session, free, service, start, needs, unfit, warnings)
+    return fit(ctx, session, free, service, start, needs, unfit)
 
 
 @lru_cache(maxsize=64)
@@ -246,15 +240,11 @@ def free_by_schedule(ctx: Context, session: Session, service: str, start: dateti
 
 
 def fit(ctx: Context, session: Session, free: list[RosterRow], service: str, start: datetime,
-        needs: frozenset[str], unfit: dict[int, str] | None = None,
-        warnings: dict[int, str] | None = None) -> list[Candidate]:
+        needs: frozenset[str], unfit: dict[int, str] | None = None) -> list[Candidate]:
     """The free housekeepers whose vetting file allows the job and who meet the profile's ``needs``."""
     if not free:
         return []
     vetted = vetting.problems(ctx, session, free, service, start)  # one query for all (the job's local date)
-    if warnings is not None:
-        warnings.update(vetting.warnings(ctx, session, [hk.id for hk in free if hk.id not in vetted],
-                                         service, start))
     out = []
     for hk in free:
         problem = vetted.get(hk.id) or (unmet(needs, bool(hk.pets_ok), hk.languages, hk.attributes)
