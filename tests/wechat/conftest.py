@@ -52,6 +52,14 @@ class Env:
     async def says(self, text: str, user: FakeWeChatUser | None = None) -> Reply:
         return await (user or self.user).text(text)
 
+    async def hears(self, text: str, user: FakeWeChatUser | None = None) -> str:
+        """What the client read in answer: the passive reply, or, when a loaded machine made the turn
+        outlast the reply budget, the customer-service message the app sends instead."""
+        user = user or self.user
+        before = len(self.wx.texts(user.openid))
+        said = await user.text(text)
+        return said.text if said.text is not None else await self.wx.wait_for(user.openid, "", after=before)
+
     @property
     def wecom(self) -> WeComEnv:
         """The staff side, with the WeCom helpers of tests/wechat/wecom_conftest.py (same app and server)."""

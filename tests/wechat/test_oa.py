@@ -326,8 +326,8 @@ async def test_a_client_of_the_widget_links_wechat_with_a_one_time_code(wechat: 
 async def test_link_codes_cannot_be_guessed_and_a_chat_with_bookings_is_not_merged(wechat: Env) -> None:
     other = wechat.person("oGuesser0000000000000000001")
     for i in range(5):
-        assert "不对或已过期" in (await other.text(f"绑定 {10000000 + i}")).text
-    assert "次数太多" in (await other.text("绑定 10000009")).text
+        assert "不对或已过期" in await wechat.hears(f"绑定 {10000000 + i}", other)
+    assert "次数太多" in await wechat.hears("绑定 10000009", other)
     from dialogs.messages import IncomingMessage
 
     web = await wechat.app.desk.handle(IncomingMessage("rest", "web-visitor-2", "link", message_id="w2",
@@ -365,6 +365,5 @@ async def test_wrong_codes_from_many_chats_are_limited_together(wechat: Env, mon
 
     monkeypatch.setattr(linking, "MAX_TRIES_ALL", 3)
     for i in range(3):
-        said = await wechat.person(f"oRotating{i:018d}").text("绑定 12345678")
-        assert "不对或已过期" in said.text
-    assert "次数太多" in (await wechat.person("oRotating999999999999999999").text("绑定 12345678")).text
+        assert "不对或已过期" in await wechat.hears("绑定 12345678", wechat.person(f"oRotating{i:018d}"))
+    assert "次数太多" in await wechat.hears("绑定 12345678", wechat.person("oRotating999999999999999999"))
