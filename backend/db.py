@@ -47,6 +47,9 @@ def _private_file(db_file: str) -> None:
                 log.warning("the database file %s is readable by others and not ours to tighten", path)
 
 
+PG_LOCK_TIMEOUT = "30s"  # the longest a statement waits for a row lock on PostgreSQL
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         db_file = make_url(url).database
@@ -76,7 +79,13 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    # No wait without end: a row lock held by a session that never finishes (a worker frozen or cut off
+    # mid-transaction) fails the waiting statement after 30 s, as SQLite's busy timeout does, instead of
+    # stalling its turn and the conversation behind it; keepalives notice a peer gone off the network.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
+                         connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT}", "connect_timeout": 10,
+                                       "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                                       "keepalives_count": 3})
 
 
 def ambient(engine: Engine) -> Session | None:

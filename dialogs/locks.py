@@ -18,6 +18,13 @@ from redis.exceptions import LockError
 log = logging.getLogger(__name__)
 
 
+class ConversationBusy(LockError):
+    """Another turn of this conversation held its lock for the whole wait: the message was not handled,
+    and the sender should send it again shortly (REST answers 503 with Retry-After)."""
+
+    retry_after = 5
+
+
 class InProcessLocks:
     """An asyncio lock per conversation; FIFO, so messages are handled in arrival order."""
 
@@ -57,7 +64,7 @@ class RedisLocks:
         held = self.client.lock(f"frontdesk:conversation:{key}", timeout=self.lease, blocking_timeout=self.wait,
                                 sleep=0.01)
         if not await held.acquire():
-            raise LockError(f"conversation busy for over {self.wait:g} s")
+            raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
         renewal = asyncio.create_task(self._renew(held))
         try:
             yield

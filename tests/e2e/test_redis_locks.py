@@ -73,3 +73,40 @@ async def test_the_front_desk_runs_on_redis_locks(tmp_path, trained_model, redis
     nxt = await app.desk.handle(IncomingMessage("rest", "r-1", "朝阳区建国路88号"))
     assert "手机号" in nxt[0]["text"]
     await app.desk.locks.client.aclose()
+
+
+async def test_rest_answers_busy_with_503_and_the_message_goes_through_when_sent_again(
+        tmp_path, trained_model, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """A turn that holds the conversation past the wait: the next message is refused with 503 and
+    Retry-After, nothing of it is kept, and the same message id sent again is answered once."""
+    from aiohttp import ClientSession
+    from sqlalchemy import text as sql
+
+    from tests.conftest import make_app
+    from tests.e2e.conftest import API_KEY, secure, serve
+
+    app = secure(make_app(tmp_path, model=trained_model))
+    app.desk.locks = RedisLocks.from_url(redis_url)
+    app.desk.locks.wait = 0.5
+    server = await serve(app)
+    other = RedisLocks.from_url(redis_url)
+    held = other.client.lock("frontdesk:conversation:rest:busy-1", timeout=30)
+    assert await held.acquire()
+    body = {"sender": "busy-1", "message": "约个保洁", "message_id": "m-1"}
+    url = str(server.make_url("/webhooks/rest/webhook"))
+    async with ClientSession(headers={"X-Api-Key": API_KEY}) as http:
+        async with http.post(url, json=body) as r:
+            assert r.status == 503 and r.headers["Retry-After"] == "5"
+            assert "send it again" in (await r.json())["error"]
+        kept = sql("SELECT count(*) FROM processed_messages WHERE channel = 'rest'")
+        with app.backend.db.read() as s:
+            assert s.scalar(kept) == 0
+        await held.release()
+        async with http.post(url, json=body) as r:
+            assert r.status == 200
+            assert "时间" in " ".join(m.get("text", "") for m in await r.json())
+        with app.backend.db.read() as s:
+            assert s.scalar(kept) == 1
+    await server.close()
+    for w in (app.desk.locks, other):
+        await w.client.aclose()

@@ -63,13 +63,18 @@ def bind_every_housekeeper(sc: Scenario) -> None:
 
 # --- a. under load -----------------------------------------------------------------------------------
 async def say(sc: Scenario, sender: str, message: str, mid: str, failures: list[str]) -> list[dict[str, Any]]:
-    """One message; on a connection error (a worker died with it) the same message id again, until answered."""
+    """One message; on a connection error (a worker died with it) or a 503 (busy) the same message id
+    again, until answered."""
     for _ in range(TRIES):
         try:
             status, body = await sc.rest.post(sender, message, mid)
         except (ClientError, ConnectionError, TimeoutError):
             failures.append(mid)
             await asyncio.sleep(0.2)
+            continue
+        if status == 503:  # busy behind an earlier turn of this conversation: sent again, as documented
+            failures.append(mid)
+            await asyncio.sleep(1.0)
             continue
         assert status == 200, f"{mid} → {status}: {body}"
         return body
