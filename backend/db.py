@@ -79,13 +79,19 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    # No wait without end: a row lock held by a session that never finishes (a worker frozen or cut off
-    # mid-transaction) fails the waiting statement after 30 s, as SQLite's busy timeout does, instead of
-    # stalling its turn and the conversation behind it; keepalives notice a peer gone off the network.
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True,
-                         connect_args={"options": f"-c lock_timeout={PG_LOCK_TIMEOUT}", "connect_timeout": 10,
-                                       "keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
-                                       "keepalives_count": 3})
+    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _pg_connect(dbapi_conn: Any, _: Any) -> None:
+        # No wait without end: a row lock held by a session that never finishes (a worker frozen or cut
+        # off mid-transaction) fails the waiting statement after PG_LOCK_TIMEOUT, as SQLite's busy timeout
+        # does, instead of stalling its turn and the conversation behind it. Set per session, so the
+        # URL's own options, PGOPTIONS and poolers that refuse startup options are left alone.
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = '{PG_LOCK_TIMEOUT}'")
+        dbapi_conn.commit()
+
+    return engine
 
 
 def ambient(engine: Engine) -> Session | None:

@@ -48,6 +48,7 @@ from bot.telegram.common import (
 )
 from config.settings import TelegramSettings
 from dialogs.desk import FrontDesk
+from dialogs.locks import ConversationBusy
 from dialogs.messages import IncomingFile, IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -203,7 +204,11 @@ class ClientBot(PolledBot):
         msg = IncomingMessage(CHANNEL, str(chat), text, message_id=str(update.update_id), lang_hint=_lang_of(update),
                               contact_phone=contact_phone, attachments=files,
                               metadata={"attachment_refused": refused} if refused else {})
-        for reply in await self.desk.handle(msg):
+        try:
+            replies = await self.desk.handle(msg)
+        except ConversationBusy:  # nothing of it was kept, and Telegram will not deliver it again: say so
+            replies = [self.desk.notifier.text("utter_busy", _lang_of(update))]
+        for reply in replies:
             await self.send(chat, reply, inline_retries=INLINE_RETRIES)
 
     # --- sending --------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from bot.wechat.protocol import BadMessage, BadSignature, WeComCallback, WeComIn
 from bot.workers import Permanent, Retry, Unreachable
 from config.settings import WeComSettings
 from dialogs.domain import TRADITIONAL, traditional
+from dialogs.locks import ConversationBusy
 from dialogs.messages import IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,10 @@ class WeComChannel:
 
     async def _turn(self, userid: str, text: str, message_id: str,
                     send: bool = True) -> list[dict[str, Any]]:
-        replies = await self.desk.handle_staff(IncomingMessage(CHANNEL, userid, text, message_id=message_id))
+        try:
+            replies = await self.desk.handle_staff(IncomingMessage(CHANNEL, userid, text, message_id=message_id))
+        except ConversationBusy:  # nothing of it was kept, and WeCom will not deliver it again: say so
+            replies = [self.notifier.text("utter_busy", await self._lang(userid))]
         if replies is None:  # not on the roster: a polite refusal in both languages (WeCom has no locale)
             replies = [{"text": "\n".join(self.notifier.text("staff_stranger", lang)["text"] for lang in ("zh", "en"))}]
         if send:

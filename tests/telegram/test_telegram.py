@@ -207,3 +207,21 @@ async def test_deep_link_opens_a_booking_and_staff_messages_of_two_chats_both_co
                                                                                    "offset": 0, "length": 7}]}})
     await tg.fake.wait_for(STAFF, HK_A, "没有订单")
     await tg.fake.wait_for(STAFF, HK_B, "没有订单")
+
+
+async def test_a_message_kept_waiting_behind_a_busy_conversation_is_answered_busy(tg: Env, redis_url: str) -> None:
+    """Several workers (Redis locks): a message that cannot get its conversation within the wait is not
+    kept and Telegram will not deliver it again, so the client is told to send it again — and it works."""
+    from dialogs.locks import RedisLocks
+
+    tg.app.desk.locks = locks = RedisLocks.from_url(redis_url)
+    locks.wait = 0.5
+    held = locks.client.lock(f"frontdesk:conversation:telegram:{CUSTOMER}", timeout=30)
+    assert await held.acquire()  # another worker's long turn of this chat
+    await tg.client_says("约个保洁")
+    await tg.fake.wait_for(CLIENT, CUSTOMER, "请稍后再发一次")
+    assert "什么时间" not in "".join(tg.fake.texts(CLIENT, CUSTOMER))
+    await held.release()
+    await tg.client_says("约个保洁")
+    await tg.fake.wait_for(CLIENT, CUSTOMER, "什么时间")
+    await locks.client.aclose()
