@@ -326,3 +326,23 @@ async def test_a_manager_opening_a_case_on_wecom_gets_its_photo_from_storage(wec
     sent = await until(lambda: wx.to(MGR, "wecom_media"), what="the photo")
     media_id = sent[0]["payload"]["image"]["media_id"]
     assert sent[0]["payload"]["msgtype"] == "image" and wx.uploads[media_id] == ("image", "image/png", photo)
+
+
+async def test_a_message_kept_waiting_behind_a_busy_conversation_is_answered_busy(wecom: WeComEnv,
+                                                                                 redis_url: str) -> None:
+    """Several workers (Redis locks): WeCom never delivers a message twice, so one that cannot get its
+    conversation within the wait is answered with "send it again" — and sent again, it works."""
+    from dialogs.locks import RedisLocks
+
+    person = await asyncio.to_thread(wecom.app.backend.staff_by_code, "HKA")
+    token = await asyncio.to_thread(wecom.app.backend.create_invite, person.kind, person.id)
+    assert "欢迎" in await ask(wecom, HKA, token)
+    wecom.app.desk.locks = locks = RedisLocks.from_url(redis_url)
+    locks.wait = 0.5
+    held = locks.client.lock(f"frontdesk:conversation:wecom:{HKA}", timeout=30)
+    assert await held.acquire()  # another worker's long turn of this member
+    said = await ask(wecom, HKA, "/today")
+    assert "请稍后再发一次" in said and "这段时间没有订单" not in said
+    await held.release()
+    assert "这段时间没有订单" in await ask(wecom, HKA, "/today")
+    await locks.client.aclose()
