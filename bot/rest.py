@@ -26,6 +26,7 @@ from bot.auth import SESSION, STREAM, Authenticator, AuthError, Caller, SessionT
 from bot.longpoll import PollHub
 from bot.ratelimit import ClientAddress, Limits
 from dialogs.desk import FrontDesk
+from dialogs.locks import ConversationBusy
 from dialogs.messages import IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -191,7 +192,11 @@ class RestChannel:
         msg = IncomingMessage(CHANNEL, sender, text, message_id=str(mid) if mid is not None else None,
                               lang_hint=lang if isinstance(lang, str) else None, answer_duplicates=True)
         # A dropped connection must not cancel a half-done turn: the turn runs in its own task.
-        replies = await asyncio.shield(asyncio.ensure_future(self.desk.handle(msg)))
+        try:
+            replies = await asyncio.shield(asyncio.ensure_future(self.desk.handle(msg)))
+        except ConversationBusy as busy:  # nothing was kept: the same message again later is safe
+            return self._renew(self.error(503, "this conversation is busy with an earlier message; send it again",
+                                          "utter_busy", headers={"Retry-After": str(busy.retry_after)}), caller)
         return self._renew(web.json_response(_out(sender, replies), dumps=_dumps), caller)
 
     async def _pull(self, sender: str, ack: list[int] | None) -> list[dict[str, Any]]:

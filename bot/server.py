@@ -17,7 +17,6 @@ from bot.longpoll import PollHub
 from bot.ratelimit import ClientAddress, Limits
 from bot.rest import MAX_BODY, RestChannel
 from bot.workers import Dispatcher, Pusher, timer_worker
-from dialogs.locks import ConversationBusy
 
 log = logging.getLogger(__name__)
 STOP = web.AppKey("stop", asyncio.Event)
@@ -168,9 +167,6 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         if e.status < 400:
             raise
         return web.json_response({"error": e.reason}, status=e.status)
-    except ConversationBusy as e:  # nothing was handled: the same message again later is safe
-        return web.json_response({"error": "this conversation is busy with an earlier message; send it again"},
-                                 status=503, headers={"Retry-After": str(e.retry_after)})
     except Exception:
         log.exception("REST request failed: %s %s", request.method, request.path)
         return web.json_response({"error": "internal error"}, status=500)

@@ -97,7 +97,9 @@ async def test_rest_answers_busy_with_503_and_the_message_goes_through_when_sent
     async with ClientSession(headers={"X-Api-Key": API_KEY}) as http:
         async with http.post(url, json=body) as r:
             assert r.status == 503 and r.headers["Retry-After"] == "5"
-            assert "send it again" in (await r.json())["error"]
+            refusal = await r.json()
+            assert "send it again" in refusal["error"] and "请稍后再发一次" in refusal["message"]["zh"]
+            assert "send it again" in refusal["message"]["en"]
         kept = sql("SELECT count(*) FROM processed_messages WHERE channel = 'rest'")
         with app.backend.db.read() as s:
             assert s.scalar(kept) == 0
