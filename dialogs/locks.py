@@ -59,10 +59,14 @@ class RedisLocks:
 
         return cls(Redis.from_url(url))  # connects lazily, on first use
 
+    @staticmethod
+    def name(key: str) -> str:
+        """The Redis key of a conversation's lock (``key`` is "channel:sender")."""
+        return f"frontdesk:conversation:{key}"
+
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        held = self.client.lock(f"frontdesk:conversation:{key}", timeout=self.lease, blocking_timeout=self.wait,
-                                sleep=0.01)
+        held = self.client.lock(self.name(key), timeout=self.lease, blocking_timeout=self.wait, sleep=0.01)
         if not await held.acquire():
             raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
         renewal = asyncio.create_task(self._renew(held))

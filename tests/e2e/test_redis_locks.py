@@ -35,7 +35,7 @@ async def test_redis_locks_serialise_one_conversation_across_workers(redis_url: 
 async def test_a_lock_left_by_a_dead_worker_expires(redis_url: str) -> None:
     dead = RedisLocks.from_url(redis_url)
     # The worker took the lock and died: nothing renews or releases it.
-    assert await dead.client.lock("frontdesk:conversation:chat-9", timeout=0.5).acquire()
+    assert await dead.client.lock(dead.name("chat-9"), timeout=0.5).acquire()
     alive = RedisLocks.from_url(redis_url)
     alive.wait = 5
     async with alive.lock("chat-9"):
@@ -90,7 +90,7 @@ async def test_rest_answers_busy_with_503_and_the_message_goes_through_when_sent
     app.desk.locks.wait = 0.5
     server = await serve(app)
     other = RedisLocks.from_url(redis_url)
-    held = other.client.lock("frontdesk:conversation:rest:busy-1", timeout=30)
+    held = other.client.lock(other.name("rest:busy-1"), timeout=30)
     assert await held.acquire()
     body = {"sender": "busy-1", "message": "约个保洁", "message_id": "m-1"}
     url = str(server.make_url("/webhooks/rest/webhook"))

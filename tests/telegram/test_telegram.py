@@ -216,7 +216,7 @@ async def test_a_message_kept_waiting_behind_a_busy_conversation_is_answered_bus
 
     tg.app.desk.locks = locks = RedisLocks.from_url(redis_url)
     locks.wait = 0.5
-    held = locks.client.lock(f"frontdesk:conversation:telegram:{CUSTOMER}", timeout=30)
+    held = locks.client.lock(locks.name(f"telegram:{CUSTOMER}"), timeout=30)
     assert await held.acquire()  # another worker's long turn of this chat
     await tg.client_says("约个保洁")
     await tg.fake.wait_for(CLIENT, CUSTOMER, "请稍后再发一次")

@@ -334,12 +334,10 @@ async def test_a_message_kept_waiting_behind_a_busy_conversation_is_answered_bus
     conversation within the wait is answered with "send it again" — and sent again, it works."""
     from dialogs.locks import RedisLocks
 
-    person = await asyncio.to_thread(wecom.app.backend.staff_by_code, "HKA")
-    token = await asyncio.to_thread(wecom.app.backend.create_invite, person.kind, person.id)
-    assert "欢迎" in await ask(wecom, HKA, token)
+    await wecom.bind("HKA", HKA)
     wecom.app.desk.locks = locks = RedisLocks.from_url(redis_url)
     locks.wait = 0.5
-    held = locks.client.lock(f"frontdesk:conversation:wecom:{HKA}", timeout=30)
+    held = locks.client.lock(locks.name(f"wecom:{HKA}"), timeout=30)
     assert await held.acquire()  # another worker's long turn of this member
     said = await ask(wecom, HKA, "/today")
     assert "请稍后再发一次" in said and "这段时间没有订单" not in said
