@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from backend.orm import Client, Identity, InboxMessage, Notification
 from bot.server import WECHAT_OA
@@ -125,9 +125,10 @@ async def test_booking_in_chinese_confirmation_in_the_window_reminder_by_templat
     assert sent["template_id"] == "TPL-REMINDER-0001"
     assert all(len(v["value"]) <= 20 and "\n" not in v["value"] for v in sent["data"].values())
     assert "回复消息继续" in reminder
-    with env.app.backend.db.read() as s:
-        row = s.scalar(select(Notification).where(Notification.template == "job_reminder_client"))
-        assert row.status == "delivered" and row.platform_ref.startswith("tpl:")
+    # The platform answers before the dispatcher records it: wait for the row rather than race the commit.
+    reminded = Notification.template == "job_reminder_client"
+    row = await until(lambda: (r := row_of(env, reminded)) and r.status == "delivered" and r)
+    assert row.platform_ref.startswith("tpl:")
 
 
 async def until(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]
@@ -141,9 +142,11 @@ async def until(check, timeout: float = 15.0):  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.1)
 
 
-def row_of(env: Env, key: str) -> Notification | None:
+def row_of(env: Env, which: str | ColumnElement[bool]) -> Notification | None:
+    """The notification with this key (or matching this condition), detached so it can be read later."""
+    where = Notification.key == which if isinstance(which, str) else which
     with env.app.backend.db.read() as s:
-        n = s.scalar(select(Notification).where(Notification.key == key))
+        n = s.scalar(select(Notification).where(where))
         if n is not None:
             s.expunge(n)
         return n
