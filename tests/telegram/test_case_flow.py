@@ -149,10 +149,12 @@ async def test_photo_on_a_complaint_reaches_the_manager_and_cards_are_edited_in_
     titles = [b["text"] for row in (now["reply_markup"] or {}).get("inline_keyboard", []) for b in row]
     assert titles and "Claim" not in titles
     assert len(cards_en) == sent_before  # edited, not sent again
-    with be.db.read() as s:
-        refs = set(s.scalars(select(Notification.platform_ref).where(Notification.template == "case_card",
-                                                                     Notification.status == "delivered")))
-    assert f"{MANAGER_EN}:{edit['message_id']}" in refs
+
+    def delivered_refs() -> set[str | None]:  # recorded after Telegram answers the edit: wait, don't race
+        with be.db.read() as s:
+            return set(s.scalars(select(Notification.platform_ref).where(Notification.template == "case_card",
+                                                                         Notification.status == "delivered")))
+    await until(lambda: f"{MANAGER_EN}:{edit['message_id']}" in delivered_refs(), what="the edit recorded")
 
 
 async def test_a_card_telegram_will_not_edit_goes_out_as_a_new_message(tg: Env) -> None:
