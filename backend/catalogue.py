@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
+from config import yamlfile
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class Catalogue:
 
 
 def load_catalogue(path: Path) -> Catalogue:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     surcharges = tuple(_surcharge(i, spec) for i, spec in enumerate(raw.pop("surcharges", None) or []))
     services = {}
     for sid, spec in raw.items():

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import yaml
-
 from backend.domain.area import ServiceArea
 from backend.domain.butler import ButlerPolicy
 from backend.domain.cancellation import CancellationPolicy
@@ -20,10 +18,11 @@ from backend.domain.profile import Vocabulary
 from backend.domain.series import SeriesPolicy
 from backend.domain.surveys import SurveyPolicy
 from backend.domain.vetting import VettingPolicy
+from config import yamlfile
 
 
 def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CasePolicy, DeskHours]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
@@ -46,7 +45,7 @@ def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CaseP
 
 
 def _mapping(path: Path) -> dict:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
     if not isinstance(raw or {}, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return raw or {}

@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from config import yamlfile
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout, or site-packages when installed from a wheel
 DEFAULT_FILE = Path(__file__).resolve().parent / "frontdesk.yaml"
@@ -260,7 +261,7 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = self._path or (Path(env) if env else resource(Path("config/frontdesk.yaml"), home))
         if not path.exists():
             return {}
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
         return data

@@ -32,11 +32,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from sqlalchemy import select
 
 from backend.domain.cases import _duration as duration  # the policy file's one duration format
 from backend.orm import CaseEvent, Escalation, Refund
+from config import yamlfile
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -72,7 +72,7 @@ class Targets:
 
 def load_targets(path: Path) -> Targets:
     """The ``targets`` section of the case policy file (config/cases.yaml)."""
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     try:
         if raw is not None and not isinstance(raw, dict):
             raise ValueError("expected a mapping at the top level")

@@ -25,6 +25,7 @@ from backend.domain.places import canonical_city, canonical_district, districts_
 from backend.domain.surveys import SurveyPolicy
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
 from backend.services import Context, people, ratings, staff_tokens, vetting
+from config import yamlfile
 
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -269,7 +270,7 @@ def _format(value: Any, where: str) -> None:
 
 def _yaml_entries(name: str, text: str) -> list[tuple[int, Any]]:
     try:
-        data = yaml.safe_load(text)
+        data = yamlfile.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RosterError([f"{name} line {mark.line + 1 if mark else 1}: not valid YAML"]) from None

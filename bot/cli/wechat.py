@@ -9,6 +9,7 @@ import typer
 import yaml
 
 from bot.cli import app, fail
+from config import yamlfile
 
 wechat_app = typer.Typer(help="WeChat Official Account set-up.", no_args_is_help=True)
 menu_app = typer.Typer(help="The custom menu.", no_args_is_help=True)
@@ -34,7 +35,7 @@ def push() -> None:
     if not (cfg.app_id and cfg.app_secret):
         fail("set FRONTDESK_WECHAT__APP_ID and FRONTDESK_WECHAT__APP_SECRET first")
     try:
-        body = menu_body(yaml.safe_load(cfg.menu_file.read_text(encoding="utf-8")) or {})
+        body = menu_body(yamlfile.safe_load(cfg.menu_file.read_text(encoding="utf-8")) or {})
     except (OSError, ValueError, yaml.YAMLError) as e:
         fail(f"{cfg.menu_file}: {e}")
 

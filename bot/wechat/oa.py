@@ -21,7 +21,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from backend import testhooks
@@ -35,6 +34,7 @@ from bot.wechat.protocol import MAX_REPLY_BYTES, BadMessage, BadSignature, Inbou
 from bot.wechat.render import as_text, menu_items
 from bot.wechat.window import Windows
 from bot.workers import Deferred, Permanent, Retry, Unreachable
+from config import yamlfile
 from dialogs.messages import IncomingMessage
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def menu_keys(path: Path) -> dict[str, str]:
     """The custom menu's click keys → what the click means (an intent payload), from config."""
     if not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     return {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
 
 

@@ -14,12 +14,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
+from config import yamlfile
 from dialogs.actions.booking import lang_of
 from dialogs.actions.complaints import due_text
 from dialogs.actions.runtime import backend, call
@@ -42,7 +42,7 @@ def _norm(text: str) -> str:
 @functools.cache
 def routing() -> dict[str, Any]:
     """The recognizers' policy (``butler_routing`` in domain.d/butler.yml), normalised once."""
-    raw = (yaml.safe_load(DOMAIN_PART.read_text(encoding="utf-8")) or {}).get("butler_routing") or {}
+    raw = (yamlfile.safe_load(DOMAIN_PART.read_text(encoding="utf-8")) or {}).get("butler_routing") or {}
     words = {k: tuple(_norm(str(w)) for w in raw.get(k) or ()) for k in
              ("life_safety_words", "direct_prefixes", "status_words", "cancel_words", "booking_words",
               "home_emergency_words")}

@@ -16,12 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from backend.api import DomainError
+from config import yamlfile
 from dialogs.actions.answers import booking_line, client_escalation, entity, script_of, status_text
 from dialogs.actions.runtime import backend, call, service_name, when
 from dialogs.domain import localise
@@ -41,7 +41,7 @@ WORDS_FILE = Path(__file__).resolve().parents[1] / "domain.d" / "cancellation.ym
 @functools.cache
 def _words() -> dict[str, tuple[str, ...]]:
     """The typed answers to "cancel it?" (domain.d/cancellation.yml), normalised like the engine does."""
-    raw = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    raw = yamlfile.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
     words = {**(raw.get("cancel_answer_words") or {}), "other": raw.get("other_booking_words") or ()}
     return {k: tuple(normalize(str(w)).text.strip().lower() for w in v) for k, v in words.items()}
 

@@ -15,7 +15,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiohttp import ClientSession
 from sqlalchemy import MetaData, select
 from sqlalchemy import text as sql
@@ -33,6 +32,7 @@ from backend.orm import (
     Refund,
     Survey,
 )
+from config import yamlfile
 from tests.conftest import NOW_ISO
 from tests.e2e.conftest import Chat, buttons, serve, text
 
@@ -74,7 +74,7 @@ def _check_turn(where: str, turn: Any) -> None:
 
 
 def load_setups(path: Path = SETUPS_FILE) -> dict[str, list[dict[str, Any]]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
     for name, turns in data.items():
         for i, t in enumerate(turns):
             _check_turn(f"setup {name} turn {i + 1}", t)
@@ -83,7 +83,7 @@ def load_setups(path: Path = SETUPS_FILE) -> dict[str, list[dict[str, Any]]]:
 
 def load_file(path: Path, setups: dict[str, list[dict[str, Any]]] | None = None) -> list[Conversation]:
     setups = load_setups() if setups is None else setups
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
     theme = data.get("theme") or path.stem
     out, seen = [], set()
     for c in data["conversations"]:
