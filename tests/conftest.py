@@ -82,21 +82,36 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return fresh_postgres(request.getfixturevalue("postgres_url"))
 
 
-def make_app(tmp_path: Path, db_url: str | None = None, roster: bool = True, model: Path | None = None):
-    """The whole front desk on a test clock, with the demo roster."""
+def make_app(tmp_path: Path, db_url: str | None = None, roster: bool = True, model: Path | None = None,
+             templated: bool = True):
+    """The whole front desk on a test clock, with the demo roster (a new database gets a copy of one built
+    once: ``templated``)."""
+    import tempfile
     from datetime import datetime
 
     from backend.clock import FakeClock
     from backend.services import staff
     from bot.bootstrap import build
     from config import load_settings
+    from tests.templates import seeded
 
     settings = load_settings(data_dir=tmp_path / "data", data_key=TEST_KEY)
     if model is not None:
         settings.nlu.model_path = model
     clock = FakeClock(datetime.fromisoformat(NOW_ISO))
+
+    def template(url: str) -> dict[str, str]:  # built once, copied for each test (tests/templates.py)
+        app = make_app(Path(tempfile.mkdtemp(prefix="frontdesk-template-")), db_url=url, model=model,
+                       templated=False)
+        app.backend.db.dispose()
+        return app.tokens
+
+    url = db_url or settings.db_url
+    tokens = seeded(url, "app", template) if roster and templated else None
     app = build(settings, clock=clock, db_url=db_url)
-    if roster:
+    if tokens is not None:
+        app.tokens = tokens
+    elif roster:
         rows = [staff.parse_row(i, r, app.backend.catalogue)
                 for i, r in enumerate(staff.demo_rows(clock.now().date()), 1)]
         app.tokens = app.backend.import_staff(rows)
