@@ -86,14 +86,13 @@ def make_app(tmp_path: Path, db_url: str | None = None, roster: bool = True, mod
              templated: bool = True):
     """The whole front desk on a test clock, with the demo roster (a new database gets a copy of one built
     once: ``templated``)."""
-    import tempfile
     from datetime import datetime
 
     from backend.clock import FakeClock
     from backend.services import staff
     from bot.bootstrap import build
     from config import load_settings
-    from tests.templates import seeded
+    from tests.templates import folder, seeded
 
     settings = load_settings(data_dir=tmp_path / "data", data_key=TEST_KEY)
     if model is not None:
@@ -101,13 +100,12 @@ def make_app(tmp_path: Path, db_url: str | None = None, roster: bool = True, mod
     clock = FakeClock(datetime.fromisoformat(NOW_ISO))
 
     def template(url: str) -> dict[str, str]:  # built once, copied for each test (tests/templates.py)
-        app = make_app(Path(tempfile.mkdtemp(prefix="frontdesk-template-")), db_url=url, model=model,
-                       templated=False)
+        app = make_app(folder(), db_url=url, model=model, templated=False)
         app.backend.db.dispose()
         return app.tokens
 
     url = db_url or settings.db_url
-    tokens = seeded(url, "app", template) if roster and templated else None
+    tokens = seeded(url, tmp_path, "app", template) if roster and templated else None
     app = build(settings, clock=clock, db_url=db_url)
     if tokens is not None:
         app.tokens = tokens

@@ -11,7 +11,9 @@ is left as it is.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -22,6 +24,15 @@ from sqlalchemy import create_engine, inspect, text
 
 Tokens = dict[str, str]
 _TEMPLATES: dict[tuple[str, ...], tuple[str, Tokens]] = {}  # key → (template URL, staff tokens)
+_FOLDER: list[Path] = []  # this process's template files, removed when it ends
+
+
+def folder() -> Path:
+    """A new folder for a template's files, inside one removed when the test process ends."""
+    if not _FOLDER:
+        _FOLDER.append(Path(tempfile.mkdtemp(prefix="frontdesk-templates-")))
+        atexit.register(shutil.rmtree, _FOLDER[0], ignore_errors=True)
+    return Path(tempfile.mkdtemp(dir=_FOLDER[0]))
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -47,7 +58,7 @@ def _is_new(url: str) -> bool:
 def _template_url(url: str) -> str:
     path = _sqlite_path(url)
     if path is not None:
-        return f"sqlite:///{Path(tempfile.mkdtemp(prefix='frontdesk-template-')) / 'template.db'}"
+        return f"sqlite:///{folder() / 'template.db'}"
     name = "tpl_" + uuid.uuid4().hex[:12]
     _admin(url, f"CREATE DATABASE {name}")
     return url.rsplit("/", 1)[0] + "/" + name
@@ -78,15 +89,19 @@ def _copy(template: str, url: str) -> None:
     _admin(url, f"DROP DATABASE {name}", f"CREATE DATABASE {name} TEMPLATE {tpl}")
 
 
-def seeded(url: str, kind: str, build: Callable[[str], Tokens], *settings: str) -> Tokens | None:
+def seeded(url: str, own: Path, kind: str, build: Callable[[str], Tokens], *settings: str) -> Tokens | None:
     """Give the new database at ``url`` a copy of the template ``build`` makes (``build(template_url)``
     creates the schema and imports the roster there, then closes its connections, and returns the staff
-    tokens); those tokens. None when ``url`` already holds a database: the caller builds as before."""
-    if not _is_new(url):
+    tokens); those tokens. None — the caller builds as before — when ``url`` already holds a database, is
+    no test database (PostgreSQL's are named t_…, tests/conftest.fresh_postgres), or when the settings
+    or the environment name the test's ``own`` folder (such a template would never be used twice)."""
+    sqlite = _sqlite_path(url) is not None
+    if not sqlite and not url.rsplit("/", 1)[1].startswith("t_"):
         return None
-    engine = "sqlite" if _sqlite_path(url) is not None else url.rsplit("/", 1)[0]
     env = sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith(("FRONTDESK_", "DATABASE_URL")))
-    key = (kind, engine, *settings, *env)
+    key = (kind, "sqlite" if sqlite else url.rsplit("/", 1)[0], *settings, *env)
+    if any(str(own) in part for part in key) or not _is_new(url):
+        return None
     if key not in _TEMPLATES:
         template = _template_url(url)
         _TEMPLATES[key] = (template, build(template))

@@ -25,7 +25,6 @@ from backend.domain.places import canonical_city, canonical_district, districts_
 from backend.domain.surveys import SurveyPolicy
 from backend.orm import Certificate, Housekeeper, Manager, WorkingHours
 from backend.services import Context, people, ratings, staff_tokens, vetting
-from config import yamlfile
 
 FORMAT = 1
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -270,10 +269,14 @@ def _format(value: Any, where: str) -> None:
 
 def _yaml_entries(name: str, text: str) -> list[tuple[int, Any]]:
     try:
-        data = yamlfile.safe_load(text)
+        # A roster comes from outside: the pure-Python parser, whose nesting ends in a RecursionError, not
+        # libyaml's (config/yamlfile.py), whose C recursion has no limit and crashes the process.
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise RosterError([f"{name} line {mark.line + 1 if mark else 1}: not valid YAML"]) from None
+    except RecursionError:
+        raise RosterError([f"{name}: nested too deeply to be a roster"]) from None
     if isinstance(data, dict):
         extra = sorted(str(k) for k in data if k not in ("format", "staff"))
         if extra:

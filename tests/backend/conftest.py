@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ from backend.clock import FakeClock
 from backend.services import staff
 from config import load_settings
 from tests.conftest import NOW_ISO, TEST_KEY
-from tests.templates import seeded
+from tests.templates import folder, seeded
 
 
 def demo_backend(db_url: str, tmp_path: Path, clock: Any = None, templated: bool = True, **settings: Any) -> Backend:
@@ -22,14 +21,13 @@ def demo_backend(db_url: str, tmp_path: Path, clock: Any = None, templated: bool
     s = load_settings(data_dir=tmp_path, data_key=TEST_KEY, **settings)
 
     def template(url: str) -> dict[str, str]:  # built once, copied for each test (tests/templates.py)
-        b = demo_backend(url, Path(tempfile.mkdtemp(prefix="frontdesk-template-")), templated=False, **settings)
+        b = demo_backend(url, folder(), templated=False, **settings)
         b.db.dispose()
         return b.tokens
 
-    # A test's own clock may start elsewhere, and the roster's dates follow it; settings naming the test's
-    # own files are never seen twice: no template for either.
+    # A test's own clock may start elsewhere, and the roster's dates follow it: no template then.
     own = repr(sorted(settings.items()))
-    tokens = seeded(db_url, "backend", template, own) if templated and not clock and str(tmp_path) not in own else None
+    tokens = seeded(db_url, tmp_path, "backend", template, own) if templated and not clock else None
     backend = Backend.from_settings(s, clock=clock or FakeClock(datetime.fromisoformat(NOW_ISO)), db_url=db_url)
     if tokens is not None:
         backend.tokens = tokens

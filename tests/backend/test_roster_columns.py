@@ -142,3 +142,16 @@ def test_a_wecom_userid_already_someone_elses_is_refused_and_nothing_changes(be:
         be.import_staff(staff.read_roster(copied, be.catalogue))
     assert be.identify("wecom", "hk_wang").id == hk(be, "HK001").id
     assert hk(be, "HK002").phone != "13900000888"  # the whole import rolled back
+
+
+@pytest.mark.parametrize("body, problem", [
+    ("staff:\n  - " + "[" * 60_000 + "]" * 60_000 + "\n", "nested too deeply"),
+    ("staff:\n  - code: HK001\n    pets_ok: [yes\n", "line 4: not valid YAML"),
+])
+def test_a_hostile_or_broken_yaml_roster_is_refused_with_a_reason(be: Backend, tmp_path: Path, body: str,
+                                                                  problem: str) -> None:
+    """A roster comes from outside: 60,000 levels of nesting are refused (libyaml would crash the process on
+    them), a broken file names its line."""
+    with pytest.raises(staff.RosterError, match=problem):
+        staff.read_roster(write(tmp_path, "hostile.yaml", body), be.catalogue)
+    assert hk(be, "HK001").pets_ok is True
