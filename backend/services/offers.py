@@ -79,7 +79,7 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
         rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
                      "reasons": {"excluded": problem}, "state": "excluded"})
     if rows:  # one multi-row INSERT, not an ORM object per candidate (a big roster ranks hundreds)
-        session.execute(insert(MatchCandidate), rows)
+        session.execute(insert(MatchCandidate.__table__), rows)
     return len(ranked)
 
 
