@@ -104,7 +104,7 @@ class Catalogue:
 
 
 def load_catalogue(path: Path) -> Catalogue:
-    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = yamlfile.read(path) or {}
     surcharges = tuple(_surcharge(i, spec) for i, spec in enumerate(raw.pop("surcharges", None) or []))
     services = {}
     for sid, spec in raw.items():

@@ -46,7 +46,7 @@ def _dates(raw: Any, where: str) -> list[date]:
 def load_calendar(path: Path | None, today: date | None = None, warn: bool = True) -> WorkCalendar:
     days, years = _package_days()
     if path is not None and path.exists():
-        raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = yamlfile.read(path) or {}
         if not isinstance(raw, dict):
             raise ValueError(f"{path}: expected holidays: and workdays: lists")
         for d in _dates(raw.get("holidays"), f"{path} holidays"):

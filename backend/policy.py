@@ -22,7 +22,7 @@ from config import yamlfile
 
 
 def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CasePolicy, DeskHours]:
-    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = yamlfile.read(path) if path.exists() else {}
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
@@ -45,7 +45,7 @@ def load_policy(path: Path, calendar: WorkCalendar, tz: ZoneInfo) -> tuple[CaseP
 
 
 def _mapping(path: Path) -> dict:
-    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = yamlfile.read(path) if path.exists() else {}
     if not isinstance(raw or {}, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
     return raw or {}

@@ -57,7 +57,7 @@ def load_set(folder: Path = GENERALISATION) -> list[Item]:
         if not path.exists():
             print(f"warning: {path} is missing; the figures below leave {lang} out")
             continue
-        for raw in yamlfile.safe_load(path.read_text(encoding="utf-8")) or []:
+        for raw in yamlfile.read(path) or []:
             items.append(Item(text=str(raw["text"]), intent=str(raw["intent"]), lang=lang,
                               context=raw.get("context"), asked=raw.get("asked"), scores=raw.get("scores"),
                               to_date=raw.get("to_date"), to_time=raw.get("to_time"), also=raw.get("also")))

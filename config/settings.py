@@ -261,7 +261,7 @@ class _YamlSource(PydanticBaseSettingsSource):
         path = self._path or (Path(env) if env else resource(Path("config/frontdesk.yaml"), home))
         if not path.exists():
             return {}
-        data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yamlfile.read(path) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{path}: expected a mapping at the top level")
         return data

@@ -11,6 +11,7 @@ from outside (a staff roster) is read with ``yaml.safe_load``, whose nesting end
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -21,3 +22,8 @@ SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader
 def safe_load(stream: str | bytes) -> Any:
     """``yaml.safe_load``, faster; raises the same ``yaml.YAMLError`` (with ``problem_mark``) on bad input."""
     return yaml.load(stream, Loader=SafeLoader)
+
+
+def read(path: Path) -> Any:
+    """The YAML document in the UTF-8 file ``path``."""
+    return safe_load(path.read_text(encoding="utf-8"))

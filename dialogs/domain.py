@@ -86,17 +86,17 @@ class Domain:
 
     @classmethod
     def load(cls, path: Path = HERE / "domain.yml", extra: Path = HERE / "notifications.yml") -> Domain:
-        raw = yamlfile.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlfile.read(path)
         # One part per capability in domain.d/ (intents, slots, actions, responses …), as Rasa reads a
         # domain directory: merged into the main file.
         for part in sorted((path.parent / "domain.d").glob("*.yml")):
-            raw = _merge(raw, yamlfile.safe_load(part.read_text(encoding="utf-8")) or {})
+            raw = _merge(raw, yamlfile.read(part) or {})
         responses = dict(raw.get("responses", {}))
         # Notification texts: notifications.yml plus one file per capability in notifications/.
         extras = [extra, *sorted((extra.parent / "notifications").glob("*.yml"))]
         for f in extras:
             if f.exists():
-                responses.update((yamlfile.safe_load(f.read_text(encoding="utf-8")) or {}).get("responses", {}))
+                responses.update((yamlfile.read(f) or {}).get("responses", {}))
         forms = {name: list(spec.get("required_slots", [])) for name, spec in (raw.get("forms") or {}).items()}
         slots = dict(raw.get("slots") or {})
         slots.setdefault("requested_slot", {"type": "text", "mappings": [{"type": "custom"}]})
@@ -166,10 +166,10 @@ class Rule:
 
 def load_rules(path: Path = HERE / "rules.yml") -> tuple[list[Rule], dict[str, str]]:
     """Rules triggered by an intent, and per form the action run when the form completes."""
-    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = yamlfile.read(path) or {}
     listed = list(raw.get("rules", []))
     for part in sorted((path.parent / "rules.d").glob("*.yml")):  # one file per capability
-        listed += (yamlfile.safe_load(part.read_text(encoding="utf-8")) or {}).get("rules", [])
+        listed += (yamlfile.read(part) or {}).get("rules", [])
     rules, after_form = [], {}
     for r in listed:
         cond = r.get("condition") or []

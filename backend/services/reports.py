@@ -72,7 +72,7 @@ class Targets:
 
 def load_targets(path: Path) -> Targets:
     """The ``targets`` section of the case policy file (config/cases.yaml)."""
-    raw = yamlfile.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    raw = yamlfile.read(path) if path.exists() else None
     try:
         if raw is not None and not isinstance(raw, dict):
             raise ValueError("expected a mapping at the top level")

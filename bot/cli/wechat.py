@@ -35,7 +35,7 @@ def push() -> None:
     if not (cfg.app_id and cfg.app_secret):
         fail("set FRONTDESK_WECHAT__APP_ID and FRONTDESK_WECHAT__APP_SECRET first")
     try:
-        body = menu_body(yamlfile.safe_load(cfg.menu_file.read_text(encoding="utf-8")) or {})
+        body = menu_body(yamlfile.read(cfg.menu_file) or {})
     except (OSError, ValueError, yaml.YAMLError) as e:
         fail(f"{cfg.menu_file}: {e}")
 

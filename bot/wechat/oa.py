@@ -51,7 +51,7 @@ def menu_keys(path: Path) -> dict[str, str]:
     """The custom menu's click keys → what the click means (an intent payload), from config."""
     if not path.exists():
         return {}
-    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.read(path) or {}
     return {str(k): str(v) for k, v in (data.get("keys") or {}).items()}
 
 

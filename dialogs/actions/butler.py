@@ -42,7 +42,7 @@ def _norm(text: str) -> str:
 @functools.cache
 def routing() -> dict[str, Any]:
     """The recognizers' policy (``butler_routing`` in domain.d/butler.yml), normalised once."""
-    raw = (yamlfile.safe_load(DOMAIN_PART.read_text(encoding="utf-8")) or {}).get("butler_routing") or {}
+    raw = (yamlfile.read(DOMAIN_PART) or {}).get("butler_routing") or {}
     words = {k: tuple(_norm(str(w)) for w in raw.get(k) or ()) for k in
              ("life_safety_words", "direct_prefixes", "status_words", "cancel_words", "booking_words",
               "home_emergency_words")}

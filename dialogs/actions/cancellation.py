@@ -41,7 +41,7 @@ WORDS_FILE = Path(__file__).resolve().parents[1] / "domain.d" / "cancellation.ym
 @functools.cache
 def _words() -> dict[str, tuple[str, ...]]:
     """The typed answers to "cancel it?" (domain.d/cancellation.yml), normalised like the engine does."""
-    raw = yamlfile.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    raw = yamlfile.read(WORDS_FILE)
     words = {**(raw.get("cancel_answer_words") or {}), "other": raw.get("other_booking_words") or ()}
     return {k: tuple(normalize(str(w)).text.strip().lower() for w in v) for k, v in words.items()}
 

@@ -85,7 +85,7 @@ def _examples(block: Any, where: str) -> list[str]:
 
 
 def load_file(path: Path, data: TrainingData) -> None:
-    doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = yamlfile.read(path) or {}
     if not isinstance(doc, dict) or str(doc.get("version")) != "3.1":
         raise DataError(f"{path}: expected a mapping with version: \"3.1\"")
     for i, item in enumerate(doc.get("nlu") or []):

@@ -79,7 +79,7 @@ class _Cue:
 
 @lru_cache(maxsize=4)
 def _lexicon(path: Path = LEXICON) -> tuple[dict[str, _Cue], re.Pattern[str] | None, re.Pattern[str] | None]:
-    doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = yamlfile.read(path) or {}
     cues: dict[str, _Cue] = {}
     plan: list[str] = []
     for item in doc.get("nlu") or []:
@@ -110,7 +110,7 @@ def _regex(words: Any) -> re.Pattern[str] | None:
 @lru_cache(maxsize=4)
 def _vocabulary(path: Path = VOCABULARY) -> dict[str, str]:
     """code → kind, from the profile vocabulary."""
-    doc = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    doc = yamlfile.read(path) or {}
     return {str(code): str(spec.get("kind")) for code, spec in (doc.get("terms") or {}).items()}
 
 

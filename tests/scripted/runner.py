@@ -74,7 +74,7 @@ def _check_turn(where: str, turn: Any) -> None:
 
 
 def load_setups(path: Path = SETUPS_FILE) -> dict[str, list[dict[str, Any]]]:
-    data = yamlfile.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = yamlfile.read(path) or {}
     for name, turns in data.items():
         for i, t in enumerate(turns):
             _check_turn(f"setup {name} turn {i + 1}", t)
@@ -83,7 +83,7 @@ def load_setups(path: Path = SETUPS_FILE) -> dict[str, list[dict[str, Any]]]:
 
 def load_file(path: Path, setups: dict[str, list[dict[str, Any]]] | None = None) -> list[Conversation]:
     setups = load_setups() if setups is None else setups
-    data = yamlfile.safe_load(path.read_text(encoding="utf-8"))
+    data = yamlfile.read(path)
     theme = data.get("theme") or path.stem
     out, seen = [], set()
     for c in data["conversations"]:
