@@ -121,19 +121,34 @@ def copy_source(dest: Path) -> Path:
     return dest
 
 
+def _link_or_copy(src: str | Path, dst: str | Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # another file system
+        shutil.copy2(src, dst)
+
+
 @pytest.fixture(scope="session")
 def deps_view() -> Iterator[Path]:
     """Symlinks to .venv's installed distributions, without the front desk's editable install.
 
-    Outside pytest's private temp folder, so an unprivileged user can read it too (the image replay)."""
+    Outside pytest's private temp folder, so an unprivileged user can read it too (the image replay). A
+    symlink is only followed by a user who may enter every folder above .venv; a checkout others cannot
+    enter (`mktemp -d` makes 0700 folders) gets hard links instead (copies across file systems)."""
     view = Path(tempfile.mkdtemp(prefix="frontdesk-deps-"))
     view.chmod(0o755)
+    enterable = all(p.stat().st_mode & 0o001 for p in (SITE, *SITE.parents))
     for entry in SITE.iterdir():
         name = entry.name
         if (name.split(".")[0] in OWN or name.startswith(("__editable__", "frontdesk-", "_frontdesk"))
                 or name.endswith(".pth") or name == "__pycache__"):
             continue
-        (view / name).symlink_to(entry)
+        if enterable:
+            (view / name).symlink_to(entry)
+        elif entry.is_dir():
+            shutil.copytree(entry, view / name, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(entry, view / name)
     yield view
     shutil.rmtree(view, ignore_errors=True)
 

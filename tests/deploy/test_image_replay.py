@@ -27,17 +27,7 @@ import pytest
 
 from config.settings import ROOT
 from tests.conftest import TEST_KEY, fresh_postgres
-from tests.deploy.conftest import (
-    SITE,
-    Process,
-    base_python,
-    clean_env,
-    copy_source,
-    free_port,
-    fresh_venv,
-    http,
-    run,
-)
+from tests.deploy.conftest import Process, base_python, clean_env, copy_source, free_port, fresh_venv, http, run
 from tests.deploy.dockerfile import Instruction, parse
 
 pytestmark = pytest.mark.deploy
@@ -170,11 +160,9 @@ class Replay:
 def test_image_commands_run_as_an_unprivileged_user(image_root: Path, deps_view: Path, postgres_url: str,
                                                     redis_url: str, processes: list[Process]) -> None:
     user = unprivileged()
-    # The image's dependencies are read through symlinks into .venv: a checkout others cannot enter
-    # (`mktemp -d` makes 0700 folders) would fail later as a puzzling "No module named pip".
-    readable = subprocess.run([*user, "test", "-r", str(SITE / "pip" / "__init__.py")], capture_output=True)
-    assert readable.returncode == 0, f"an unprivileged user cannot read {SITE}: make the checkout's folders " \
-                                     "enterable by others (chmod o+x), as a plain git clone leaves them"
+    # Else the replay would fail later as a puzzling "No module named pip" (see deps_view).
+    readable = subprocess.run([*user, "test", "-r", str(deps_view / "pip" / "__init__.py")], capture_output=True)
+    assert readable.returncode == 0, f"an unprivileged user cannot read the dependencies in {deps_view}"
     context = copy_source(image_root / "context")
     give(image_root / "context")
     python = python_for(user)
