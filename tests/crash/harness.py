@@ -215,6 +215,25 @@ class Server:
                 continue
         return pids
 
+    def connections(self, pid: int) -> int:
+        """How many established client connections on the server's port the process holds (from /proc:
+        its socket inodes against the kernel's TCP tables), so a test can kill a worker that serves someone."""
+        inodes: set[str] = set()
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    cols = line.split()  # sl local remote state ... inode (the 10th column)
+                    if (int(cols[1].rsplit(":", 1)[1], 16) == self.port and cols[3] == "01"
+                            and cols[9] in inodes):
+                        count += 1
+        return count
+
     def kill_worker(self, pid: int) -> None:
         """kill -9 one worker; the supervisor is expected to start another."""
         assert pid in self.worker_pids(), f"{pid} is not a worker of the server"
