@@ -1,11 +1,20 @@
-"""`frontdesk serve --workers N`: one supervisor, N worker processes serving one socket.
+"""`frontdesk serve --workers N`: one supervisor, N worker processes serving one port.
 
-The supervisor binds the port once, does what must happen once (migrations, the NLU model, the
+The supervisor reserves the port once, does what must happen once (migrations, the NLU model, the
 retention and vetting timers: what ``build()`` does), closes its database connections, then forks the
-workers. Each worker builds its own app (no tables, no training) and serves the inherited socket with
-the HTTP app, the outbox dispatcher, the timer worker and the inbox worker; they share work through
-``FOR UPDATE SKIP LOCKED`` and Redis. A worker that dies is restarted (with a back-off when it keeps
-dying at start); SIGTERM or SIGINT stops every worker gracefully and the supervisor exits 0.
+workers. Each worker builds its own app (no tables, no training) and serves the port with the HTTP
+app, the outbox dispatcher, the timer worker and the inbox worker; they share work through
+``FOR UPDATE SKIP LOCKED`` and Redis.
+
+Why a listening socket per worker (``SO_REUSEPORT``) and not one shared socket: on a shared socket
+asyncio accepts every pending connection in one go, so the worker that wakes first takes a whole burst
+of clients and keeps their keep-alive connections: under load one worker ran at 100 % while the other
+idled. With ``SO_REUSEPORT`` the kernel spreads connections over the workers' sockets by their address
+hash, and a dead worker's socket leaves the group with it (connections it had not yet accepted are
+reset, and the client sends again, as after any worker's death).
+
+A worker that dies is restarted (with a back-off when it keeps dying at start); SIGTERM or SIGINT stops
+every worker gracefully and the supervisor exits 0.
 
 Why fork and not spawn: the parent holds no thread, event loop or open connection when it forks
 (checked), and a forked worker starts with the modules and the loaded data already in memory, so a
@@ -56,18 +65,22 @@ def refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """The one listening socket every worker serves (inherited across fork)."""
+def bind(host: str, port: int, listen: bool = False) -> socket.socket:
+    """A socket on the port in the workers' ``SO_REUSEPORT`` group. The supervisor's (``listen=False``)
+    only reserves the port: a port in use fails here, once, before anything starts, and a process of
+    another user cannot join the group; not listening, it is never handed a connection. A worker's
+    listens (``listen=True``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does: restarts reuse TIME_WAIT
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
+        if listen:
+            sock.listen(1024)
     except OSError:
         sock.close()
         raise
-    sock.listen(1024)
-    sock.set_inheritable(True)
     return sock
 
 
@@ -168,7 +181,7 @@ class Supervisor:
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)  # taken with sigtimedwait, never mid-fork
         for slot in self.slots:
             self._start(slot)
-        log.warning("front desk: %d workers (pids %s) on one socket; supervisor pid %d", len(self.slots),
+        log.warning("front desk: %d workers (pids %s) on one port; supervisor pid %d", len(self.slots),
                     " ".join(str(s.pid) for s in self.slots), self.pid)
         while not self.stopping:
             now = time.monotonic()
@@ -219,8 +232,9 @@ def prepare(settings: Settings) -> None:
     app.backend.db.dispose()
 
 
-def run_worker(settings: Settings, index: int, sock: socket.socket) -> int:
-    """One worker: its own app on the inherited socket, until SIGTERM (aiohttp's graceful exit)."""
+def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
+    """One worker: its own app on its own listening socket of the reserved port, until SIGTERM (aiohttp's
+    graceful exit)."""
     from aiohttp import web
 
     from bot.bootstrap import build
@@ -234,6 +248,10 @@ def run_worker(settings: Settings, index: int, sock: socket.socket) -> int:
     web_app.on_startup.insert(0, _graceful_on_sigterm)
     # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
     # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
+    host, port = reserved.getsockname()[:2]
+    reserved.close()
+    # Listening only now, with the app built: a starting worker is handed no connection it cannot answer.
+    sock = bind(host, port, listen=True)
     web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     return 0
 

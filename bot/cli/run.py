@@ -44,7 +44,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
 
 
 def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
-    """N workers on one socket under a supervisor (bot/supervisor.py)."""
+    """N workers on one port under a supervisor (bot/supervisor.py)."""
     from functools import partial
 
     from bot.supervisor import Supervisor, bind, prepare, run_worker

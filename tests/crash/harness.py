@@ -166,7 +166,7 @@ class Server:
 
     async def wait_workers(self) -> set[int]:
         """Every worker answers on the port: GET /live over new connections until each pid has said so
-        (the kernel hands each connection to one of the workers accepting on the shared socket)."""
+        (the kernel hands each connection to one of the workers' listening sockets on the port)."""
         seen: set[int] = set()
         connector = TCPConnector(force_close=True)
         async with ClientSession(timeout=ClientTimeout(total=2), connector=connector) as http:
