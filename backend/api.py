@@ -29,6 +29,7 @@ from backend.facade.inbox import InboxFacade
 from backend.facade.jobs import JobsFacade
 from backend.facade.linking import LinkingFacade
 from backend.facade.money import MoneyFacade
+from backend.facade.operations import OperationsFacade
 from backend.facade.outbox import OutboxFacade
 from backend.facade.placements import PlacementsFacade
 from backend.facade.privacy import PrivacyFacade
@@ -97,7 +98,7 @@ def booking_view(b: Booking, hk: Housekeeper | None = None) -> dict[str, Any]:
 class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, ProfilesFacade, ProposalsFacade,
               JobsFacade, CancellationsFacade, ChangesFacade, SeriesFacade, StaffRequestsFacade,
               ApplicationsFacade, BookingReportsFacade, StaffFacade, PrivacyFacade, OutboxFacade, InboxFacade,
-              LinkingFacade, PlacementsFacade, VettingFacade, ButlerFacade):
+              LinkingFacade, PlacementsFacade, VettingFacade, ButlerFacade, OperationsFacade):
     def __init__(self, db: Database, catalogue: Catalogue, ctx: Context) -> None:
         self.db, self.catalogue, self.ctx = db, catalogue, ctx
 

@@ -48,6 +48,12 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def clock_for(settings: Any) -> FileClock | None:
+    """The shared file clock when the hooks name one, else None (the system clock)."""
+    hooks = settings.test_hooks
+    return FileClock(hooks.clock_file) if hooks.enabled and hooks.clock_file else None
+
+
 class FileClock:
     """The time is whatever ISO 8601 instant the test last wrote to the file (read on every call)."""
 

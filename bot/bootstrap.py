@@ -50,9 +50,7 @@ def ensure_model(settings: Settings) -> None:
 
 def build(settings: Settings, clock: Any = None, db_url: str | None = None, create_tables: bool = True) -> App:
     testhooks.configure(settings)  # refuses test hooks in production
-    if clock is None and settings.test_hooks.enabled and settings.test_hooks.clock_file:
-        clock = testhooks.FileClock(settings.test_hooks.clock_file)
-    backend = Backend.from_settings(settings, clock=clock, db_url=db_url)
+    backend = Backend.from_settings(settings, clock=clock or testhooks.clock_for(settings), db_url=db_url)
     store = TrackerStore(backend.db.engine, now=lambda: backend.now)  # one clock for retention
     if create_tables:
         migrate(backend)

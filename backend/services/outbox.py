@@ -160,6 +160,15 @@ def work_for(session: Session, now: datetime, channels: list[str]) -> bool:
             or session.execute(select(Notification.id).where(_nowhere()).limit(1)).first() is not None)
 
 
+def push_backlog(session: Session, now: datetime, channels: list[str]) -> tuple[int, datetime | None]:
+    """Read-only: how many due queue heads wait for these push channels, and the earliest due time among
+    them (the on-call view, ``services.operations``). Rows behind a head, and rows for pull channels
+    (which wait for their person to ask), are not counted."""
+    heads = _heads_for(now, channels).with_only_columns(func.count(), func.min(Notification.next_attempt_at))
+    count, oldest = session.execute(heads).one()
+    return int(count), oldest
+
+
 def claim_for_channels(session: Session, now: datetime, channels: list[str], limit: int = 50,
                        lease: timedelta = timedelta(minutes=2)) -> list[tuple[Notification, Identity]]:
     """Claim the due queue heads routed to these push channels. A claimed row is leased: a crashed

@@ -38,7 +38,12 @@ def build_app():  # type: ignore[no-untyped-def]
     return build(load_settings())
 
 
-def main() -> None:
-    from bot.cli import db, nlu, report, run, staff, wechat  # noqa: F401  (each registers its commands)
+def full_app() -> typer.Typer:
+    """The app with every command group registered (each module registers its own when imported)."""
+    from bot.cli import db, nlu, report, run, staff, status, wechat  # noqa: F401
 
-    app()
+    return app
+
+
+def main() -> None:
+    full_app()()

@@ -42,10 +42,7 @@ def _from_settings() -> Backend:
 
     settings = load_settings()
     testhooks.configure(settings)  # refuses test hooks in production, as the bootstrap does
-    clock = None
-    if settings.test_hooks.enabled and settings.test_hooks.clock_file:
-        clock = testhooks.FileClock(settings.test_hooks.clock_file)
-    return Backend.from_settings(settings, clock=clock)
+    return Backend.from_settings(settings, clock=testhooks.clock_for(settings))
 
 
 async def call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
