@@ -178,8 +178,8 @@ class Turn:
 
 
 class Database:
-    def __init__(self, url: str, cipher: Cipher) -> None:
-        self.url = url
+    def __init__(self, url: str, cipher: Cipher, concurrent_turns: int = 2) -> None:
+        self.url, self.concurrent_turns = url, concurrent_turns
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
@@ -220,14 +220,21 @@ class Database:
             yield
 
     def gate(self) -> asyncio.Semaphore:
-        """How many turns may run at once on this loop: one on SQLite (one writer), on PostgreSQL
-        the pool's steady size, leaving its overflow to workers and polls."""
+        """How many turns may run at once on this loop: one on SQLite (one writer); on PostgreSQL
+        ``concurrent_turns`` (at most the pool's steady size, leaving its overflow to workers and polls).
+
+        Why few: a turn is mostly Python, and turn threads share one GIL. With ten of them, a thread back
+        from a database round trip waits for the GIL behind the others (the 5 ms switch interval) at each
+        of a turn's dozen statements, and so does the event loop serving HTTP: at 20 clients on 2 workers,
+        10 at once gave 80–94 turns/s and p99 545 ms, 2 at once 128–146 turns/s and p99 260–360 ms
+        (benchmarks/load.py). Two still overlap one turn's database waits with another's Python; more
+        processes (``serve --workers``), not more threads, use more cores."""
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
             for old in [k for k in self._gates if k.is_closed()]:
                 del self._gates[old]
-            size = getattr(self.engine.pool, "size", lambda: 1)()
+            size = min(getattr(self.engine.pool, "size", lambda: 1)(), self.concurrent_turns)
             gate = self._gates[loop] = asyncio.Semaphore(1 if self.is_sqlite else max(1, size))
             # Writers outside turns (timers, dispatcher) block a thread each while a turn holds the
             # lock or rows they need; enough threads keep some free for the turns themselves (the

@@ -10,8 +10,10 @@ Why a listening socket per worker (``SO_REUSEPORT``) and not one shared socket: 
 asyncio accepts every pending connection in one go, so the worker that wakes first takes a whole burst
 of clients and keeps their keep-alive connections: under load one worker ran at 100 % while the other
 idled. With ``SO_REUSEPORT`` the kernel spreads connections over the workers' sockets by their address
-hash, and a dead worker's socket leaves the group with it (connections it had not yet accepted are
-reset, and the client sends again, as after any worker's death).
+hash, and a dead worker's socket leaves the group with it. The price: connections the kernel had queued
+for the dead worker, not yet accepted, are reset (the client sends again) unless the host sets
+``net.ipv4.tcp_migrate_req=1`` (the compose file does), which moves them to another worker; and while no
+worker listens (before the first is ready, or all are dead) connections are refused, not queued.
 
 A worker that dies is restarted (with a back-off when it keeps dying at start); SIGTERM or SIGINT stops
 every worker gracefully and the supervisor exits 0.
@@ -65,19 +67,52 @@ def refusal(settings: Settings, workers: int) -> str | None:
     return None
 
 
-def bind(host: str, port: int, listen: bool = False) -> socket.socket:
-    """A socket on the port in the workers' ``SO_REUSEPORT`` group. The supervisor's (``listen=False``)
-    only reserves the port: a port in use fails here, once, before anything starts, and a process of
-    another user cannot join the group; not listening, it is never handed a connection. A worker's
-    listens (``listen=True``)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+_PORT_LOCKS: list[socket.socket] = []  # the supervisor's hold on "one front desk per port", for its lifetime
+
+
+def _reuseport_socket(family: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does: restarts reuse TIME_WAIT
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    return sock
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The supervisor's reservation of the port: a socket in the workers' ``SO_REUSEPORT`` group that
+    never listens (so it is never handed a connection). A port in use fails here, once, before anything
+    starts: held by a program without ``SO_REUSEPORT`` (the bind), by anything listening on it, such as
+    another front desk's workers, whose group would otherwise take this one's in silently (a probe bind
+    without ``SO_REUSEPORT``), or by another front desk still starting (an abstract socket named after
+    the port, on Linux). Processes of other users can never join the group."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = _reuseport_socket(family)
     try:
         sock.bind((host, port))
-        if listen:
-            sock.listen(1024)
+        address = sock.getsockname()  # the real port when 0 was asked for
+        if sys.platform == "linux":
+            lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                lock.bind(f"\0frontdesk-serve:{address[1]}")
+            except OSError:
+                lock.close()
+                raise
+            _PORT_LOCKS.append(lock)
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def listener(reserved: socket.socket) -> socket.socket:
+    """A worker's own listening socket on the reserved address (its full address: an IPv6 scope id
+    included), in the same ``SO_REUSEPORT`` group."""
+    sock = _reuseport_socket(reserved.family)
+    try:
+        sock.bind(reserved.getsockname())
+        sock.listen(1024)
     except OSError:
         sock.close()
         raise
@@ -248,10 +283,15 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
     web_app.on_startup.insert(0, _graceful_on_sigterm)
     # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
     # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
-    host, port = reserved.getsockname()[:2]
-    reserved.close()
     # Listening only now, with the app built: a starting worker is handed no connection it cannot answer.
-    sock = bind(host, port, listen=True)
+    try:
+        sock = listener(reserved)
+    except OSError as e:  # restarting cannot help: stop the front desk with the reason
+        print(f"frontdesk serve: worker {index} cannot listen on {reserved.getsockname()}: {e.strerror or e}",
+              file=sys.stderr)
+        return EXIT_REFUSED
+    for held in (reserved, *_PORT_LOCKS):  # the supervisor's, inherited across fork
+        held.close()
     web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     return 0
 

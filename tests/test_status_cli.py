@@ -23,6 +23,15 @@ from tests.conftest import TEST_KEY
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+def isolate(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
+    """Only these settings: none of the shell's (a DATABASE_URL there must never be read or migrated)."""
+    for name in list(os.environ):
+        if name.startswith(("FRONTDESK_", "DATABASE_URL", "REDIS_URL")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_status_follows_the_queues_on_the_clock(db_url: str, redis_url: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
@@ -40,17 +49,15 @@ def test_status_follows_the_queues_on_the_clock(db_url: str, redis_url: str, tmp
 
     at(be.now)
     redis = redis_url.rsplit("/", 1)[0] + "/9"  # a database of its own: no other test's lease
-    for name, value in {"FRONTDESK_DATA_DIR": str(tmp_path / "data"), "FRONTDESK_DATA_KEY": TEST_KEY,
-                        "FRONTDESK_KEY_FILE": str(tmp_path / "keys" / "data.key"), "DATABASE_URL": db_url,
-                        "REDIS_URL": redis, "FRONTDESK_TEST_HOOKS__ENABLED": "true",
-                        "FRONTDESK_TEST_HOOKS__CLOCK_FILE": str(clock)}.items():
-        monkeypatch.setenv(name, value)
+    isolate(monkeypatch, FRONTDESK_DATA_DIR=str(tmp_path / "data"), FRONTDESK_DATA_KEY=TEST_KEY,
+            FRONTDESK_KEY_FILE=str(tmp_path / "keys" / "data.key"), DATABASE_URL=db_url, REDIS_URL=redis,
+            FRONTDESK_TEST_HOOKS__ENABLED="true", FRONTDESK_TEST_HOOKS__CLOCK_FILE=str(clock))
     runner, app = CliRunner(), full_app()
 
     def status(*args: str, code: int = 0) -> dict[str, Any]:
         result = runner.invoke(app, ["status", "--json", *args])
         assert result.exit_code == code, result.output
-        return json.loads(result.output)
+        return json.loads(result.stdout)
 
     before = status()
     assert before["problems"] == [] and before["telegram_poller"] == {"state": "free"}
@@ -122,6 +129,26 @@ def test_status_follows_the_queues_on_the_clock(db_url: str, redis_url: str, tmp
     assert done["problems"] == [] and done["outbox"]["due_push"] == 0 and done["outbox"]["failed_24h"] == 1
     assert done["timers"]["overdue"] == 0 and done["inbox"]["pending"] == 0
     assert done["outbox"]["pending"] >= 1  # the widget client's message still waits for her to ask
+
+    # Lateness counts from when an item is due, not from when it was written: a card in retry back-off
+    # is not due; ten minutes on it is due, one second late. A message the channel holds to answer
+    # itself is not due in the inbox either.
+    hk = hk_ids[0]
+    be.relay("housekeeper", hk, "manager_message", text="明天早点到")
+    [card] = be.claim_push(["telegram_staff"])
+    be.failed(card["id"], "retry: flood control", 600)
+    assert be.inbox_accept("wechat", "openid-2", "msg-2", {"text": "在吗"}, hold_seconds=5)
+    waiting = status()
+    assert waiting["outbox"]["due_push"] == 0 and waiting["outbox"]["late_seconds"] is None
+    assert waiting["inbox"]["pending"] == 1 and waiting["inbox"]["due"] == 0
+    at(be.now + timedelta(seconds=601))
+    due = status(code=1)
+    assert due["outbox"]["due_push"] == 1 and due["outbox"]["late_seconds"] == pytest.approx(1, abs=0.5)
+    assert due["inbox"]["due"] == 1 and due["inbox"]["late_seconds"] == pytest.approx(596, abs=0.5)
+    assert due["problems"] == ["inbox 596 s"]  # held 5 s, then nobody took it
+    # The refused card was given up a day ago: no longer in the last 24 h.
+    at(be.now + timedelta(hours=24))
+    assert status(code=1)["outbox"]["failed_24h"] == 0
     be.db.dispose()
 
 
@@ -130,14 +157,24 @@ def test_status_says_what_is_wrong(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     from bot.cli import full_app
 
-    monkeypatch.setenv("FRONTDESK_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FRONTDESK_DATA_KEY", TEST_KEY)
+    isolate(monkeypatch, FRONTDESK_DATA_DIR=str(tmp_path / "data"), FRONTDESK_DATA_KEY=TEST_KEY)
     runner, app = CliRunner(), full_app()
-    empty = runner.invoke(app, ["status"])
-    assert empty.exit_code == 1 and "frontdesk db upgrade" in empty.output
+    db = tmp_path / "data" / "frontdesk.db"
+    none = runner.invoke(app, ["status"])
+    assert none.exit_code == 1 and f"no database at {db}" in none.output and "frontdesk db upgrade" in none.output
+    assert not db.exists()  # nothing left behind
+    db.parent.mkdir(parents=True)
+    db.touch()  # a file without the schema
+    bare = runner.invoke(app, ["status"])
+    assert bare.exit_code == 1 and "schema is missing or behind: run `frontdesk db upgrade`" in bare.output
+    gone = runner.invoke(app, ["status"], env={"DATABASE_URL": "postgresql://frontdesk:secret@127.0.0.1:1/x"})
+    assert gone.exit_code == 1 and "cannot reach the database (OperationalError)" in gone.output
+    assert "secret" not in gone.output
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     down = runner.invoke(app, ["status", "--json"], env={"REDIS_URL": "redis://127.0.0.1:1/0"})
-    assert down.exit_code == 1 and json.loads(down.output)["problems"] == ["redis unreachable"]
+    assert down.exit_code == 1 and json.loads(down.stdout)["problems"] == ["redis unreachable"]
+    odd = runner.invoke(app, ["status"], env={"REDIS_URL": "http://127.0.0.1:6379"})
+    assert odd.exit_code == 1 and "REDIS_URL is not a redis://" in odd.output
     bad = runner.invoke(app, ["status", "--max-lag", "-5"])
     assert bad.exit_code == 2 and "--max-lag" in bad.output
     hooks = runner.invoke(app, ["status"], env={"FRONTDESK_ENVIRONMENT": "production",

@@ -60,13 +60,18 @@ def release(session: Session, now: datetime, message_id: int) -> None:
         m.payload = {k: v for k, v in (m.payload or {}).items() if k != "hold_seconds"}
 
 
-def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[InboxMessage]:
-    """Claim due rows, at most one per sender (the oldest pending), leased until ``now + lease``."""
+def due_head(now: datetime) -> Any:
+    """SQL: a pending row due now with no earlier pending row of its sender (what a worker may claim)."""
     earlier = aliased(InboxMessage)
     head = ~exists().where(and_(earlier.channel == InboxMessage.channel, earlier.sender_id == InboxMessage.sender_id,
                                 earlier.status == "pending", earlier.id < InboxMessage.id))
+    return and_(InboxMessage.status == "pending", InboxMessage.next_attempt_at <= now, head)
+
+
+def claim(session: Session, now: datetime, limit: int, lease: timedelta) -> list[InboxMessage]:
+    """Claim due rows, at most one per sender (the oldest pending), leased until ``now + lease``."""
     rows = list(session.scalars(
-        select(InboxMessage).where(InboxMessage.status == "pending", InboxMessage.next_attempt_at <= now, head)
+        select(InboxMessage).where(due_head(now))
         .order_by(InboxMessage.id).limit(limit).with_for_update(skip_locked=True)
         .execution_options(populate_existing=True)))
     for m in rows:

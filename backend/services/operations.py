@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.orm import InboxMessage, Notification, Timer
-from backend.services import outbox
+from backend.services import inbox, outbox
 
 GAVE_UP = ("failed", "undeliverable")
-RECENT = timedelta(hours=24)  # rows given up on are counted over the last day (by when they were written)
+RECENT = timedelta(hours=24)  # rows given up on are counted over the last day (``outbox.give_up`` stamps when)
 
 
 def _late(now: datetime, due: datetime | None) -> float | None:
@@ -26,14 +26,15 @@ def _late(now: datetime, due: datetime | None) -> float | None:
 
 def backlog(session: Session, now: datetime, push_channels: list[str]) -> dict[str, Any]:
     """Outbox, inbox and timers: counts, and the lateness in seconds of the most overdue item (None when
-    nothing is due). ``push_channels``: the channels the dispatchers deliver to."""
+    nothing is due). ``push_channels``: the channels the dispatchers deliver to. The inbox's ``failed``
+    counts every message its workers gave up on (kept for managers), not only the last day's."""
     pending = session.scalar(select(func.count()).where(Notification.status == "pending"))
     heads, oldest = outbox.push_backlog(session, now, push_channels)
     gave_up = dict(session.execute(
         select(Notification.status, func.count()).where(Notification.status.in_(GAVE_UP),
-                                                        Notification.created_at >= now - RECENT)
+                                                        Notification.next_attempt_at >= now - RECENT)
         .group_by(Notification.status)).all())
-    due_inbox = (InboxMessage.status == "pending") & (InboxMessage.next_attempt_at <= now)
+    due_inbox = inbox.due_head(now)  # as for the outbox: what a worker may claim, not rows behind it
     inbox_pending, inbox_due, inbox_oldest = session.execute(
         select(func.count(), func.count().filter(due_inbox), func.min(InboxMessage.next_attempt_at).filter(due_inbox))
         .where(InboxMessage.status == "pending")).one()

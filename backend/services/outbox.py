@@ -264,8 +264,9 @@ def rerouted(session: Session, now: datetime, notification_id: int, error: str) 
 
 def give_up(session: Session, now: datetime, n: Notification, status: str, error: str | None) -> None:
     """Mark a row as failed for good (it stops blocking) and tell the managers which message it was:
-    who and what kind, never the personal text."""
-    n.status, n.last_error = status, (error or "")[:500]
+    who and what kind, never the personal text. Its ``next_attempt_at`` (there is none) becomes the time
+    it was given up, which `frontdesk status` counts by."""
+    n.status, n.last_error, n.next_attempt_at = status, (error or "")[:500], now
     if n.template == "delivery_failed":
         return  # never a cascade of reports about reports
     managers = list(session.scalars(select(Manager.id).where(Manager.status != "deactivated").order_by(Manager.id)))

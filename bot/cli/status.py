@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -34,11 +35,15 @@ def poller(redis_url: str | None) -> dict[str, Any]:
     from bot.telegram.runner import LEASE_KEY
 
     try:
-        with Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) as r:
-            token, ttl = r.get(LEASE_KEY), r.pttl(LEASE_KEY)
-    except RedisError:
-        return {"state": "unreachable"}
-    if token is None:
+        r = Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2)
+    except ValueError:
+        fail("REDIS_URL is not a redis://, rediss:// or unix:// URL")
+    try:
+        with r, r.pipeline(transaction=True) as pipe:  # the holder and its lease read together
+            token, ttl = pipe.get(LEASE_KEY).pttl(LEASE_KEY).execute()
+    except RedisError as e:
+        return {"state": "unreachable", "error": type(e).__name__}
+    if token is None or ttl == -2:
         return {"state": "free"}
     pid = token.decode(errors="replace").split(":", 1)[0]  # the token is "<pid>:<random>"
     return {"state": "held", "pid": int(pid) if pid.isdigit() else None, "lease_seconds": max(ttl, 0) / 1000}
@@ -55,7 +60,7 @@ def _local(iso: str | None, tz: Any) -> str:
 def render(r: dict[str, Any], tz: Any, max_lag: float) -> str:
     o, i, t, p = r["outbox"], r["inbox"], r["timers"], r["telegram_poller"]
     polling = {"single": "one process (no REDIS_URL)", "free": "no worker holds the lease",
-               "unreachable": "Redis unreachable"}.get(p["state"])
+               "unreachable": f"Redis unreachable ({p.get('error')})"}.get(p["state"])
     if polling is None:
         polling = f"worker pid {p['pid']} (lease {p['lease_seconds']:.1f} s left)"
     lines = [
@@ -63,7 +68,7 @@ def render(r: dict[str, Any], tz: Any, max_lag: float) -> str:
         f"outbox   pending {o['pending']}, due for push {o['due_push']}, most overdue {_late(o['late_seconds'])}; "
         f"given up in 24 h: failed {o['failed_24h']}, undeliverable {o['undeliverable_24h']}",
         f"inbox    pending {i['pending']}, due {i['due']}, most overdue {_late(i['late_seconds'])}; "
-        f"failed {i['failed']}",
+        f"failed (all time) {i['failed']}",
         f"timers   pending {t['pending']}, overdue {t['overdue']}, most overdue {_late(t['late_seconds'])}; "
         f"next due {_local(t['next_due'], tz)}",
         f"telegram polling: {polling}",
@@ -72,6 +77,23 @@ def render(r: dict[str, Any], tz: Any, max_lag: float) -> str:
     lines.append(f"BEHIND (over {max_lag:.0f} s): {', '.join(problems)}" if problems
                  else f"ok: nothing is more than {max_lag:.0f} s late")
     return "\n".join(lines)
+
+
+def unreadable(backend: Any, error: Exception) -> str:
+    """Why the queues could not be read: a schema to upgrade, or the database's error by its kind (never
+    the URL, which may hold a password)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.migrate import is_current
+
+    try:
+        with backend.db.engine.connect() as c:
+            current = is_current(c)
+    except SQLAlchemyError as e:
+        return f"cannot reach the database ({type(e).__name__}): is it running, and is DATABASE_URL right?"
+    if not current:
+        return "the database schema is missing or behind: run `frontdesk db upgrade` first"
+    return f"cannot read the database ({type(error).__name__}); `frontdesk serve`'s log may say more"
 
 
 @app.command()
@@ -84,7 +106,8 @@ def status(
     """The workers' queues for whoever is on call: outbox, inbox and timers (how much waits, how late the
     most overdue item is), and which worker polls Telegram. Exits 1 when a queue is later than --max-lag
     seconds or Redis cannot be reached, so a cron job or a monitor can alert on it."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     from backend import testhooks
     from backend.api import Backend
@@ -95,13 +118,20 @@ def status(
     try:
         settings = load_settings()
         testhooks.configure(settings)  # refuses test hooks in production, as `serve` does
-        backend = Backend.from_settings(settings, clock=testhooks.clock_for(settings))
+        url = make_url(settings.db_url)
     except (RuntimeError, ValueError) as e:  # a config file that does not parse, hooks in production …
+        fail(str(e))
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        fail(f"no database at {url.database}: check FRONTDESK_HOME or DATABASE_URL, or run `frontdesk db "
+             "upgrade` to create one")  # rather than leave an empty one behind
+    try:
+        backend = Backend.from_settings(settings, clock=testhooks.clock_for(settings))
+    except (RuntimeError, ValueError) as e:
         fail(str(e))
     try:
         r = backend.backlog(push_channels())
-    except (OperationalError, ProgrammingError):
-        fail("the database has no outbox tables yet: run `frontdesk db upgrade` first")
+    except SQLAlchemyError as e:
+        fail(unreadable(backend, e))
     finally:
         backend.db.dispose()
     r["telegram_poller"] = poller(settings.redis_url)

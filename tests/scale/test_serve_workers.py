@@ -64,6 +64,14 @@ def test_a_port_in_use_is_reported_once_before_anything_starts(tmp_path: Path) -
     assert "Traceback" not in p.stderr and "front desk on" not in p.stdout
 
 
+def gone(pid: int) -> bool:
+    """The process has exited (a zombie waiting to be reaped, or reaped): its sockets are closed."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
 async def live_pid(base: str) -> int:
     """GET /live over a fresh connection (each one may go to any worker): the pid that answered."""
     async with (ClientSession(connector=TCPConnector(force_close=True), timeout=ClientTimeout(total=10)) as http,
@@ -105,8 +113,17 @@ async def test_workers_serve_one_port_survive_a_kill_and_stop_on_sigterm(workers
     assert bookings_of(sc, client_of(sc, "rest", "w-1")) == [booking]
     assert [o["status"] for o in offers_of(sc, booking)] == ["pending"]
 
+    # A second front desk on the same port is refused, though its sockets would join the SO_REUSEPORT group.
+    second = await asyncio.to_thread(refused, sc.folder / "second", sc.server.env, "--host", "127.0.0.1",
+                                     "--port", str(sc.server.port), "--workers", "2")
+    assert second.returncode == 1 and f"cannot listen on 127.0.0.1:{sc.server.port}" in second.stderr, second
+    assert await answering(sc.server.base, workers) == workers  # the first one is untouched
+
     victim = sorted(workers)[0]
     os.kill(victim, signal.SIGKILL)
+    # Its listening socket leaves the port's group when the kernel has closed its files (by the time it
+    # is a zombie); a connection handed to it in those milliseconds is reset, as the docs say.
+    await wait_until(lambda: gone(victim), "the killed worker's files to be closed", timeout=30)
     for _ in range(20):  # the survivor answers at once, every time
         assert await live_pid(sc.server.base) != victim
     await wait_until(lambda: len(sc.server.worker_pids()) == 2 and victim not in sc.server.worker_pids(),
