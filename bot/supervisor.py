@@ -281,8 +281,6 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
         print(f"frontdesk serve: worker {index} cannot start: {e}", file=sys.stderr)
         return EXIT_REFUSED
     web_app.on_startup.insert(0, _graceful_on_sigterm)
-    # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
-    # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
     # Listening only now, with the app built: a starting worker is handed no connection it cannot answer.
     try:
         sock = listener(reserved)
@@ -292,6 +290,8 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
         return EXIT_REFUSED
     for held in (reserved, *_PORT_LOCKS):  # the supervisor's, inherited across fork
         held.close()
+    # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
+    # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
     web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     return 0
 
