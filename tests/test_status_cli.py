@@ -19,6 +19,7 @@ from backend.api import Request
 from backend.orm import Housekeeper
 from tests.backend.conftest import demo_backend
 from tests.conftest import TEST_KEY
+from tests.crash.harness import SETTINGS_ENV
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -26,7 +27,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 def isolate(monkeypatch: pytest.MonkeyPatch, **env: str) -> None:
     """Only these settings: none of the shell's (a DATABASE_URL there must never be read or migrated)."""
     for name in list(os.environ):
-        if name.startswith(("FRONTDESK_", "DATABASE_URL", "REDIS_URL")):
+        if name.startswith(SETTINGS_ENV):
             monkeypatch.delenv(name)
     for name, value in env.items():
         monkeypatch.setenv(name, value)

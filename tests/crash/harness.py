@@ -50,10 +50,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SETTINGS_ENV = ("FRONTDESK_", "DATABASE_URL", "REDIS_URL")  # the environment variables that are settings
+
+
 def clean_environ() -> dict[str, str]:
     """The parent's environment without any front desk setting, so only what a test sets counts."""
-    drop = ("FRONTDESK_", "DATABASE_URL", "REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(SETTINGS_ENV)}
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
