@@ -177,6 +177,8 @@ class Housekeeper(Base):
 
 class Certificate(Base):
     __tablename__ = "certificates"
+    # who holds a kind valid on a day: read off the index by a visit's matching (roster._visit_statement)
+    __table_args__ = (Index("ix_certificates_kind", "kind", "expires_on", "housekeeper_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
@@ -186,6 +188,8 @@ class Certificate(Base):
 
 class WorkingHours(Base):
     __tablename__ = "working_hours"
+    # who works a weekday's hours: read off the index by a visit's matching (roster._visit_statement)
+    __table_args__ = (Index("ix_working_hours_day", "weekday", "start_minute", "end_minute", "housekeeper_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"), index=True)
     weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
@@ -218,7 +222,9 @@ class Manager(Base):
 class Booking(Base):
     __tablename__ = "bookings"
     # Who is busy when: matching a placement over a 90-day term reads every confirmed job it overlaps.
-    __table_args__ = (Index("ix_bookings_busy", "status", "ends_at", "starts_at", "housekeeper_id"),)
+    __table_args__ = (Index("ix_bookings_busy", "status", "ends_at", "starts_at", "housekeeper_id"),
+                      # her jobs of the week before, counted per candidate for fairness (roster._visit_statement)
+                      Index("ix_bookings_housekeeper_start", "housekeeper_id", "starts_at", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     service: Mapped[str] = mapped_column(String(32))
@@ -317,12 +323,15 @@ class Proposal(Base):
 
 
 class MatchCandidate(Base):
-    """A booking's ranked candidates with the reasons for their rank (visible to managers)."""
+    """A booking's ranked candidates with the reasons for their rank (visible to managers). Written in
+    bulk (backend.bulk) without foreign keys: hundreds per booking on a big roster, where checking two
+    keys per row cost more than writing it (migration 0016); the ids come from the ranking's reads, and
+    bookings and housekeepers are never deleted."""
 
     __tablename__ = "match_candidates"
     id: Mapped[int] = mapped_column(primary_key=True)
-    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"), index=True)
-    housekeeper_id: Mapped[int] = mapped_column(ForeignKey("housekeepers.id"))
+    booking_id: Mapped[int] = mapped_column(Integer, index=True)
+    housekeeper_id: Mapped[int] = mapped_column(Integer)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -14,7 +14,13 @@ weeks ahead). Then it times what a real booking runs for a 3-hour cleaning visit
 - ``free_candidates``: who is free and fit, alone (inside candidates_count and the ranking);
 - ``book``: ``bookings.create`` — the booking row, ``rank_candidates`` (match, rank and store every
   candidate and every exclusion) and ``offer_next`` — in a transaction rolled back after each run,
-  with ``rank_candidates`` and ``offer_next`` also timed on their own.
+  with ``rank_candidates`` and ``offer_next`` also timed on their own, and inside the first the
+  matching itself (``offers._ranking``: who is free and fit, the area rule and the ranking).
+
+The issue's target is the matching: ``check``, ``free_candidates`` and the ``matching`` inside ``book``
+under 10 ms. ``book`` is reported whole beside it: it also writes the booking, hundreds of ranked
+rows with their reasons, the offer, its timer and the outbox row, so it is a booking's cost, not the
+matching's.
 
 Prints median and p95 per step in ms, and the median CPU time of this process per main step ("app CPU":
 SQLite's work included, the PostgreSQL server's not) — on a shared machine the wall clock also counts
@@ -48,6 +54,8 @@ NOW = datetime.fromisoformat("2026-11-18T10:30:00+08:00")  # a Wednesday, as in 
 VISIT_AT = datetime.fromisoformat("2026-11-25T10:00:00+08:00")  # next Wednesday, 10:00
 ADDRESS = "朝阳区建国路88号3号楼501"
 TARGET_MS = 10.0
+MATCHING = "    matching (_ranking)"
+TARGETED = ("check (candidates_count)", "free_candidates", MATCHING)  # the issue's "matching"
 
 
 def roster_rows(be: Any, n: int) -> list[Any]:
@@ -117,14 +125,14 @@ def timed(module: Any, name: str, into: list[float]) -> Iterator[None]:
 
 def measure(be: Any, runs: int, cpu: dict[str, list[float]] | None = None) -> dict[str, list[float]]:
     """Wall ms per step and run; ``cpu`` (when given) gets this process's CPU ms per main step."""
-    from backend.services import bookings
+    from backend.services import bookings, offers
     from backend.services.bookings import Request
     from backend.services.roster import constraints, free_candidates
 
     req = Request(service="cleaning", starts_at=VISIT_AT, hours=3, address=ADDRESS)
     start, end = bookings.interval(be.ctx, req)
     out: dict[str, list[float]] = {"check (candidates_count)": [], "free_candidates": [], "book (create)": [],
-                                   "  rank_candidates": [], "  offer_next": []}
+                                   "  rank_candidates": [], MATCHING: [], "  offer_next": []}
     cpu = {} if cpu is None else cpu
     found = 0
 
@@ -145,7 +153,7 @@ def measure(be: Any, runs: int, cpu: dict[str, list[float]] | None = None) -> di
         s = be.db.sessions()
         try:  # the whole booking, rolled back so every run starts from the same month
             with timed(bookings, "rank_candidates", out["  rank_candidates"]), \
-                    timed(bookings, "offer_next", out["  offer_next"]):
+                    timed(offers, "_ranking", out[MATCHING]), timed(bookings, "offer_next", out["  offer_next"]):
                 t, c = time.perf_counter(), time.process_time()
                 bookings.create(be.ctx, s, 1, req, "client:1")
                 s.flush()
@@ -211,8 +219,10 @@ def run_engine(kind: str, url: str, args: argparse.Namespace, tmp: Path, last: b
             app = f"{statistics.median(cpu[name]):>12.2f}" if name in cpu else ""
             print(f"  {name:<28}{len(xs):>6}{statistics.median(xs):>11.2f}{pct(xs, 0.95):>9.2f}{app}")
         med = statistics.median(out["book (create)"]) + statistics.median(out["check (candidates_count)"])
-        print(f"  check + book median {med:.1f} ms; target: matching under {TARGET_MS:g} ms per step "
-              f"({'met' if max(statistics.median(v) for v in out.values()) < TARGET_MS else 'NOT met'})")
+        met = max(statistics.median(out[k]) for k in TARGETED) < TARGET_MS
+        book = "under" if statistics.median(out["book (create)"]) < TARGET_MS else "over"
+        print(f"  check + book median {med:.1f} ms; target: matching (check, free_candidates, matching) under "
+              f"{TARGET_MS:g} ms: {'met' if met else 'NOT met'}; the whole booking is {book} {TARGET_MS:g} ms")
         if last and args.profile:
             profile(be, args.profile, args.top)
     finally:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from backend.domain.area import ServiceArea
 from backend.domain.places import canonical_district, city_of_district
@@ -16,8 +16,7 @@ WEIGHTS = {"rating": 0.40, "continuity": 0.25, "language": 0.15, "district": 0.1
 PREFERRED_BONUS = ("client_preferred", 0.30)
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: hundreds are built per booking on a big roster
     housekeeper_id: int
     rating: float  # 0–5
     languages: frozenset[str]
@@ -26,11 +25,10 @@ class Candidate:
     city: str | None = None  # canonical (北京市); None: she works in any city the company serves
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):  # a tuple: a big roster ranks hundreds per booking, and a frozen dataclass is slow to build
     housekeeper_id: int
     score: float
-    reasons: dict[str, float] = field(default_factory=dict)
+    reasons: dict[str, float]
 
 
 @lru_cache(maxsize=4096)
@@ -102,17 +100,25 @@ def rank(candidates: list[Candidate], client_language: str, district: str | None
     ``adjacent``: the districts next to the job's (they score half the district weight)."""
     busiest = max((c.recent_jobs for c in candidates), default=0) or 1
     w = WEIGHTS
+    # Each part's possible values, rounded once (not per housekeeper): continuity, language and district
+    # take two or three values, and the reasons must be the same floats as before (rounded to 4 places).
+    continuity = (round(w["continuity"] * 0.0, 4), round(w["continuity"] * 1.0, 4))
+    language = (round(w["language"] * 0.0, 4), round(w["language"] * 1.0, 4))
+    districts = {s: round(w["district"] * s, 4) for s in (0.0, 0.5, 1.0)}
+    rating_w, fairness_w = w["rating"], w["fairness"]
+    bonus_name, bonus = PREFERRED_BONUS
     out = []
     for c in candidates:  # a literal dict, not a comprehension over parts: hundreds are ranked per booking
+        hk_id = c.housekeeper_id
         reasons = {
-            "rating": round(w["rating"] * (min(max(c.rating, 0.0), 5.0) / 5.0), 4),
-            "continuity": round(w["continuity"] * (1.0 if c.housekeeper_id == last_housekeeper_id else 0.0), 4),
-            "language": round(w["language"] * (1.0 if client_language in c.languages else 0.0), 4),
-            "district": round(w["district"] * district_score(c, district, adjacent), 4),
-            "fairness": round(w["fairness"] * (1.0 - c.recent_jobs / busiest), 4),
+            "rating": round(rating_w * (min(max(c.rating, 0.0), 5.0) / 5.0), 4),
+            "continuity": continuity[hk_id == last_housekeeper_id],
+            "language": language[client_language in c.languages],
+            "district": districts[district_score(c, district, adjacent)],
+            "fairness": round(fairness_w * (1.0 - c.recent_jobs / busiest), 4),
         }
-        if c.housekeeper_id in preferred:
-            reasons[PREFERRED_BONUS[0]] = PREFERRED_BONUS[1]
-        out.append(Ranked(c.housekeeper_id, round(sum(reasons.values()), 4), reasons))
+        if hk_id in preferred:
+            reasons[bonus_name] = bonus
+        out.append(Ranked(hk_id, round(sum(reasons.values()), 4), reasons))
     # Ties go to the lower id so a ranking is reproducible.
     return sorted(out, key=lambda r: (-r.score, r.housekeeper_id))

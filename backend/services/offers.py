@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.bulk import insert_rows
 from backend.domain.availability import overlaps
 from backend.domain.booking_state import transition
 from backend.domain.matching import Ranked, adjacent_to, by_area, rank
@@ -78,8 +79,7 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
     for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
         rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
                      "reasons": {"excluded": problem}, "state": "excluded"})
-    if rows:  # one multi-row INSERT, not an ORM object per candidate (a big roster ranks hundreds)
-        session.execute(insert(MatchCandidate.__table__), rows)
+    insert_rows(session, MatchCandidate.__table__, rows)  # one statement: a big roster ranks hundreds
     return len(ranked)
 
 

@@ -172,7 +172,7 @@ def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
     off = select(TimeOff.housekeeper_id).where(TimeOff.ends_at > p("start"), TimeOff.starts_at < p("end"))
     certified = [Housekeeper.id.in_(select(Certificate.housekeeper_id).where(
         Certificate.kind == kind, Certificate.expires_on >= p("last_day"))) for kind in certificates]
-    # Correlated, on her bookings' index: counted for the few rows left, not for the whole month's jobs.
+    # Correlated, on ix_bookings_housekeeper_start: counted for the few rows left, not the month's jobs.
     recent = select(func.count()).where(Booking.housekeeper_id == Housekeeper.id,
                                         Booking.status.in_((*BUSY, "completed")), Booking.starts_at >= p("week_ago"),
                                         Booking.starts_at < p("start")).scalar_subquery()
