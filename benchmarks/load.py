@@ -37,6 +37,7 @@ import os
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -468,17 +469,27 @@ def header(args: argparse.Namespace) -> None:
     print(row(list(COLS)))
 
 
-def verdict(new: Result, base: Result) -> None:
-    if new.na or base.na or not base.tps:
+def verdict(pairs: list[tuple[Result, Result]]) -> None:
+    """The targets, judged on the median over the rounds (``--repeat``): this machine's speed drifts by
+    tens of percent within minutes, so one new/baseline pair can be off either way."""
+    pairs = [(n, b) for n, b in pairs if not (n.na or b.na or not b.tps)]
+    if not pairs:
         print("ratio: n/a (a configuration did not run)")
         return
-    ratio = new.tps / base.tps
-    p99n, p99b = new.pct(0.99), base.pct(0.99)
+    ratios = [n.tps / b.tps for n, b in pairs]
+    ratio = statistics.median(ratios)
+    tps = statistics.median(n.tps for n, _ in pairs)
+    p99n, p99b = statistics.median(n.pct(0.99) for n, _ in pairs), statistics.median(b.pct(0.99) for _, b in pairs)
+    errors = (sum(n.errors for n, _ in pairs), sum(b.errors for _, b in pairs))
     met = {True: "met", False: "NOT met"}
-    print(f"ratio turns/s new/baseline: {ratio:.2f}×   p99 new {p99n:.1f} ms, baseline {p99b:.1f} ms")
+    if len(pairs) > 1:
+        print(f"rounds: {len(pairs)}; ratio per round: {', '.join(f'{r:.2f}×' for r in ratios)}; "
+              f"below: medians over the rounds")
+    print(f"ratio turns/s new/baseline: {ratio:.2f}×   new {tps:.1f} turns/s;  p99 new {p99n:.1f} ms, "
+          f"baseline {p99b:.1f} ms")
     print(f"targets (issue 13): ≥ {TARGET_RATIO:g}× baseline: {met[ratio >= TARGET_RATIO]};  "
-          f"≥ {TARGET_TPS:g} turns/s: {met[new.tps >= TARGET_TPS]};  p99 < {TARGET_P99:g} ms: "
-          f"{met[p99n < TARGET_P99]};  errors: {new.errors} new, {base.errors} baseline")
+          f"≥ {TARGET_TPS:g} turns/s: {met[tps >= TARGET_TPS]};  p99 < {TARGET_P99:g} ms: "
+          f"{met[p99n < TARGET_P99]};  errors: {errors[0]} new, {errors[1]} baseline")
     print(f"stretch: 4.5×: {met[ratio >= 4.5]};  p99 < 100 ms: {met[p99n < 100]}")
 
 
@@ -492,9 +503,10 @@ def configs(args: argparse.Namespace, new: Tree, base: Tree | None) -> Iterator[
                 for workers in (1, 2, 4):
                     yield Config("postgres", workers, script, clients, new)
         return
-    yield Config(args.db, args.workers, args.script, args.clients, new)
-    if base is not None:
-        yield Config(args.db, 1, args.script, args.clients, base)  # the baseline ran as one process
+    for _ in range(args.repeat if base is not None else 1):  # new and baseline alternate, round by round
+        yield Config(args.db, args.workers, args.script, args.clients, new)
+        if base is not None:
+            yield Config(args.db, 1, args.script, args.clients, base)  # the baseline ran as one process
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -511,7 +523,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                                                            "+ Redis 1/2/4 workers × both scripts (no baseline)")
     ap.add_argument("--baseline", default="24bcda2", metavar="REF",
                     help="git ref measured the same way as one process ('none' to skip)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="K",
+                    help="new and baseline alternately K times each; the targets are judged on the medians")
     args = ap.parse_args(argv)
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     args.duration = args.duration if args.duration is not None else (15.0 if args.matrix else 60.0)
     args.warmup = args.warmup if args.warmup is not None else (5.0 if args.matrix else 10.0)
     if args.db == "sqlite" and not args.matrix:
@@ -532,7 +548,7 @@ async def main_async(args: argparse.Namespace, tmp: Path, infra: Infra) -> None:
         results.append(await run_config(cfg, infra, tmp, args.warmup, args.duration))
         print(line(results[-1]), flush=True)
     if base is not None:
-        verdict(results[0], results[1])
+        verdict(list(zip(results[0::2], results[1::2], strict=True)))
 
 
 def main(argv: list[str] | None = None) -> None:
