@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import secrets
 import shutil
@@ -479,7 +480,9 @@ def verdict(pairs: list[tuple[Result, Result]]) -> None:
     ratios = [n.tps / b.tps for n, b in pairs]
     ratio = statistics.median(ratios)
     tps = statistics.median(n.tps for n, _ in pairs)
-    p99n, p99b = statistics.median(n.pct(0.99) for n, _ in pairs), statistics.median(b.pct(0.99) for _, b in pairs)
+    # a round without a finished turn has no p99: it counts as endless, not as NaN (which sorts anywhere)
+    p99n = statistics.median(n.pct(0.99) if n.lat else math.inf for n, _ in pairs)
+    p99b = statistics.median(b.pct(0.99) if b.lat else math.inf for _, b in pairs)
     errors = (sum(n.errors for n, _ in pairs), sum(b.errors for _, b in pairs))
     met = {True: "met", False: "NOT met"}
     if len(pairs) > 1:
@@ -528,6 +531,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
+    if args.repeat > 1 and (args.matrix or args.baseline.lower() == "none"):
+        ap.error("--repeat alternates new and baseline rounds: it needs a --baseline and no --matrix")
     args.duration = args.duration if args.duration is not None else (15.0 if args.matrix else 60.0)
     args.warmup = args.warmup if args.warmup is not None else (5.0 if args.matrix else 10.0)
     if args.db == "sqlite" and not args.matrix:

@@ -46,8 +46,15 @@ def test_rounds_alternate_and_the_targets_are_judged_on_the_medians(capsys: pyte
     out = capsys.readouterr().out
     assert "6.00×, 2.00×, 3.00×" in out and "3.00×" in out.splitlines()[1]
     assert "≥ 3× baseline: met" in out and "≥ 250 turns/s: NOT met" in out and "p99 < 150 ms: met" in out
-    with pytest.raises(SystemExit):
-        load.parse(["--repeat", "0"])
+    for bad in (["--repeat", "0"], ["--repeat", "2", "--matrix"], ["--repeat", "2", "--baseline", "none"]):
+        with pytest.raises(SystemExit):
+            load.parse(bad)
+    # a round whose new server finished no turn is an endless p99, wherever it comes in the rounds
+    stalled = load.Result(load.Config("postgres", 2, "booking", 20, new))
+    for order in ([stalled, result(new, 100, 90), result(new, 100, 400)],
+                  [result(new, 100, 90), stalled, result(new, 100, 400)]):
+        load.verdict([(n, result(base, 50, 900)) for n in order])
+        assert "p99 new 400.0 ms" in capsys.readouterr().out
 
 
 def test_matrix_covers_every_configuration_with_short_windows() -> None:
