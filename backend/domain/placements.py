@@ -60,6 +60,15 @@ def term_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]
     return (datetime.combine(start, time(0), tz), datetime.combine(end + timedelta(days=1), time(0), tz))
 
 
+def visit_days(start: datetime, end: datetime, buffer: timedelta, tz: tzinfo) -> tuple[date, date]:
+    """The local days a visit from ``start`` to ``end`` touches, its travel ``buffer`` included: a term of
+    inclusive dates [first, last] holds her then exactly when ``first <= days[1] and last >= days[0]`` —
+    the same as ``availability.overlaps((start, end), term_bounds(first, last, tz), buffer)``, for a
+    database to check on the dates (a visit ending at midnight, buffer included, does not touch the day
+    that starts then: hence the microsecond)."""
+    return (start - buffer).astimezone(tz).date(), (end + buffer - timedelta(microseconds=1)).astimezone(tz).date()
+
+
 def end_date(start: date, term_days: int) -> date:
     return start + timedelta(days=term_days - 1)
 

@@ -10,9 +10,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import Text, bindparam, cast, func, select
 from sqlalchemy.orm import Session
 
-from backend.domain.availability import Schedule, overlaps, unavailable_reason
+from backend.domain.availability import Schedule, unavailable_reason
 from backend.domain.matching import Candidate
-from backend.domain.placements import term_bounds
+from backend.domain.placements import term_bounds, visit_days
 from backend.domain.profile import unmet
 from backend.orm import Booking, Certificate, Client, Housekeeper, Placement, PlacementCandidate, TimeOff, WorkingHours
 from backend.services import Context, profiles, vetting
@@ -161,7 +161,9 @@ def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
     values change; building it anew cost more than running it): active, the skill (a look at the JSON
     text, confirmed once decoded), each certificate valid on the visit's last local day, her hours that
     weekday cover it, no job with the travel buffer and no time off overlap it — the rules of
-    ``unavailable_reason`` — and (``with_recent``) her jobs of the week before, for the fairness score."""
+    ``unavailable_reason`` —, not held for a placement whose term touches the visit's days (a willing
+    candidate while the client interviews: ``placements.visit_days``), and (``with_recent``) her jobs of
+    the week before, for the fairness score."""
     p = bindparam
     # Uncorrelated subqueries: each runs once (on its index), not once per housekeeper.
     hours = select(WorkingHours.housekeeper_id).where(
@@ -170,6 +172,9 @@ def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
     busy = select(Booking.housekeeper_id).where(Booking.status.in_(BUSY), Booking.ends_at > p("busy_from"),
                                                 Booking.starts_at < p("busy_to"), Booking.housekeeper_id.is_not(None))
     off = select(TimeOff.housekeeper_id).where(TimeOff.ends_at > p("start"), TimeOff.starts_at < p("end"))
+    held = select(PlacementCandidate.housekeeper_id).join(Placement, Placement.id == PlacementCandidate.placement_id) \
+        .where(PlacementCandidate.state == "willing", Placement.start_date <= p("held_to"),
+               Placement.end_date >= p("held_from"))
     certified = [Housekeeper.id.in_(select(Certificate.housekeeper_id).where(
         Certificate.kind == kind, Certificate.expires_on >= p("last_day"))) for kind in certificates]
     # Correlated, on ix_bookings_housekeeper_start: counted for the few rows left, not the month's jobs.
@@ -178,7 +183,8 @@ def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
                                         Booking.starts_at < p("start")).scalar_subquery()
     return (select(*MATCH_COLUMNS, *([recent.label("recent")] if with_recent else []))
             .where(Housekeeper.status == "active", cast(Housekeeper.skills, Text).like(p("skill"), escape="/"),
-                   Housekeeper.id.in_(hours), Housekeeper.id.not_in(busy), Housekeeper.id.not_in(off), *certified,
+                   Housekeeper.id.in_(hours), Housekeeper.id.not_in(busy), Housekeeper.id.not_in(off),
+                   Housekeeper.id.not_in(held), *certified,
                    Housekeeper.id.not_in(p("exclude", expanding=True)))
             .order_by(Housekeeper.id))
 
@@ -193,9 +199,8 @@ def free_for_visit_rows(ctx: Context, session: Session, service: str, start: dat
                         exclude: set[int], unfit: dict[int, str] | None = None, *,
                         recent: bool = True) -> list[RosterRow]:
     """A visit: who is free, asked of the database in one statement (``_visit_statement``), so that a
-    big roster's busy majority is never loaded and no schedule is built in Python; placement holds (a
-    small table) are checked on the rows left. The same rules as ``free_by_schedule`` (a test holds the
-    two equal on a seeded roster)."""
+    big roster's busy majority is never loaded and no schedule is built in Python. The same rules as
+    ``free_by_schedule`` (a test holds the two equal on a seeded roster)."""
     session.flush()  # Core reads below skip the ORM's autoflush: a job added in this unit of work must count
     buffer = timedelta(minutes=ctx.travel_buffer_minutes)
     local = start.astimezone(ctx.tz)
@@ -204,15 +209,14 @@ def free_for_visit_rows(ctx: Context, session: Session, service: str, start: dat
               "busy_from": start - buffer, "busy_to": end + buffer, "start": start, "end": end,
               "last_day": end.astimezone(ctx.tz).date(), "week_ago": start - timedelta(days=7),
               "skill": _skill_pattern(service), "exclude": sorted(exclude)}
+    values["held_from"], values["held_to"] = visit_days(start, end, buffer, ctx.tz)
     if exclude and unfit is not None:  # those on the never-again list are reported, free or not
         never = select(*MATCH_COLUMNS).where(Housekeeper.status == "active", Housekeeper.id.in_(sorted(exclude)))
         unfit.update({hk.id: "never_again" for hk in _skilled(session.connection().execute(never), service)})
-    held = {hk_id for hk_id, terms in held_terms(session, None, ctx.tz).items()
-            if any(overlaps((start, end), t, buffer) for t in terms)}
     # Core rows, not the ORM session's: the same values, without its per-row bookkeeping.
     statement = _visit_statement(tuple(ctx.catalogue[service].certificates), recent)
     rows = session.connection().execute(statement, values).all()
-    return [hk for hk in _skilled(rows, service) if hk.id not in held]
+    return _skilled(rows, service)
 
 
 def free_by_schedule(ctx: Context, session: Session, service: str, start: datetime, end: datetime,

@@ -11,11 +11,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from backend.api import Backend, DomainError, Request
 from backend.catalogue import load_catalogue
-from backend.domain.placements import PlacementPolicy, age_band, checkin_dates
+from backend.domain.availability import overlaps
+from backend.domain.placements import PlacementPolicy, age_band, checkin_dates, term_bounds, visit_days
 from backend.orm import (
     Booking,
     Escalation,
@@ -50,6 +53,30 @@ def test_catalogue_placement_terms_and_validation(tmp_path: Path) -> None:
                    "default_term_days: 30}\n")
     with pytest.raises(ValueError):
         load_catalogue(bad)
+
+
+ZONES = st.sampled_from([ZoneInfo("Asia/Shanghai"), ZoneInfo("Asia/Hong_Kong"), ZoneInfo("Europe/London")])
+# Near midnight, where the dates and the datetimes could disagree: quarter hours and the odd microsecond.
+MOMENTS = st.builds(lambda d, q, us: datetime(2026, 3, 1, tzinfo=ZoneInfo("UTC")) + timedelta(days=d, minutes=15 * q,
+                                                                                             microseconds=us),
+                    st.integers(0, 300), st.integers(0, 95), st.sampled_from([0, 0, 0, 1, 999_999]))
+
+
+@settings(max_examples=500, deadline=None)
+# the edges, always tried: with its buffer, a visit ends at the midnight a term starts / starts at the one it ends
+@example(datetime(2026, 3, 1, 21, 30, tzinfo=ZoneInfo("Asia/Shanghai")), 8, 30, 1, 0, ZoneInfo("Asia/Shanghai"))
+@example(datetime(2026, 3, 2, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")), 4, 30, -1, 0, ZoneInfo("Asia/Shanghai"))
+@given(MOMENTS, st.integers(1, 12 * 4), st.sampled_from([0, 30, 60]), st.integers(-2, 2), st.integers(0, 2), ZONES)
+def test_a_hold_on_the_dates_is_the_hold_on_the_times(start: datetime, quarters: int, buffer_min: int, first: int,
+                                                      days: int, tz: ZoneInfo) -> None:
+    """The visit statement checks placement holds on dates (roster._visit_statement); the schedule rules
+    on times (overlaps with term_bounds). They must agree for every visit, term and buffer — above all a
+    visit (buffer included) ending at the midnight a term starts, or starting at the one it ends."""
+    end, buffer = start + timedelta(minutes=15 * quarters), timedelta(minutes=buffer_min)
+    day = start.astimezone(tz).date() + timedelta(days=first)  # terms around the visit's own days
+    term = (day, day + timedelta(days=days))
+    lo, hi = visit_days(start, end, buffer, tz)
+    assert (term[0] <= hi and term[1] >= lo) == overlaps((start, end), term_bounds(*term, tz), buffer)
 
 
 def test_checkin_cadence_age_band_and_policy() -> None:
