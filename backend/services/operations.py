@@ -39,7 +39,7 @@ def backlog(session: Session, now: datetime, push_channels: list[str]) -> dict[s
         select(func.count(), func.count().filter(due_inbox), func.min(InboxMessage.next_attempt_at).filter(due_inbox))
         .where(InboxMessage.status == "pending")).one()
     inbox_failed = session.scalar(select(func.count()).where(InboxMessage.status == "failed"))
-    overdue = (Timer.status == "pending") & (Timer.due_at <= now)
+    overdue = Timer.due_at <= now  # among the pending (the statement's WHERE)
     timers_pending, timers_overdue, timer_oldest, next_due = session.execute(
         select(func.count(), func.count().filter(overdue), func.min(Timer.due_at).filter(overdue),
                func.min(Timer.due_at).filter(Timer.due_at > now))

@@ -95,14 +95,17 @@ def schedules(session: Session, hks: list[Any], around: datetime, tz: tzinfo = U
             for h in hks}
 
 
-def held_terms(session: Session, ids: list[int] | None, tz: tzinfo) -> dict[int, list[tuple[datetime, datetime]]]:
-    """The placement terms each housekeeper is held for (willing, while the client interviews);
-    ``ids`` None: everyone's (a small table: only candidates held while a client interviews)."""
+def _held(*columns: Any) -> Any:
+    """``columns`` of the placement candidates held for a term (willing, while the client interviews)."""
+    return select(*columns).join(Placement, Placement.id == PlacementCandidate.placement_id).where(
+        PlacementCandidate.state == "willing")
+
+
+def held_terms(session: Session, ids: list[int], tz: tzinfo) -> dict[int, list[tuple[datetime, datetime]]]:
+    """The placement terms each of these housekeepers is held for."""
     out: dict[int, list[tuple[datetime, datetime]]] = {}
-    q = select(PlacementCandidate.housekeeper_id, Placement.start_date, Placement.end_date).join(
-        Placement, Placement.id == PlacementCandidate.placement_id).where(PlacementCandidate.state == "willing")
-    if ids is not None:
-        q = q.where(PlacementCandidate.housekeeper_id.in_(ids))
+    q = _held(PlacementCandidate.housekeeper_id, Placement.start_date, Placement.end_date).where(
+        PlacementCandidate.housekeeper_id.in_(ids))
     for hk_id, start, end in session.connection().execute(q):
         out.setdefault(hk_id, []).append(term_bounds(start, end, tz))
     return out
@@ -172,9 +175,8 @@ def _visit_statement(certificates: tuple[str, ...], with_recent: bool) -> Any:
     busy = select(Booking.housekeeper_id).where(Booking.status.in_(BUSY), Booking.ends_at > p("busy_from"),
                                                 Booking.starts_at < p("busy_to"), Booking.housekeeper_id.is_not(None))
     off = select(TimeOff.housekeeper_id).where(TimeOff.ends_at > p("start"), TimeOff.starts_at < p("end"))
-    held = select(PlacementCandidate.housekeeper_id).join(Placement, Placement.id == PlacementCandidate.placement_id) \
-        .where(PlacementCandidate.state == "willing", Placement.start_date <= p("held_to"),
-               Placement.end_date >= p("held_from"))
+    held = _held(PlacementCandidate.housekeeper_id).where(Placement.start_date <= p("held_to"),
+                                                          Placement.end_date >= p("held_from"))
     certified = [Housekeeper.id.in_(select(Certificate.housekeeper_id).where(
         Certificate.kind == kind, Certificate.expires_on >= p("last_day"))) for kind in certificates]
     # Correlated, on ix_bookings_housekeeper_start: counted for the few rows left, not the month's jobs.

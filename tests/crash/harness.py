@@ -50,6 +50,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def tcp_sockets() -> list[tuple[int, str, str]]:
+    """(local port, state — "01" is established, inode) of every TCP socket of the host, from /proc."""
+    out = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                cols = line.split()  # sl local remote state ... inode (the 10th column)
+                out.append((int(cols[1].rsplit(":", 1)[1], 16), cols[3], cols[9]))
+    return out
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets a process holds open (empty when it is gone)."""
+    inodes: set[str] = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    return inodes
+
+
 SETTINGS_ENV = ("FRONTDESK_", "DATABASE_URL", "REDIS_URL")  # the environment variables that are settings
 
 
@@ -218,23 +240,10 @@ class Server:
         return pids
 
     def connections(self, pid: int) -> int:
-        """How many established client connections on the server's port the process holds (from /proc:
-        its socket inodes against the kernel's TCP tables), so a test can kill a worker that serves someone."""
-        inodes: set[str] = set()
-        for fd in Path(f"/proc/{pid}/fd").glob("*"):
-            with contextlib.suppress(OSError):
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        count = 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with contextlib.suppress(OSError):
-                for line in Path(table).read_text().splitlines()[1:]:
-                    cols = line.split()  # sl local remote state ... inode (the 10th column)
-                    if (int(cols[1].rsplit(":", 1)[1], 16) == self.port and cols[3] == "01"
-                            and cols[9] in inodes):
-                        count += 1
-        return count
+        """How many established client connections on the server's port the process holds, so a test can
+        kill a worker that serves someone."""
+        mine = socket_inodes(pid)
+        return sum(1 for port, state, inode in tcp_sockets() if port == self.port and state == "01" and inode in mine)
 
     def kill_worker(self, pid: int) -> None:
         """kill -9 one worker; the supervisor is expected to start another."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from redis.asyncio import Redis
 
 from bot.election import Leadership
 from tests.crash.conftest import Scenario
-from tests.crash.harness import CLIENT_TOKEN, STAFF_TOKEN, wait_until
+from tests.crash.harness import CLIENT_TOKEN, STAFF_TOKEN, socket_inodes, tcp_sockets, wait_until
 from tests.crash.helpers import sent_to
 
 LEASE = 1.0  # seconds, unit tests
@@ -152,28 +151,8 @@ async def test_workers_book_telegram_sends_against_one_shared_limit(redis_url: s
 # --- end to end: `frontdesk serve --workers 2` polling the fake Telegram ------------------------------
 def _socket_owner(port: int, pids: set[int]) -> int | None:
     """The pid among ``pids`` that owns the TCP socket whose local port is ``port``."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            cols = line.split()
-            if int(cols[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(f"socket:[{cols[9]}]")
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                    return pid
-            except OSError:
-                continue
-    return None
+    inodes = {inode for local, _, inode in tcp_sockets() if local == port}
+    return next((pid for pid in pids if socket_inodes(pid) & inodes), None)
 
 
 async def pollers(sc: Scenario, seconds: float = 3.0) -> dict[str, set[int | None]]:
