@@ -348,7 +348,9 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         the survey awaiting an answer, the butler contract now (dialogs/domain.d/butler.yml)."""
         with self.db.read() as s:
             # One round trip for the common case; the survey and the butler are loaded only when there.
-            manager, survey_id, maybe_butler = turn_reads.client_facts(s, client_id, self.now, self.ctx.butler)
+            kept = self.db.kept_read(turn_reads.FACTS)  # read with the sender (message_from), if nothing since
+            manager, survey_id, maybe_butler = (kept[1] if kept is not None and kept[0] == client_id else
+                                                turn_reads.client_facts(s, client_id, self.now, self.ctx.butler))
             c = s.get(Client, client_id)
             sv = s.get(Survey, survey_id) if manager is None and survey_id is not None else None
             return {"manager_id": manager, "phone": c.phone if c else None,

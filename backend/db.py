@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
@@ -19,7 +20,7 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event, make_url
+from sqlalchemy import create_engine, event, exc, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,7 @@ from backend.orm import Base, Encrypted
 log = logging.getLogger(__name__)
 READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
 KEEP = "frontdesk_keep"  # session.info key: the turn's loaded rows, held for the turn (see Database)
+READS = "frontdesk_reads"  # session.info key: reads kept for later in the turn (Database.keep_read)
 _ambient: ContextVar[tuple[Database, Session] | None] = ContextVar("frontdesk_turn", default=None)
 
 
@@ -48,6 +50,9 @@ def _private_file(db_file: str) -> None:
 
 
 PG_LOCK_TIMEOUT = "30s"  # the longest a statement waits for a row lock on PostgreSQL
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see _ping_when_idle).
+PING_AFTER_IDLE = 2.0
+IDLE_SINCE = "frontdesk_idle_since"  # connection record info key: when the pool got it back
 
 
 def make_engine(url: str) -> Engine:
@@ -79,7 +84,8 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, hide_parameters=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20, hide_parameters=True)
+    _ping_when_idle(engine)
 
     @event.listens_for(engine, "connect")
     def _pg_connect(dbapi_conn: Any, _: Any) -> None:
@@ -92,6 +98,32 @@ def make_engine(url: str) -> Engine:
         dbapi_conn.commit()
 
     return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection before use only when it has sat idle for ``PING_AFTER_IDLE`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings at every checkout: under load that is one more round trip
+    and one more server transaction per turn, for connections used milliseconds ago. A connection that
+    has been idle (a database restart or failover, a proxy's idle cut) is the one worth checking; a dead
+    one raises DisconnectionError here, which makes the pool drop it and hand out a fresh one. A server
+    lost while its connections are busy fails their statements whatever the ping, and SQLAlchemy then
+    invalidates the whole pool."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _idle_from_now(_: Any, record: Any) -> None:
+        if record is not None:
+            record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _: Any) -> None:
+        if time.monotonic() - record.info.get(IDLE_SINCE, 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as e:
+            raise exc.DisconnectionError(f"pooled connection lost while idle: {e}") from e
 
 
 def ambient(engine: Engine) -> Session | None:
@@ -251,6 +283,7 @@ class Database:
             with session.begin_nested():
                 # Each call sees the rows as the database has them, as it would in its own session.
                 session.expire_all()
+                session.info.pop(READS, None)
                 yield session
             return
         session = self.sessions()
@@ -262,6 +295,21 @@ class Database:
             raise
         finally:
             session.close()
+
+    def keep_read(self, key: str, value: Any) -> None:
+        """Keep a value read in this turn for a later step of the same turn (``kept_read``), so the
+        turn does not read it again. Kept until the turn's next unit of work, which may change what was
+        read; outside a turn, nothing is kept."""
+        current = _ambient.get()
+        if current is not None and current[0] is self:
+            current[1].info.setdefault(READS, {})[key] = value
+
+    def kept_read(self, key: str) -> Any:
+        """What ``keep_read`` kept under ``key`` in this turn, since its last unit of work (taken: once)."""
+        current = _ambient.get()
+        if current is None or current[0] is not self:
+            return None
+        return current[1].info.get(READS, {}).pop(key, None)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

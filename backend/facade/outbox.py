@@ -40,17 +40,20 @@ class OutboxFacade:
 
     def message_from(self, channel: str, external_id: str) -> people.Person | None:
         """A message arrived: who sent it (None for a stranger or deactivated staff), and the route
-        follows it as ``seen`` does. One read for the sender and the route; a write only when the route
-        changes or its stamp is older than ``SEEN_FRESH``."""
+        follows it as ``seen`` does. One read for the sender, the route and a client's turn facts
+        (``client_turn``); a write only when the route changes or its stamp is older than ``SEEN_FRESH``."""
         with self.db.read() as s:
-            ident, idents = turn_reads.sender_identities(s, channel, external_id)
+            ident, idents, client, facts = turn_reads.sender_with_client(s, channel, external_id, self.now,
+                                                                         self.ctx.butler)
             if ident is None:
                 return None
             stale = outbox.is_stale_route(self.now, ident, idents, SEEN_FRESH)
-            person = people.person_of(s, ident)
+            person = people.person_of(s, ident, client)
         if stale:
             with self.db.uow() as s:
                 outbox.seen(s, self.now, channel, external_id)
+        if person is not None and person.kind == "client":
+            self.db.keep_read(turn_reads.FACTS, (person.id, facts))  # for client_turn, a step later
         return person
 
     # --- pull channels ------------------------------------------------------------------------------

@@ -39,10 +39,11 @@ def identify(session: Session, channel: str, external_id: str) -> Person | None:
     return person_of(session, ident) if ident is not None else None
 
 
-def person_of(session: Session, ident: Identity) -> Person | None:
-    """Who holds a chat identity; None for deactivated staff (no access at all)."""
+def person_of(session: Session, ident: Identity, client: Client | None = None) -> Person | None:
+    """Who holds a chat identity; None for deactivated staff (no access at all). ``client``: the
+    holder when the caller read it with the identity (turn_reads.sender_with_client)."""
     if ident.person_kind == "client":
-        c = session.get(Client, ident.person_id)
+        c = client if client is not None and client.id == ident.person_id else session.get(Client, ident.person_id)
         return Person("client", c.id, c.lang) if c else None
     p = session.get(STAFF_MODELS[ident.person_kind], ident.person_id)
     if p is None or p.status == "deactivated":
