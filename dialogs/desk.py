@@ -140,8 +140,8 @@ class FrontDesk:
         """Mark the platform message id in the turn's transaction; seen before means drop it."""
         if not msg.message_id:
             return True
-        if await hop(self.engine.store.first_time, msg.channel, msg.sender_id,
-                                   str(msg.message_id)[:128]):
+        if await hop(self.engine.store.first_time, msg.channel, msg.sender_id, str(msg.message_id)[:128],
+                     f"{msg.channel}:{msg.sender_id}"):  # the conversation's key: its state comes along
             return True
         log.info("dropped a duplicate %s message", msg.channel)
         return False

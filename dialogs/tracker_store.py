@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -32,6 +32,17 @@ processed_messages = Table(
     Column("replies", Text, nullable=True),
 )
 MAX_EVENTS = 60  # events kept per conversation; slots carry the state that matters
+PREFETCHED = "frontdesk_prefetched_state"  # turn session info: (key, raw state) read with the message mark
+
+# PostgreSQL: mark the message and read its conversation's state in one round trip. The INSERT runs
+# once whatever the SELECT reads; ``fresh`` is NULL when the id was marked before (a duplicate).
+_mark = (pg_insert(processed_messages)
+         .values(channel=bindparam("channel"), sender_id=bindparam("sender_id"), message_id=bindparam("message_id"),
+                 at=bindparam("at"))
+         .on_conflict_do_nothing().returning(processed_messages.c.message_id).cte("mark"))
+MARK_AND_LOAD = select(select(_mark.c.message_id).scalar_subquery().label("fresh"),
+                       select(conversations.c.state).where(conversations.c.sender_key == bindparam("key"))
+                       .scalar_subquery().label("state"))
 
 
 def new_state() -> dict[str, Any]:
@@ -62,30 +73,44 @@ class TrackerStore:
 
     def load(self, key: str) -> dict[str, Any]:
         with self._conn() as c:
-            row = c.execute(select(conversations.c.state).where(conversations.c.sender_key == key)).first()
-        return _decode(row[0]) if row else new_state()
+            kept = c.info.pop(PREFETCHED, None) if isinstance(c, Session) else None
+            if kept is not None and kept[0] == key:
+                raw = kept[1]
+            else:
+                row = c.execute(select(conversations.c.state).where(conversations.c.sender_key == key)).first()
+                raw = row[0] if row else None
+        return _decode(raw) if raw is not None else new_state()
 
     def save(self, key: str, state: dict[str, Any]) -> None:
         state = {**state, "events": state["events"][-MAX_EVENTS:]}
         now = self.now()
         with self._conn() as c:
+            if isinstance(c, Session) and c.info.get(PREFETCHED, ("",))[0] == key:
+                del c.info[PREFETCHED]  # written since it was read
             done = c.execute(update(conversations).where(conversations.c.sender_key == key)
                              .values(state=_encode(state), updated_at=now)).rowcount
             if not done:
                 c.execute(insert(conversations).values(sender_key=key, state=_encode(state), updated_at=now))
 
-    def first_time(self, channel: str, sender_id: str, message_id: str) -> bool:
+    def first_time(self, channel: str, sender_id: str, message_id: str, key: str | None = None) -> bool:
         """Mark a platform message id processed; False when it already was (the caller drops it).
 
         Inside a turn the mark commits with the turn's effects: a turn that fails or dies leaves the id
         unmarked, so the platform's retry runs. On PostgreSQL a concurrent holder of the same id makes
-        this wait for its commit (then False) or rollback (then True)."""
+        this wait for its commit (then False) or rollback (then True).
+
+        ``key``: the conversation the message belongs to. Inside a turn on PostgreSQL its state is read
+        in the same round trip and kept for this turn's ``load``."""
         values = {"channel": channel, "sender_id": sender_id, "message_id": message_id, "at": self.now()}
-        if self.engine.dialect.name == "postgresql":
-            stmt = pg_insert(processed_messages).values(**values).on_conflict_do_nothing()
-        else:
-            stmt = sqlite_insert(processed_messages).values(**values).on_conflict_do_nothing()
-        with self._conn() as c:  # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
+        with self._conn() as c:
+            if self.engine.dialect.name == "postgresql" and key is not None and isinstance(c, Session):
+                fresh, raw = c.execute(MARK_AND_LOAD, {**values, "key": key}).one()
+                if fresh is not None:
+                    c.info[PREFETCHED] = (key, raw)
+                return fresh is not None
+            insert_ = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
+            stmt = insert_(processed_messages).values(**values).on_conflict_do_nothing()
+            # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
             return c.execute(stmt.returning(processed_messages.c.message_id)).first() is not None
 
     def remember(self, channel: str, sender_id: str, message_id: str, replies: list[dict[str, Any]]) -> None:
