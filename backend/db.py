@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
 KEEP = "frontdesk_keep"  # session.info key: the turn's loaded rows, held for the turn (see Database)
 READS = "frontdesk_reads"  # session.info key: reads kept for later in the turn (Database.keep_read)
+# session.info key: {name: fn(session)} run by the turn just before it commits (writes gathered into one
+# statement, dialogs/tracker_store.py); a turn that rolls back drops them with everything else.
+BEFORE_COMMIT = "frontdesk_before_commit"
 _ambient: ContextVar[tuple[Database, Session] | None] = ContextVar("frontdesk_turn", default=None)
 
 
@@ -164,6 +167,8 @@ class Turn:
             return
         try:
             if ok:
+                for write in self.session.info.pop(BEFORE_COMMIT, {}).values():
+                    write(self.session)
                 self.session.commit()
             else:
                 self.session.rollback()

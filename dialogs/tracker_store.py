@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from backend.db import ambient
+from backend.db import BEFORE_COMMIT, ambient
 
 metadata = MetaData()
 conversations = Table(
@@ -32,10 +32,12 @@ processed_messages = Table(
     Column("replies", Text, nullable=True),
 )
 MAX_EVENTS = 60  # events kept per conversation; slots carry the state that matters
-PREFETCHED = "frontdesk_prefetched_state"  # turn session info: (key, raw state) read with the message mark
+STATE = "frontdesk_conversation"  # turn session info: (key, raw state, written since read?, written at)
+ANSWER = "frontdesk_answer"  # turn session info: the turn's answer to keep with its message id
 
-# PostgreSQL: mark the message and read its conversation's state in one round trip. The INSERT runs
-# once whatever the SELECT reads; ``fresh`` is NULL when the id was marked before (a duplicate).
+# PostgreSQL, inside a turn: the conversation's state is read with the message's mark, and written with
+# the turn's answer at the commit (the turn's last statement), one round trip each.
+# The INSERT runs once whatever the SELECT reads; ``fresh`` is NULL when the id was marked before.
 _mark = (pg_insert(processed_messages)
          .values(channel=bindparam("channel"), sender_id=bindparam("sender_id"), message_id=bindparam("message_id"),
                  at=bindparam("at"))
@@ -43,6 +45,17 @@ _mark = (pg_insert(processed_messages)
 MARK_AND_LOAD = select(select(_mark.c.message_id).scalar_subquery().label("fresh"),
                        select(conversations.c.state).where(conversations.c.sender_key == bindparam("key"))
                        .scalar_subquery().label("state"))
+_upsert = pg_insert(conversations).values(sender_key=bindparam("key"), state=bindparam("state"),
+                                          updated_at=bindparam("state_at"))
+WRITE_STATE = _upsert.on_conflict_do_update(index_elements=[conversations.c.sender_key],
+                                            set_={"state": _upsert.excluded.state,
+                                                  "updated_at": _upsert.excluded.updated_at})
+KEEP_ANSWER = (update(processed_messages)
+               .where(processed_messages.c.channel == bindparam("a_channel"),
+                      processed_messages.c.sender_id == bindparam("a_sender"),
+                      processed_messages.c.message_id == bindparam("a_message"))
+               .values(replies=bindparam("replies")))
+WRITE_STATE_AND_ANSWER = WRITE_STATE.add_cte(KEEP_ANSWER.cte("answer"))
 
 
 def new_state() -> dict[str, Any]:
@@ -52,7 +65,11 @@ def new_state() -> dict[str, Any]:
 
 class TrackerStore:
     """Load/save conversations and mark message ids. Inside a turn (``Database.turn``) all of it runs
-    on the turn's session, so the tracker, the processed id and the turn's effects commit together."""
+    on the turn's session, so the tracker, the processed id and the turn's effects commit together.
+
+    On PostgreSQL a turn's conversation costs two round trips, not four: its state is read with the
+    message's mark (``first_time``), and the saved state is written with the kept answer when the turn
+    commits (``save``, ``remember``, ``_write``). Meanwhile ``load`` returns what the turn last saw."""
 
     def __init__(self, engine: Engine, now: Callable[[], datetime] | None = None) -> None:
         self.engine = engine
@@ -71,26 +88,45 @@ class TrackerStore:
         with self.engine.begin() as c:
             yield c
 
+    def _turn(self, c: Session | Connection) -> Session | None:
+        """The turn's session on PostgreSQL, where reads and writes of the conversation are gathered."""
+        return c if isinstance(c, Session) and self.engine.dialect.name == "postgresql" else None
+
     def load(self, key: str) -> dict[str, Any]:
         with self._conn() as c:
-            kept = c.info.pop(PREFETCHED, None) if isinstance(c, Session) else None
-            if kept is not None and kept[0] == key:
-                raw = kept[1]
+            known = c.info.get(STATE) if isinstance(c, Session) else None
+            if known is not None and known[0] == key:
+                raw = known[1]
             else:
                 row = c.execute(select(conversations.c.state).where(conversations.c.sender_key == key)).first()
                 raw = row[0] if row else None
         return _decode(raw) if raw is not None else new_state()
 
     def save(self, key: str, state: dict[str, Any]) -> None:
-        state = {**state, "events": state["events"][-MAX_EVENTS:]}
-        now = self.now()
+        raw, now = _encode({**state, "events": state["events"][-MAX_EVENTS:]}), self.now()
         with self._conn() as c:
-            if isinstance(c, Session) and c.info.get(PREFETCHED, ("",))[0] == key:
-                del c.info[PREFETCHED]  # written since it was read
+            turn = self._turn(c)
+            known = turn.info.get(STATE) if turn is not None else None
+            if turn is not None and (known is None or known[0] == key):
+                turn.info[STATE] = (key, raw, True, now)  # written at the commit (_write)
+                turn.info.setdefault(BEFORE_COMMIT, {})["conversation"] = self._write
+                return
             done = c.execute(update(conversations).where(conversations.c.sender_key == key)
-                             .values(state=_encode(state), updated_at=now)).rowcount
+                             .values(state=raw, updated_at=now)).rowcount
             if not done:
-                c.execute(insert(conversations).values(sender_key=key, state=_encode(state), updated_at=now))
+                c.execute(insert(conversations).values(sender_key=key, state=raw, updated_at=now))
+
+    def _write(self, session: Session) -> None:
+        """The turn's conversation state and kept answer, in one statement, just before the commit."""
+        key, raw, written, at = session.info.pop(STATE, (None, None, False, None))
+        answer = session.info.pop(ANSWER, None)
+        if not written and answer is None:
+            return
+        params = {"key": key, "state": raw, "state_at": at} if written else {}
+        if answer is not None:
+            params.update(zip(("a_channel", "a_sender", "a_message", "replies"), answer, strict=True))
+        stmt = (WRITE_STATE_AND_ANSWER if answer is not None else WRITE_STATE) if written else KEEP_ANSWER
+        session.execute(stmt, params)
 
     def first_time(self, channel: str, sender_id: str, message_id: str, key: str | None = None) -> bool:
         """Mark a platform message id processed; False when it already was (the caller drops it).
@@ -103,10 +139,11 @@ class TrackerStore:
         in the same round trip and kept for this turn's ``load``."""
         values = {"channel": channel, "sender_id": sender_id, "message_id": message_id, "at": self.now()}
         with self._conn() as c:
-            if self.engine.dialect.name == "postgresql" and key is not None and isinstance(c, Session):
-                fresh, raw = c.execute(MARK_AND_LOAD, {**values, "key": key}).one()
+            turn = self._turn(c)
+            if turn is not None and key is not None and STATE not in turn.info:
+                fresh, raw = turn.execute(MARK_AND_LOAD, {**values, "key": key}).one()
                 if fresh is not None:
-                    c.info[PREFETCHED] = (key, raw)
+                    turn.info[STATE] = (key, raw, False, None)
                 return fresh is not None
             insert_ = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
             stmt = insert_(processed_messages).values(**values).on_conflict_do_nothing()
@@ -114,8 +151,14 @@ class TrackerStore:
             return c.execute(stmt.returning(processed_messages.c.message_id)).first() is not None
 
     def remember(self, channel: str, sender_id: str, message_id: str, replies: list[dict[str, Any]]) -> None:
-        """Keep the turn's answer with its message id (in the turn's transaction)."""
+        """Keep the turn's answer with its message id (in the turn's transaction; on PostgreSQL written
+        with the conversation's state, at the commit)."""
         with self._conn() as c:
+            turn = self._turn(c)
+            if turn is not None and ANSWER not in turn.info:  # one answer a turn; another is written now
+                turn.info[ANSWER] = (channel, sender_id, message_id, _encode_any(replies))
+                turn.info.setdefault(BEFORE_COMMIT, {})["conversation"] = self._write
+                return
             c.execute(update(processed_messages).where(
                 processed_messages.c.channel == channel, processed_messages.c.sender_id == sender_id,
                 processed_messages.c.message_id == message_id).values(replies=_encode_any(replies)))
