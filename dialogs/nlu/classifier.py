@@ -4,15 +4,19 @@ design that won that table."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 
 import numpy as np
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin
+from scipy.optimize import minimize_scalar
+from scipy.special import logsumexp
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
@@ -28,6 +32,12 @@ _QUESTION = re.compile(
 def words(text: str) -> list[str]:
     """English words and placeholders (Chinese is covered by character n-grams)."""
     return _WORD.findall(text)
+
+
+def word_bigrams(text: str) -> list[str]:
+    """English words and placeholders, and each pair of neighbours ("cancel regular", "hire housekeepers")."""
+    w = words(text)
+    return w + [f"{a} {b}" for a, b in itertools.pairwise(w)]
 
 
 def jieba_words(text: str) -> list[str]:
@@ -261,6 +271,63 @@ def cue_char_lr(lookups: Lookups) -> Pipeline:
     return Pipeline([("features", feats), ("clf", LogisticRegression(C=100, max_iter=5000))])
 
 
+class LinearBlend(BaseEstimator, ClassifierMixin):
+    """The logistic regression's scores averaged with a linear SVM's, as one linear softmax model.
+
+    The SVM's margins are scaled by one factor (an inverse temperature) fitted on its own 3-fold
+    out-of-fold margins, so that they read as log-odds beside the regression's; the average is again a
+    ``coef_`` and an ``intercept_``, which ``dialogs/nlu/fast.py`` applies as it applies a logistic
+    regression, with probabilities for the fallback threshold. The two models err on different examples:
+    +0.006 in cross-validation (0.908) and +0.007 on the generalisation set (0.975) over the regression
+    alone, but not the default: its weakest intent in one language fell to 0.78 (ask_refund_status in
+    Traditional) and, with six examples added for that, to 0.81 (book_service in English), below the 0.85
+    every intent and language must reach, where the regression's weakest is 0.86; and it is surer of
+    what it should not read (😊😊😊 as state_preference at 0.63)."""
+
+    def __init__(self, C: float = 1.0, lr_C: float = 100.0) -> None:
+        self.C, self.lr_C = C, lr_C
+
+    def fit(self, X: sparse.spmatrix, y: list[str]) -> LinearBlend:
+        y_ = np.asarray(y)
+        svc = LinearSVC(C=self.C, random_state=0).fit(X, y_)
+        margins = cross_val_predict(LinearSVC(C=self.C, random_state=0), X, y_, method="decision_function",
+                                    cv=StratifiedKFold(3, shuffle=True, random_state=0))
+        lr = LogisticRegression(C=self.lr_C, max_iter=5000).fit(X, y_)
+        self.classes_ = svc.classes_
+        assert list(lr.classes_) == list(self.classes_)
+        self.beta_ = _temperature(margins, y_, self.classes_)
+        self.coef_ = (lr.coef_ + self.beta_ * svc.coef_) / 2
+        self.intercept_ = (lr.intercept_ + self.beta_ * svc.intercept_) / 2
+        return self
+
+    def decision_function(self, X: sparse.spmatrix) -> np.ndarray:
+        return np.asarray(X @ self.coef_.T) + self.intercept_
+
+    def predict_proba(self, X: sparse.spmatrix) -> np.ndarray:
+        s = self.decision_function(X)
+        return np.exp(s - logsumexp(s, axis=1, keepdims=True))
+
+    def predict(self, X: sparse.spmatrix) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(1)]
+
+
+def _temperature(margins: np.ndarray, y: np.ndarray, classes: np.ndarray) -> float:
+    """The factor that makes ``softmax(factor × margins)`` fit ``y`` best (mean negative log-likelihood)."""
+    idx = np.searchsorted(classes, y)
+
+    def nll(log_factor: float) -> float:
+        z = np.exp(log_factor) * margins
+        return float((logsumexp(z, axis=1) - z[np.arange(len(y)), idx]).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-10, 10), method="bounded").x))
+
+
+def cue_char_blend(lookups: Lookups) -> Pipeline:
+    """Character 1–2-grams, English words and word pairs, the cue lookup tables; regression and SVM blended."""
+    feats = FeatureUnion([("char", _char(1, 2)), ("word", _word(word_bigrams)), ("cue", CueFeatures(lookups, 0.25))])
+    return Pipeline([("features", feats), ("clf", LinearBlend())])
+
+
 def jieba_svm(lookups: Lookups) -> Pipeline:
     """jieba words plus character 1–2-grams, linear SVM with sigmoid-calibrated probabilities."""
     feats = FeatureUnion([("char", _char(1, 2)), ("word", _word(jieba_words))])
@@ -272,6 +339,7 @@ DESIGNS: dict[str, Callable[[Lookups], Pipeline]] = {
     "char-lr": char_lr,
     "char+word-lr": char_word_lr,
     "cue+char-lr": cue_char_lr,
+    "cue+char-blend": cue_char_blend,
     "jieba-svm": jieba_svm,
 }
 DEFAULT = "cue+char-lr"

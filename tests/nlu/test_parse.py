@@ -117,3 +117,27 @@ def test_fast_inference_matches_the_fitted_pipeline(nlu) -> None:
     for text in ["明早8点能来人打扫吗", "can u send someone sat morning", "月嫂多少钱", "x" * 300, "😊", "转人工!!"]:
         t = with_placeholders(normalize(text).text, find(normalize(text).text, NOW, nlu.services))
         np.testing.assert_allclose(nlu._fast.predict_proba(t), nlu.pipeline.predict_proba([t])[0], atol=1e-9)
+
+
+def test_the_blended_design_runs_on_the_fast_path() -> None:
+    # dialogs/nlu/classifier.py LinearBlend: one linear softmax model, so fast.py applies it unchanged.
+    from pathlib import Path
+
+    import numpy as np
+
+    from dialogs.nlu import classifier
+    from dialogs.nlu.data import load
+    from dialogs.nlu.fast import FastLinear
+
+    data = load(Path(__file__).resolve().parents[2] / "nlu_data")
+    by_intent: dict[str, list[str]] = {}
+    for e in data.examples:
+        by_intent.setdefault(e.intent, []).append(e.text)
+    texts = [t for xs in by_intent.values() for t in xs[:40]]  # a quick fit: 40 examples an intent
+    labels = [i for i, xs in by_intent.items() for _ in xs[:40]]
+    pipe = classifier.DESIGNS["cue+char-blend"](data.lookups).fit(texts, labels)
+    assert pipe.named_steps["clf"].beta_ > 0
+    fast = FastLinear(pipe)
+    for text in ["明早8点能来人打扫吗", "can u send someone sat morning", "cancel my regular cleaning", "月嫂", ""]:
+        np.testing.assert_allclose(fast.predict_proba(text), pipe.predict_proba([text])[0], atol=1e-9)
+        assert abs(fast.predict_proba(text).sum() - 1) < 1e-9
