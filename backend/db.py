@@ -110,8 +110,8 @@ def _ping_when_idle(engine: Engine) -> None:
     and one more server transaction per turn, for connections used milliseconds ago. A connection that
     has been idle (a database restart or failover, a proxy's idle cut) is the one worth checking; a dead
     one raises DisconnectionError here, which makes the pool drop it and hand out a fresh one. A server
-    lost while its connections are busy fails their statements whatever the ping, and SQLAlchemy then
-    invalidates the whole pool."""
+    lost while a connection is in use (or idle under 2 s) fails its statement, SQLAlchemy then
+    invalidates the whole pool, and the desk runs that turn once more (dialogs/desk.py ``_locked``)."""
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")

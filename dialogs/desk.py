@@ -11,6 +11,8 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from backend import testhooks
 from backend.api import Backend
 from backend.services import DomainError
@@ -47,7 +49,30 @@ class FrontDesk:
 
     async def _locked(self, msg: IncomingMessage, key: str, lang: list[str],
                       inbox_id: int | None) -> list[dict[str, Any]]:
-        """``handle`` with the conversation's lock held, on the turn's own thread (dialogs/threads.py)."""
+        """``handle`` with the conversation's lock held, on the turn's own thread (dialogs/threads.py).
+
+        A turn whose database connection was lost (a restart or failover: the pool pings only idle
+        connections, backend/db.py) committed nothing, and runs once more on a fresh connection."""
+        try:
+            return await self._attempt(msg, key, lang, inbox_id)
+        except DBAPIError as e:
+            if not e.connection_invalidated:
+                return self._failed(msg, inbox_id, lang, e)
+            log.warning("a turn lost its database connection; running it again")
+        try:
+            return await self._attempt(msg, key, lang, inbox_id)
+        except Exception as e:
+            return self._failed(msg, inbox_id, lang, e)
+
+    def _failed(self, msg: IncomingMessage, inbox_id: int | None, lang: list[str],
+                e: Exception) -> list[dict[str, Any]]:
+        if inbox_id is not None:
+            raise e  # the inbox worker retries it later
+        log.error("turn failed on channel %s", msg.channel, exc_info=e)  # sender ids stay out of logs
+        return [self.notifier.text("utter_error", lang[0])]
+
+    async def _attempt(self, msg: IncomingMessage, key: str, lang: list[str],
+                       inbox_id: int | None) -> list[dict[str, Any]]:
         try:
             with self.be.db.turn() as turn:
                 if not await self._first_time(msg):
@@ -65,11 +90,10 @@ class FrontDesk:
             if turn.info.get("bookings"):
                 testhooks.crash_point("after_booking_commit")
             return out
-        except Exception:
-            if inbox_id is not None:
-                raise
-            log.exception("turn failed on channel %s", msg.channel)  # sender ids stay out of logs
-            return [self.notifier.text("utter_error", lang[0])]
+        except DBAPIError:
+            raise  # _locked decides: once more on a lost connection, else the error reply
+        except Exception as e:
+            return self._failed(msg, inbox_id, lang, e)
 
     async def _turn(self, msg: IncomingMessage, key: str, lang: list[str]) -> list[dict[str, Any]]:
         person = await hop(self.be.message_from, msg.channel, msg.sender_id)  # the route follows too

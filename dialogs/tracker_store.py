@@ -69,7 +69,10 @@ class TrackerStore:
 
     On PostgreSQL a turn's conversation costs two round trips, not four: its state is read with the
     message's mark (``first_time``), and the saved state is written with the kept answer when the turn
-    commits (``save``, ``remember``, ``_write``). Meanwhile ``load`` returns what the turn last saw."""
+    commits (``save``, ``remember``, ``_write``). Meanwhile ``load`` returns what the turn last saw.
+    The deferred write is the turn's, not a savepoint's: call ``save`` outside a ``uow()`` that may roll
+    back (the engine does). With the per-conversation lock two turns of one conversation never overlap;
+    without it, the last upsert of a new conversation wins where SQLite's INSERT would fail one turn."""
 
     def __init__(self, engine: Engine, now: Callable[[], datetime] | None = None) -> None:
         self.engine = engine

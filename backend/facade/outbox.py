@@ -53,7 +53,9 @@ class OutboxFacade:
             with self.db.uow() as s:
                 outbox.seen(s, self.now, channel, external_id)
         if person is not None and person.kind == "client":
-            self.db.keep_read(turn_reads.FACTS, (person.id, facts))  # for client_turn, a step later
+            # For client_turn, a step later. Kept after ``seen``'s unit of work on purpose: it only stamps
+            # the identity, which the facts do not read.
+            self.db.keep_read(turn_reads.FACTS, (person.id, facts))
         return person
 
     # --- pull channels ------------------------------------------------------------------------------

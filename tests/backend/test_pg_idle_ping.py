@@ -18,7 +18,8 @@ def _drop_connections(url: str) -> int:
     """What a server restart does to the app's pooled connections: end every other backend of the database."""
     admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
-        n = c.scalar(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        # the timeout: wait until each backend has exited, so the next use meets a dead connection
+        n = c.scalar(text("SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                           "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
     admin.dispose()
     return int(n or 0)
@@ -82,3 +83,24 @@ def test_without_the_idle_ping_a_dropped_connection_fails_its_first_statement(po
         assert c.scalar(text("SELECT 1")) == 1
     assert pings == []
     engine.dispose()
+
+
+async def test_a_turn_that_loses_its_connection_runs_again_on_a_fresh_one(postgres_url: str, trained_model,
+                                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A restart under load: connections used a moment ago are not pinged, so the turn's first statement
+    # fails; nothing was committed, and the desk runs the turn once more instead of answering with an error.
+    from dialogs.messages import IncomingMessage
+    from tests.conftest import make_app
+
+    url = fresh_postgres(postgres_url)
+    app = make_app(tmp_path, db_url=url, model=trained_model)
+    error = app.desk.notifier.text("utter_error", "zh")["text"]
+    first = await app.desk.handle(IncomingMessage("rest", "lost-1", "你好", message_id="m1"))
+    assert first and all(r.get("text") != error for r in first)
+    assert _drop_connections(url) >= 1
+    replies = await app.desk.handle(IncomingMessage("rest", "lost-1", "保洁多少钱", message_id="m2"))
+    assert replies and all(r.get("text") != error for r in replies)
+    with app.backend.db.engine.connect() as c:
+        marked = c.scalar(text("SELECT count(*) FROM processed_messages WHERE sender_id = 'lost-1'"))
+    assert marked == 2  # the second turn committed, once
+    app.backend.db.dispose()

@@ -25,7 +25,12 @@ def _take_over(be: Backend, client_id: int) -> int:
 
 
 def test_a_client_turn_reads_its_facts_with_the_sender(be: Backend) -> None:
+    other = be.client_for("rest", "c-0")
+    _take_over(be, other.id)  # another client's takeover is not hers
+    assert be.client_turn(be.message_from("rest", "c-0").id)["manager_id"] is not None
     client = be.client_for("rest", "c-1")
+    with be.db.turn():
+        assert be.client_turn(be.message_from("rest", "c-1").id)["manager_id"] is None
     manager_id = _take_over(be, client.id)
     be.message_from("rest", "c-1")  # the route's first stamp, outside the measured turn
     seen = _statements(be)
