@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar, Token
@@ -31,9 +31,7 @@ log = logging.getLogger(__name__)
 READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
 KEEP = "frontdesk_keep"  # session.info key: the turn's loaded rows, held for the turn (see Database)
 READS = "frontdesk_reads"  # session.info key: reads kept for later in the turn (Database.keep_read)
-# session.info key: {name: fn(session)} run by the turn just before it commits (writes gathered into one
-# statement, dialogs/tracker_store.py); a turn that rolls back drops them with everything else.
-BEFORE_COMMIT = "frontdesk_before_commit"
+BEFORE_COMMIT = "frontdesk_before_commit"  # session.info key: see before_commit
 _ambient: ContextVar[tuple[Database, Session] | None] = ContextVar("frontdesk_turn", default=None)
 
 
@@ -129,6 +127,13 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError(f"pooled connection lost while idle: {e}") from e
 
 
+def before_commit(session: Session, name: str, write: Callable[[Session], None]) -> None:
+    """Run ``write(session)`` when the turn owning ``session`` commits, just before it does (once per
+    ``name``; writes gathered into one statement, dialogs/tracker_store.py). A turn that rolls back
+    drops it with everything else."""
+    session.info.setdefault(BEFORE_COMMIT, {})[name] = write
+
+
 def ambient(engine: Engine) -> Session | None:
     """The session of the turn running in this context on ``engine``, if any (the tracker store joins it)."""
     current = _ambient.get()
@@ -152,9 +157,9 @@ class Turn:
         self._gate: asyncio.Semaphore | None = None
 
     def _open(self) -> Turn:
-        current = _ambient.get()
-        if current is not None and current[0] is self.db:
-            self._joined, self.session = True, current[1]  # a turn inside a turn is the same turn
+        current = self.db.turn_session()
+        if current is not None:
+            self._joined, self.session = True, current  # a turn inside a turn is the same turn
         else:
             self.session = self.db.sessions()
             self.session.info[KEEP] = []
@@ -193,8 +198,7 @@ class Turn:
             self._leave()
 
     async def __aenter__(self) -> Turn:
-        current = _ambient.get()
-        if not (current is not None and current[0] is self.db):
+        if self.db.turn_session() is None:
             # A turn holds its connection (and on SQLite the write lock) across awaits. Turns queue
             # here, on the loop, rather than in threads waiting for a connection or the lock while
             # the turns holding them wait for a thread.
@@ -282,9 +286,8 @@ class Database:
     @contextmanager
     def uow(self) -> Iterator[Session]:
         """One unit of work: commits on success, rolls back on any error. Inside a turn, a savepoint."""
-        current = _ambient.get()
-        if current is not None and current[0] is self:
-            session = current[1]
+        session = self.turn_session()
+        if session is not None:
             with session.begin_nested():
                 # Each call sees the rows as the database has them, as it would in its own session.
                 session.expire_all()
@@ -301,28 +304,31 @@ class Database:
         finally:
             session.close()
 
+    def turn_session(self) -> Session | None:
+        """The session of the turn running in this context on this database, if any."""
+        current = _ambient.get()
+        return current[1] if current is not None and current[0] is self else None
+
     def keep_read(self, key: str, value: Any) -> None:
         """Keep a value read in this turn for a later step of the same turn (``kept_read``), so the
         turn does not read it again. Kept until the turn's next unit of work, which may change what was
         read; outside a turn, nothing is kept."""
-        current = _ambient.get()
-        if current is not None and current[0] is self:
-            current[1].info.setdefault(READS, {})[key] = value
+        session = self.turn_session()
+        if session is not None:
+            session.info.setdefault(READS, {})[key] = value
 
     def kept_read(self, key: str) -> Any:
         """What ``keep_read`` kept under ``key`` in this turn, since its last unit of work (taken: once)."""
-        current = _ambient.get()
-        if current is None or current[0] is not self:
-            return None
-        return current[1].info.get(READS, {}).pop(key, None)
+        session = self.turn_session()
+        return session.info.get(READS, {}).pop(key, None) if session is not None else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only session for polling: on SQLite a deferred BEGIN, so no write lock is taken.
         Anything written through it is rolled back. Inside a turn, the turn's session."""
-        current = _ambient.get()
-        if current is not None and current[0] is self:
-            yield current[1]
+        current = self.turn_session()
+        if current is not None:
+            yield current
             return
         session = self.read_sessions()
         try:

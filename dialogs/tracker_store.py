@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from backend.db import BEFORE_COMMIT, ambient
+from backend.db import ambient, before_commit
 
 metadata = MetaData()
 conversations = Table(
@@ -97,7 +97,8 @@ class TrackerStore:
 
     def load(self, key: str) -> dict[str, Any]:
         with self._conn() as c:
-            known = c.info.get(STATE) if isinstance(c, Session) else None
+            turn = self._turn(c)  # the conversation as this turn knows it (PostgreSQL)
+            known = turn.info.get(STATE) if turn is not None else None
             if known is not None and known[0] == key:
                 raw = known[1]
             else:
@@ -111,8 +112,8 @@ class TrackerStore:
             turn = self._turn(c)
             known = turn.info.get(STATE) if turn is not None else None
             if turn is not None and (known is None or known[0] == key):
-                turn.info[STATE] = (key, raw, True, now)  # written at the commit (_write)
-                turn.info.setdefault(BEFORE_COMMIT, {})["conversation"] = self._write
+                turn.info[STATE] = (key, raw, True, now)
+                before_commit(turn, "conversation", self._write)
                 return
             done = c.execute(update(conversations).where(conversations.c.sender_key == key)
                              .values(state=raw, updated_at=now)).rowcount
@@ -160,11 +161,10 @@ class TrackerStore:
             turn = self._turn(c)
             if turn is not None and ANSWER not in turn.info:  # one answer a turn; another is written now
                 turn.info[ANSWER] = (channel, sender_id, message_id, _encode_any(replies))
-                turn.info.setdefault(BEFORE_COMMIT, {})["conversation"] = self._write
+                before_commit(turn, "conversation", self._write)
                 return
-            c.execute(update(processed_messages).where(
-                processed_messages.c.channel == channel, processed_messages.c.sender_id == sender_id,
-                processed_messages.c.message_id == message_id).values(replies=_encode_any(replies)))
+            c.execute(KEEP_ANSWER, {"a_channel": channel, "a_sender": sender_id, "a_message": message_id,
+                                    "replies": _encode_any(replies)})
 
     def answer_of(self, channel: str, sender_id: str, message_id: str) -> list[dict[str, Any]]:
         """The answer a processed message got ([] when none was kept)."""
