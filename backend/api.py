@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from backend import testhooks
 from backend.catalogue import Catalogue, load_catalogue
@@ -139,17 +140,13 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
 
     def client_for(self, channel: str, external_id: str, lang: str = "zh") -> people.Person:
         with self.db.uow() as s:
-            return people.client_for(s, channel, external_id, lang)
+            return people.client_for(s, channel, external_id, lang, self.now)
 
     def set_client(self, client_id: int, **fields: Any) -> None:
         """Update a client's profile; every value is checked here whatever path it came by."""
-        clean = {k: _contact_field(k, v) for k, v in fields.items() if v is not None}
+        clean = _contact_fields(fields)
         with self.db.uow() as s:
-            c = s.get(Client, client_id)
-            if c is None:
-                raise DomainError("client_not_found")
-            for k, v in clean.items():
-                setattr(c, k, v)
+            _update_client(s, client_id, clean)
 
     def client(self, client_id: int) -> dict[str, Any]:
         with self.db.uow() as s:
@@ -182,15 +179,20 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
             alts = bookings.alternatives(self.ctx, s, client_id, req)
             return {"ok": False, "error": "nobody_free", "alternatives": [a.isoformat() for a in alts]}
 
-    def book(self, client_id: int, req: Request, request_key: str | None = None) -> dict[str, Any]:
-        """Submit a booking. The same ``request_key`` (the form instance) twice is one booking: the
+    def book(self, client_id: int, req: Request, request_key: str | None = None,
+             contact: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Submit a booking, with the client's ``contact`` details (``set_client``'s phone and address)
+        saved in the same unit. The same ``request_key`` (the form instance) twice is one booking: the
         second call returns the first, also when both race (the key is unique)."""
+        clean = _contact_fields(contact or {})
         try:
             with self.db.uow() as s:
+                if clean:
+                    _update_client(s, client_id, clean)
                 existing = bookings.by_request_key(s, client_id, request_key) if request_key else None
                 if existing is not None:
                     return booking_view(existing)
-                b = bookings.create(self.ctx, s, client_id, req, f"client:{client_id}", request_key)
+                b = bookings.create(self.ctx, s, client_id, req, f"client:{client_id}", request_key, looked_up=True)
                 s.info.setdefault("bookings", []).append(b.id)  # the turn's after-commit crash point
                 return booking_view(b)
         except IntegrityError:
@@ -349,11 +351,13 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         with self.db.read() as s:
             # One round trip for the common case; the survey and the butler are loaded only when there.
             kept = self.db.kept_read(turn_reads.FACTS)  # read with the sender (message_from), if nothing since
-            manager, survey_id, maybe_butler = (kept[1] if kept is not None and kept[0] == client_id else
-                                                turn_reads.client_facts(s, client_id, self.now, self.ctx.butler))
-            c = s.get(Client, client_id)
+            if kept is not None and kept[0] == client_id:
+                (manager, survey_id, maybe_butler), phone = kept[1], kept[2]
+            else:
+                manager, survey_id, maybe_butler = turn_reads.client_facts(s, client_id, self.now, self.ctx.butler)
+                phone = c.phone if (c := s.get(Client, client_id)) else None
             sv = s.get(Survey, survey_id) if manager is None and survey_id is not None else None
-            return {"manager_id": manager, "phone": c.phone if c else None,
+            return {"manager_id": manager, "phone": phone,
                     "survey": surveys.view(self.ctx, s, sv) if sv is not None else None,
                     "butler": butler.contract_view(self.ctx, s, client_id) if maybe_butler else None}
 
@@ -408,6 +412,19 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         model = {"client": Client, "housekeeper": Housekeeper, "manager": Manager}[kind]
         p = s.get(model, person_id)
         return getattr(p, "lang", "zh") if p else "zh"
+
+
+def _contact_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Profile values as stored, those given as None left out; or DomainError("invalid_<field>")."""
+    return {k: _contact_field(k, v) for k, v in fields.items() if v is not None}
+
+
+def _update_client(session: Session, client_id: int, clean: dict[str, Any]) -> None:
+    c = session.get(Client, client_id)
+    if c is None:
+        raise DomainError("client_not_found")
+    for k, v in clean.items():
+        setattr(c, k, v)
 
 
 def _contact_field(field: str, value: Any) -> Any:

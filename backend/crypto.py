@@ -25,8 +25,9 @@ class Cipher:
         self._f = Fernet(raw)
         self._mac_key = hashlib.sha256(b"frontdesk-digest:" + raw).digest()
 
-    def encrypt(self, text: str) -> str:
-        return self._f.encrypt(text.encode("utf-8")).decode("ascii")
+    def encrypt(self, text: str | bytes) -> str:
+        """A token for ``text`` (or for UTF-8 bytes already encoded, as orjson writes them)."""
+        return self._f.encrypt(text if isinstance(text, bytes) else text.encode("utf-8")).decode("ascii")
 
     def digest(self, text: str) -> str:
         """A keyed hash (HMAC-SHA256 under a key derived from the data key): equal inputs can be found
@@ -42,11 +43,15 @@ class Cipher:
         except InvalidToken as exc:
             raise ValueError("encrypted content cannot be read with this FRONTDESK_DATA_KEY") from exc
 
-    def decrypt(self, token: str) -> str:
+    def decrypt_raw(self, token: str) -> bytes:
+        """The UTF-8 bytes of a field ``encrypt`` wrote (for a JSON parser that reads bytes)."""
         try:
-            return self._f.decrypt(token.encode("ascii")).decode("utf-8")
+            return self._f.decrypt(token.encode("ascii"))
         except InvalidToken as exc:
             raise ValueError("encrypted field cannot be read with this FRONTDESK_DATA_KEY") from exc
+
+    def decrypt(self, token: str) -> str:
+        return self.decrypt_raw(token).decode("utf-8")
 
 
 def load_key(env_key: str | None, key_file: Path, legacy_dir: Path | None = None,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -70,7 +70,8 @@ class Encrypted(TypeDecorator[str]):
 
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON value encrypted as a whole (escalation details, outbox parameters, audit details):
-    whatever a caller puts in may hold client text, so none of it is readable at rest."""
+    whatever a caller puts in may hold client text, so none of it is readable at rest. orjson, not
+    json: the conversation state is one of these, encoded and decoded on every turn."""
 
     impl = Text
     cache_ok = True
@@ -80,14 +81,14 @@ class EncryptedJSON(TypeDecorator[Any]):
             return None
         if Encrypted.cipher is None:
             raise RuntimeError("no data key configured: call backend.db.Database(...) first")
-        return Encrypted.cipher.encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+        return Encrypted.cipher.encrypt(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         if value is None:
             return None
         if Encrypted.cipher is None:
             raise RuntimeError("no data key configured: call backend.db.Database(...) first")
-        return json.loads(Encrypted.cipher.decrypt(value))
+        return orjson.loads(Encrypted.cipher.decrypt_raw(value))
 
 
 class EncryptedBytes(TypeDecorator[bytes]):

@@ -259,11 +259,12 @@ class Supervisor:
 
 def prepare(settings: Settings) -> None:
     """What must happen once, before any worker: what ``build()`` does with its tables (migrations, the
-    retention and vetting timers, the NLU model trained when stale). Its database connections are closed
-    so that no worker inherits a connection another process uses."""
+    retention and vetting timers, the NLU model trained when stale) and the NLU's lazy tables. Its database
+    connections are closed so that no worker inherits a connection another process uses."""
     from bot.bootstrap import build
 
     app = build(settings, create_tables=True)
+    app.desk.engine.nlu.warm()  # the tables pypinyin loads are shared with every worker forked after
     app.backend.db.dispose()
 
 
@@ -273,7 +274,7 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
     from aiohttp import web
 
     from bot.bootstrap import build
-    from bot.server import make_app
+    from bot.server import event_loop, make_app
 
     try:
         web_app = make_app(build(settings, create_tables=False))
@@ -292,7 +293,8 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
         held.close()
     # Open long-polls and SSE streams are cut after SHUTDOWN_SECONDS, so the cleanup (Telegram's batch in
     # hand, the lease, the workers) still fits in the supervisor's STOP_SECONDS.
-    web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
+    web.run_app(web_app, sock=sock, print=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS,
+                loop=event_loop())
     return 0
 
 

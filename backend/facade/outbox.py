@@ -49,13 +49,14 @@ class OutboxFacade:
                 return None
             stale = outbox.is_stale_route(self.now, ident, idents, SEEN_FRESH)
             person = people.person_of(s, ident, client)
+            phone = client.phone if client is not None else None  # read now: ``seen`` expires the row
         if stale:
             with self.db.uow() as s:
                 outbox.seen(s, self.now, channel, external_id)
         if person is not None and person.kind == "client":
             # For client_turn, a step later. Kept after ``seen``'s unit of work on purpose: it only stamps
-            # the identity, which the facts do not read.
-            self.db.keep_read(turn_reads.FACTS, (person.id, facts))
+            # the identity, which neither the facts nor the phone come from.
+            self.db.keep_read(turn_reads.FACTS, (person.id, facts, phone))
         return person
 
     # --- pull channels ------------------------------------------------------------------------------

@@ -120,14 +120,15 @@ def price_for(ctx: Context, service: str, hours: float | None, area: float | Non
 
 def create(ctx: Context, session: Session, client_id: int, req: Request, actor: str,
            request_key: str | None = None, *, price: int | None = None, case_id: int | None = None,
-           rework_of: int | None = None, prefer: int | None = None) -> Booking:
+           rework_of: int | None = None, prefer: int | None = None, looked_up: bool = False) -> Booking:
     """A new booking, ranked and offered; with a ``request_key`` already used, that booking instead
     (nothing offered or notified a second time). A free rework visit passes ``price=0``, its case and
-    the original booking, and ``prefer``: the housekeeper offered it first when she is free."""
+    the original booking, and ``prefer``: the housekeeper offered it first when she is free.
+    ``looked_up``: the caller found no booking with this ``request_key`` in this transaction already."""
     if request_key is not None:
         if not 0 < len(request_key) <= 64:
             raise DomainError("invalid_request_key")
-        existing = by_request_key(session, client_id, request_key)
+        existing = None if looked_up else by_request_key(session, client_id, request_key)
         if existing is not None:
             return existing
     validate(ctx, req)

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from backend.once import insert_once
 from backend.orm import InboxMessage
 
 MAX_ATTEMPTS = 5
@@ -26,14 +25,9 @@ def accept(session: Session, now: datetime, channel: str, sender_id: str, messag
            payload: dict[str, Any], hold: timedelta | None = None) -> bool:
     """Keep a message; False when this (channel, sender, message id) was accepted before. ``hold``: no
     worker claims it before then (the channel runs it itself and answers in its own reply)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # Core insert: the payload still goes through EncryptedJSON (the column's type).
-    stmt = insert(InboxMessage).values(channel=channel, sender_id=sender_id, message_id=message_id,
-                                       payload=payload, status="pending", attempts=0,
-                                       next_attempt_at=now + hold if hold else now,
-                                       received_at=now).on_conflict_do_nothing()
-    # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
-    return session.execute(stmt.returning(InboxMessage.id)).first() is not None
+    return insert_once(session, InboxMessage, channel=channel, sender_id=sender_id, message_id=message_id,
+                       payload=payload, status="pending", attempts=0, next_attempt_at=now + hold if hold else now,
+                       received_at=now)
 
 
 def id_of(session: Session, channel: str, sender_id: str, message_id: str) -> int | None:

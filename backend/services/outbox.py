@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from backend.once import insert_once
 from backend.orm import Booking, Identity, Manager, Notification, Offer, UTCDateTime
 from backend.services import turn_reads
 
@@ -65,11 +66,9 @@ def notify(session: Session, now: datetime, person_kind: str, person_id: int, te
            subject: str = "", urgent: bool = False, hold: timedelta | None = None, **params: Any) -> None:
     """Queue a message; the same ``key`` twice is one message (idempotent retries of a command).
     ``hold``: no dispatcher takes it before then (a channel may still answer it in its own reply)."""
-    exists_ = session.scalar(select(Notification.id).where(Notification.key == key))
-    if exists_ is None:
-        session.add(Notification(key=key, person_kind=person_kind, person_id=person_id, template=template,
-                                 params=params, subject=subject[:64], urgent=urgent, created_at=now,
-                                 next_attempt_at=now + hold if hold else now))
+    insert_once(session, Notification, key=key, person_kind=person_kind, person_id=person_id, template=template,
+                params=params, subject=subject[:64], urgent=urgent, created_at=now,
+                next_attempt_at=now + hold if hold else now)
 
 
 def is_stale(session: Session, n: Notification) -> bool:

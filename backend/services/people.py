@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -51,7 +52,9 @@ def person_of(session: Session, ident: Identity, client: Client | None = None) -
     return staff_person(ident.person_kind, p)
 
 
-def client_for(session: Session, channel: str, external_id: str, lang: str) -> Person:
+def client_for(session: Session, channel: str, external_id: str, lang: str, now: datetime) -> Person:
+    """The client holding this chat identity, registered now if new: her first message has just come
+    from it, so the route is stamped (her next message has nothing to update)."""
     found = identify(session, channel, external_id)
     if found is not None:
         return found
@@ -61,7 +64,8 @@ def client_for(session: Session, channel: str, external_id: str, lang: str) -> P
     c = Client(lang=lang if lang in ("zh", "en") else "zh")
     session.add(c)
     session.flush()
-    session.add(Identity(person_kind="client", person_id=c.id, channel=channel, external_id=external_id))
+    session.add(Identity(person_kind="client", person_id=c.id, channel=channel, external_id=external_id,
+                         last_seen_at=now))
     session.flush()
     return Person("client", c.id, c.lang)
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.once import insert_once
 from backend.orm import Timer
 
 # kind → handler(ctx, session, ref_id). A handler writes only the database and the outbox, inside the
@@ -25,8 +26,8 @@ def handler(kind: str) -> Callable[[Callable[[Any, Session, int], None]], Callab
 
 
 def schedule(session: Session, kind: str, ref_id: int, due_at: datetime, key: str) -> None:
-    if session.scalar(select(Timer.id).where(Timer.key == key)) is None:
-        session.add(Timer(kind=kind, ref_id=ref_id, due_at=due_at, key=key))
+    """A timer, once per ``key`` (a second call with the same key changes nothing)."""
+    insert_once(session, Timer, kind=kind, ref_id=ref_id, due_at=due_at, key=key)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 20) -> list[Timer]:

@@ -49,7 +49,7 @@ CLIENT_FACTS = select(*_facts(bindparam("client_id")))
 # message is identified, and her turn's facts read, in one round trip.
 SENDER_WITH_CLIENT = (SENDER_IDENTITIES.add_columns(Client, *_facts(Client.id))
                       .outerjoin(Client, and_(Identity.person_kind == "client", Client.id == Identity.person_id)))
-FACTS = "client_facts"  # Database.keep_read key: (client id, facts) read with the sender
+FACTS = "client_facts"  # Database.keep_read key: (client id, facts, phone) read with the sender
 
 
 def _this(idents: list[Identity], channel: str, external_id: str) -> Identity | None:

@@ -20,7 +20,7 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
     """Run the front desk: HTTP app (REST channel, /health), timer worker and outbox dispatcher."""
     from aiohttp import web
 
-    from bot.server import make_app
+    from bot.server import event_loop, make_app
     from bot.supervisor import SHUTDOWN_SECONDS, refusal
 
     setup_logging(verbose)
@@ -40,7 +40,8 @@ def serve(host: Annotated[str | None, typer.Option(help="Interface (default: con
     except (RuntimeError, ValueError) as e:  # settings refused at start-up (test hooks in production, secrets)
         fail(f"frontdesk serve cannot start: {e}")
     typer.echo(f"front desk on http://{h}:{p}  (POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
-    web.run_app(web_app, host=h, port=p, print=None, shutdown_timeout=SHUTDOWN_SECONDS)  # long-polls: see supervisor
+    web.run_app(web_app, host=h, port=p, print=None, shutdown_timeout=SHUTDOWN_SECONDS,  # long-polls: see supervisor
+                loop=event_loop())
 
 
 def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:

@@ -371,8 +371,10 @@ class ActionSubmitBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         be, slots = backend(), tracker.slots
+        contact = {"phone": slots.get("phone"), "address": slots.get("address")}
         try:
-            await call(be.set_client, slots["client_id"], phone=slots.get("phone"), address=slots.get("address"))
+            if slots.get("proposal_id") is not None or slots.get("recurrence"):  # a plain booking saves them itself
+                await call(be.set_client, slots["client_id"], **contact)
             if slots.get("proposal_id") is not None:  # completing an accepted proposal: its price, its case
                 booking = (await call(be.accept_proposal, slots["client_id"], int(slots["proposal_id"]),
                                       request_of(slots), request_key=slots.get("form_key")))["booking"]
@@ -380,9 +382,9 @@ class ActionSubmitBooking(Action):
                 from dialogs.actions import series
 
                 booking = await series.submit(dispatcher, tracker)
-            else:
+            else:  # the contact details saved in the booking's own unit of work
                 booking = await call(be.book, slots["client_id"], request_of(slots),
-                                     request_key=slots.get("form_key"))
+                                     request_key=slots.get("form_key"), contact=contact)
         except DomainError as e:
             if e.code.startswith("proposal_"):
                 from dialogs.actions.profile import PROPOSAL_GONE

@@ -175,6 +175,12 @@ def _lexicon() -> frozenset[str] | dict[str, object]:
     return PHRASES_DICT
 
 
+def preload() -> None:
+    """pypinyin's tables loaded now (about a second of CPU) rather than in some client's first turn."""
+    char_syllable("约")
+    _lexicon()
+
+
 def is_word(window: str) -> bool:
     """Whether pypinyin knows ``window`` as a word (同意 is not a typo of 同一). Its phrase table only
     holds words whose reading is not character by character, so this catches some real words, not all;

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialogs.nlu import classifier, multi, recurrence
+from dialogs.nlu import classifier, fuzzy, multi, recurrence
 from dialogs.nlu.data import TrainingData
 from dialogs.nlu.entities import ServiceTypeMatcher, find, to_original, with_placeholders
 from dialogs.nlu.fast import FastLinear
@@ -113,6 +113,12 @@ class NLU:
             self._fast = FastLinear(self.pipeline)
         except (KeyError, AttributeError, ValueError):
             self._fast = None  # another design: use the pipeline as it is
+
+    def warm(self) -> None:
+        """Everything a first parse loads lazily (pypinyin's tables for typos), loaded before a served
+        process takes its first message, so no client waits for it."""
+        fuzzy.preload()
+        self.parse("在吗 想约保jie")
 
     @property
     def intents(self) -> list[str]:
