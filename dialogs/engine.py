@@ -342,21 +342,23 @@ class Engine:
         requested = slots.get("requested_slot") if state["active_loop"] else None
         if payload and not state["active_loop"]:
             requested = self._first_question(intent, state)
+        entities: dict[str, Any] = {}
+        for e in parse.get("entities", []):
+            entities.setdefault(e["entity"], e["value"])  # the first of each kind
         for name, spec in self.domain.slots.items():
             if payload and name != requested:
                 continue
             for m in spec.get("mappings", []):
-                if not self._applies(m, state):
-                    continue
+                # what the message holds for this mapping first (cheap), its conditions only then
                 value = None
                 if m.get("type") == "from_entity":
-                    value = next((e["value"] for e in parse.get("entities", []) if e["entity"] == m["entity"]), None)
+                    value = entities.get(m["entity"])
                 elif m.get("type") == "from_text" and requested == name and msg.text.strip() \
                         and not msg.text.startswith("/"):
                     interrupts = self.interrupts.not_answers - ({"deny"} if name == "notes" else set())
                     if intent not in interrupts:
                         value = msg.text.strip()
-                if value is not None:
+                if value is not None and self._applies(m, state):
                     self._set(state, name, value)
                     found.append(name)
                     break
