@@ -140,7 +140,10 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
 
     def client_for(self, channel: str, external_id: str, lang: str = "zh") -> people.Person:
         with self.db.uow() as s:
-            return people.client_for(s, channel, external_id, lang, self.now)
+            person, new = people.client_for(s, channel, external_id, lang, self.now)
+        if new:  # nobody holds a client created in this transaction, nor has she a survey, a contract or a phone
+            self.db.keep_read(turn_reads.FACTS, (person.id, (None, None, False), None))
+        return person
 
     def set_client(self, client_id: int, **fields: Any) -> None:
         """Update a client's profile; every value is checked here whatever path it came by."""

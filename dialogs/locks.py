@@ -69,24 +69,29 @@ class RedisLocks:
         held = self.client.lock(self.name(key), timeout=self.lease, blocking_timeout=self.wait, sleep=0.01)
         if not await held.acquire():
             raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
-        renewal = asyncio.create_task(self._renew(held))
+        # Most turns end well within lease/3: a timer, not a task, until one does not.
+        loop = asyncio.get_running_loop()
+        renewal: list[asyncio.Task[None]] = []
+        timer = loop.call_later(self.lease / 3, lambda: renewal.append(loop.create_task(self._renew(held))))
         try:
             yield
         finally:
-            renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewal
+            timer.cancel()
+            for task in renewal:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             try:  # the turn has committed: a lock that expired meanwhile must not turn it into an error
                 await held.release()
             except Exception:
                 log.warning("conversation lock was lost before its turn ended (Redis slow or unreachable)")
 
     async def _renew(self, held: Any) -> None:
-        """Back to a full lease every lease/3 (only turns longer than that get here). A failed renewal is
+        """Back to a full lease now and every lease/3 (only turns longer than that get here). A failed renewal is
         retried, never raised: the turn goes on, and at worst the lease runs out as if we had died."""
         while True:
-            await asyncio.sleep(self.lease / 3)
             try:
                 await held.reacquire()
             except Exception:
                 log.warning("conversation lock renewal failed; retrying")
+            await asyncio.sleep(self.lease / 3)

@@ -52,12 +52,12 @@ def person_of(session: Session, ident: Identity, client: Client | None = None) -
     return staff_person(ident.person_kind, p)
 
 
-def client_for(session: Session, channel: str, external_id: str, lang: str, now: datetime) -> Person:
-    """The client holding this chat identity, registered now if new: her first message has just come
-    from it, so the route is stamped (her next message has nothing to update)."""
+def client_for(session: Session, channel: str, external_id: str, lang: str, now: datetime) -> tuple[Person, bool]:
+    """The client holding this chat identity, registered now if new (then True): her first message has
+    just come from it, so the route is stamped (her next message has nothing to update)."""
     found = identify(session, channel, external_id)
     if found is not None:
-        return found
+        return found, False
     if channel == "rest" and external_id.startswith(STAFF_SENDER):
         # Reserved for staff: a deactivated or unknown staff sender never silently becomes a client.
         raise DomainError("staff_sender")
@@ -67,7 +67,7 @@ def client_for(session: Session, channel: str, external_id: str, lang: str, now:
     session.add(Identity(person_kind="client", person_id=c.id, channel=channel, external_id=external_id,
                          last_seen_at=now))
     session.flush()
-    return Person("client", c.id, c.lang)
+    return Person("client", c.id, c.lang), True
 
 
 def bind(session: Session, kind: str, person_id: int, channel: str, external_id: str) -> None:

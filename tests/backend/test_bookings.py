@@ -220,3 +220,37 @@ def test_roster_import_reports_bad_rows_with_line_numbers(be: Backend, tmp_path)
                     "- {code: MGR9, role: manager, name: 老板}\n", encoding="utf-8")
     tokens = be.import_staff(staff.read_roster(good, be.catalogue))
     assert set(tokens) == {"HK950", "MGR9"} and be.staff_by_code("MGR9").kind == "manager"
+
+
+def test_a_booking_keeps_the_contact_details_it_was_made_with(be: Backend) -> None:
+    c = be.client_for("rest", "contact-1", "zh")
+    req = Request("cleaning", tomorrow(), hours=3, address="朝阳区建国路88号")
+    b = be.book(c.id, req, request_key="form-c1", contact={"phone": "13812345678", "address": req.address})
+    assert b["status"] == "offered"
+    assert be.client(c.id)["phone"] == "13812345678" and be.client(c.id)["address"] == req.address
+    # a double tap: the same booking, the details as they are
+    assert be.book(c.id, req, request_key="form-c1", contact={"phone": "13812345678"})["id"] == b["id"]
+    # refused outside the area: neither a booking nor the far address kept as hers
+    far = Request("cleaning", tomorrow(14), hours=3, address="广州市天河区体育西路1号")
+    with pytest.raises(DomainError, match="outside_area"):
+        be.book(c.id, far, request_key="form-c2", contact={"phone": "13912345678", "address": far.address})
+    assert be.client(c.id)["phone"] == "13812345678" and be.client(c.id)["address"] == req.address
+    with pytest.raises(DomainError, match="invalid_phone"):  # checked before anything is written
+        be.book(c.id, req, request_key="form-c3", contact={"phone": "12345"})
+    with be.db.uow() as s:
+        assert [x.request_key for x in s.scalars(select(Booking).where(Booking.client_id == c.id))] == ["form-c1"]
+
+
+def test_timers_and_notifications_are_written_once_per_key(be: Backend) -> None:
+    from backend.orm import Timer
+    from backend.services import outbox, timers
+
+    with be.db.uow() as s:
+        for due in (be.now, be.now + timedelta(hours=1)):  # the second call changes nothing
+            timers.schedule(s, "offer_expiry", 1, due, "once:timer")
+            outbox.notify(s, be.now, "client", 1, "booking_submitted", "once:note", booking_id=int(due.timestamp()))
+    with be.db.uow() as s:
+        assert [t.due_at for t in s.scalars(select(Timer).where(Timer.key == "once:timer"))] == [be.now]
+        notes = list(s.scalars(select(Notification).where(Notification.key == "once:note")))
+        assert len(notes) == 1 and notes[0].params == {"booking_id": int(be.now.timestamp())}
+        assert notes[0].status == "pending" and notes[0].attempts == 0  # the columns' defaults still apply

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import event, select
 
 from backend.api import Backend
-from backend.orm import Housekeeper, Manager, Takeover
+from backend.orm import Housekeeper, Identity, Manager, Takeover
 from backend.services import turn_reads
 
 
@@ -42,6 +42,29 @@ def test_a_client_turn_reads_its_facts_with_the_sender(be: Backend) -> None:
     assert ctx["manager_id"] == manager_id and ctx["survey"] is None and ctx["butler"] is None
     with be.db.read() as s:  # the same facts as the separate read gives
         assert turn_reads.client_facts(s, client.id, be.now, be.ctx.butler) == (manager_id, None, False)
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    return [s.split(None, 1)[0].upper() for s in statements if not s.lstrip().upper().startswith("BEGIN")]
+
+
+def test_a_new_clients_first_turns_read_and_write_only_what_they_need(be: Backend) -> None:
+    seen = _statements(be)
+    with be.db.turn():
+        assert be.message_from("rest", "new-1") is None
+        person = be.client_for("rest", "new-1")
+        ctx = be.client_turn(person.id)
+    assert ctx == {"manager_id": None, "phone": None, "survey": None, "butler": None}
+    # only the sender's read asks for facts: nothing to look up for a client created in this turn
+    assert sum("takeovers" in s for s in seen) == 1 and "identities" in next(s for s in seen if "takeovers" in s)
+    with be.db.read() as s:  # her route stamped at registration: her next message has nothing to update
+        assert s.scalar(select(Identity.last_seen_at).where(Identity.external_id == "new-1")) == be.now
+    be.set_client(person.id, phone="13812345678")
+    seen.clear()
+    with be.db.turn():
+        ctx = be.client_turn(be.message_from("rest", "new-1").id)
+    assert ctx["phone"] == "13812345678"  # read with the sender
+    assert _kinds(seen) == ["SELECT"]
 
 
 def test_a_write_between_drops_the_kept_facts(be: Backend) -> None:

@@ -64,9 +64,12 @@ def previous_revision() -> str:
 
 
 async def test_ready_when_database_writable_and_schema_current(serve: Any, tmp_path: Path, db_url: str,
-                                                               trained_model: Path) -> None:
+                                                               trained_model: Path, monkeypatch) -> None:
     app = make_frontdesk(tmp_path, db_url, roster=False, model=trained_model)
+    warmed: list[object] = []
+    monkeypatch.setattr(type(app.desk.engine.nlu), "warm", lambda self: warmed.append(self))
     get = await serve(make_app(app, workers=False, telegram=False))
+    assert warmed == [app.desk.engine.nlu]  # before the first message, not in it
     status, body = await get("/health")
     assert status == 200, body
     assert body == {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}

@@ -148,3 +148,13 @@ def test_pickle_is_the_same_in_every_process() -> None:
     digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
     assert len(digests) == 1  # one digest for all three seeds
+
+
+def test_warm_loads_pypinyins_tables_before_any_message(nlu) -> None:
+    """A served process warms its NLU before it listens: the first client does not wait about a second
+    for pypinyin's dictionaries (loaded on first use)."""
+    fuzzy.char_syllable.cache_clear()
+    fuzzy._lexicon.cache_clear()
+    fuzzy._SYLLABLE_OF.clear()
+    nlu.warm()
+    assert fuzzy._lexicon.cache_info().currsize == 1 and fuzzy.char_syllable.cache_info().currsize > 0
