@@ -141,8 +141,8 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
     def client_for(self, channel: str, external_id: str, lang: str = "zh") -> people.Person:
         with self.db.uow() as s:
             person, new = people.client_for(s, channel, external_id, lang, self.now)
-        if new:  # nobody holds a client created in this transaction, nor has she a survey, a contract or a phone
-            self.db.keep_read(turn_reads.FACTS, (person.id, (None, None, False), None))
+        if new:  # a client created in this transaction: nothing to read about her
+            self.db.keep_read(turn_reads.FACTS, turn_reads.KeptFacts(person.id, turn_reads.NEW_CLIENT_FACTS, None))
         return person
 
     def set_client(self, client_id: int, **fields: Any) -> None:
@@ -185,8 +185,9 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
     def book(self, client_id: int, req: Request, request_key: str | None = None,
              contact: dict[str, Any] | None = None) -> dict[str, Any]:
         """Submit a booking, with the client's ``contact`` details (``set_client``'s phone and address)
-        saved in the same unit. The same ``request_key`` (the form instance) twice is one booking: the
-        second call returns the first, also when both race (the key is unique)."""
+        saved in the same unit (or on their own when the booking is refused: they are hers either way). The
+        same ``request_key`` (the form instance) twice is one booking: the second call returns the first, also
+        when both race (the key is unique)."""
         clean = _contact_fields(contact or {})
         try:
             with self.db.uow() as s:
@@ -205,7 +206,13 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
                 b = bookings.by_request_key(s, client_id, request_key)
                 if b is None:
                     raise
+                if clean:
+                    _update_client(s, client_id, clean)
                 return booking_view(b)
+        except DomainError:
+            if clean:
+                self.set_client(client_id, **clean)
+            raise
 
     def open_bookings(self, client_id: int) -> list[dict[str, Any]]:
         with self.db.uow() as s:
@@ -354,8 +361,8 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         with self.db.read() as s:
             # One round trip for the common case; the survey and the butler are loaded only when there.
             kept = self.db.kept_read(turn_reads.FACTS)  # read with the sender (message_from), if nothing since
-            if kept is not None and kept[0] == client_id:
-                (manager, survey_id, maybe_butler), phone = kept[1], kept[2]
+            if kept is not None and kept.client_id == client_id:
+                (manager, survey_id, maybe_butler), phone = kept.facts, kept.phone
             else:
                 manager, survey_id, maybe_butler = turn_reads.client_facts(s, client_id, self.now, self.ctx.butler)
                 phone = c.phone if (c := s.get(Client, client_id)) else None

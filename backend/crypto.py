@@ -25,9 +25,9 @@ class Cipher:
         self._f = Fernet(raw)
         self._mac_key = hashlib.sha256(b"frontdesk-digest:" + raw).digest()
 
-    def encrypt(self, text: str | bytes) -> str:
-        """A token for ``text`` (or for UTF-8 bytes already encoded, as orjson writes them)."""
-        return self._f.encrypt(text if isinstance(text, bytes) else text.encode("utf-8")).decode("ascii")
+    def encrypt(self, data: str | bytes) -> str:
+        """A token for text (or for its UTF-8 bytes, as a JSON encoder writes them)."""
+        return self._f.encrypt(data if isinstance(data, bytes) else data.encode("utf-8")).decode("ascii")
 
     def digest(self, text: str) -> str:
         """A keyed hash (HMAC-SHA256 under a key derived from the data key): equal inputs can be found

@@ -7,20 +7,21 @@ concurrent twin waits for the first writer's commit instead of failing the trans
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import FromClause
 
 
-def insert_once(session: Session, target: type | FromClause, **values: Any) -> bool:
-    """Insert ``values`` into ``target`` (a mapped class or a table) unless a row with the same unique
-    key exists; True when this call inserted it. Column types still apply (encrypted columns are
-    encrypted); the ORM's pending rows are flushed first."""
+def insert_once(session: Session, target: type, unique: Sequence[str], /, **values: Any) -> bool:
+    """Insert ``values`` into ``target`` (a mapped class) unless a row with the same values in ``unique``
+    (the columns of a unique constraint) exists; True when this call inserted it. Column types and defaults
+    still apply (encrypted columns are encrypted); the ORM's pending rows are flushed first. Any other
+    conflict (a primary key behind its sequence after a restore) still raises."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
-    stmt = insert(target).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
-    return session.execute(stmt).first() is not None
+    stmt = insert(target).values(**values).on_conflict_do_nothing(index_elements=list(unique))
+    return session.execute(stmt.returning(literal_column("1"))).first() is not None

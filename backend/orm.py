@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -68,9 +69,31 @@ class Encrypted(TypeDecorator[str]):
         return Encrypted.cipher.decrypt(value)
 
 
+# orjson's own conversions (datetimes, dataclasses) are refused, as json refuses them: a caller's mistake fails
+# loudly instead of being stored as a string.
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def dump_json(value: Any) -> bytes:
+    """UTF-8 JSON of ``value``: orjson's, or the standard library's for what orjson refuses but json
+    writes (an integer beyond 64 bits typed by a client, a float subclass, a namedtuple)."""
+    try:
+        return orjson.dumps(value, option=_ORJSON)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def load_json(raw: bytes) -> Any:
+    """``dump_json``'s value back; rows json wrote with NaN or Infinity (which orjson refuses) too."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+
+
 class EncryptedJSON(TypeDecorator[Any]):
     """A JSON value encrypted as a whole (escalation details, outbox parameters, audit details):
-    whatever a caller puts in may hold client text, so none of it is readable at rest. orjson, not
+    whatever a caller puts in may hold client text, so none of it is readable at rest. orjson first, not
     json: the conversation state is one of these, encoded and decoded on every turn."""
 
     impl = Text
@@ -81,14 +104,14 @@ class EncryptedJSON(TypeDecorator[Any]):
             return None
         if Encrypted.cipher is None:
             raise RuntimeError("no data key configured: call backend.db.Database(...) first")
-        return Encrypted.cipher.encrypt(orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS))
+        return Encrypted.cipher.encrypt(dump_json(value))
 
     def process_result_value(self, value: str | None, dialect: Any) -> Any:
         if value is None:
             return None
         if Encrypted.cipher is None:
             raise RuntimeError("no data key configured: call backend.db.Database(...) first")
-        return orjson.loads(Encrypted.cipher.decrypt_raw(value))
+        return load_json(Encrypted.cipher.decrypt_raw(value))
 
 
 class EncryptedBytes(TypeDecorator[bytes]):

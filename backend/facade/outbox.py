@@ -56,7 +56,7 @@ class OutboxFacade:
         if person is not None and person.kind == "client":
             # For client_turn, a step later. Kept after ``seen``'s unit of work on purpose: it only stamps
             # the identity, which neither the facts nor the phone come from.
-            self.db.keep_read(turn_reads.FACTS, (person.id, facts, phone))
+            self.db.keep_read(turn_reads.FACTS, turn_reads.KeptFacts(person.id, facts, phone))
         return person
 
     # --- pull channels ------------------------------------------------------------------------------

@@ -25,9 +25,9 @@ def accept(session: Session, now: datetime, channel: str, sender_id: str, messag
            payload: dict[str, Any], hold: timedelta | None = None) -> bool:
     """Keep a message; False when this (channel, sender, message id) was accepted before. ``hold``: no
     worker claims it before then (the channel runs it itself and answers in its own reply)."""
-    return insert_once(session, InboxMessage, channel=channel, sender_id=sender_id, message_id=message_id,
-                       payload=payload, status="pending", attempts=0, next_attempt_at=now + hold if hold else now,
-                       received_at=now)
+    return insert_once(session, InboxMessage, ("channel", "sender_id", "message_id"), channel=channel,
+                       sender_id=sender_id, message_id=message_id, payload=payload, status="pending", attempts=0,
+                       next_attempt_at=now + hold if hold else now, received_at=now)
 
 
 def id_of(session: Session, channel: str, sender_id: str, message_id: str) -> int | None:

@@ -66,8 +66,8 @@ def notify(session: Session, now: datetime, person_kind: str, person_id: int, te
            subject: str = "", urgent: bool = False, hold: timedelta | None = None, **params: Any) -> None:
     """Queue a message; the same ``key`` twice is one message (idempotent retries of a command).
     ``hold``: no dispatcher takes it before then (a channel may still answer it in its own reply)."""
-    insert_once(session, Notification, key=key, person_kind=person_kind, person_id=person_id, template=template,
-                params=params, subject=subject[:64], urgent=urgent, created_at=now,
+    insert_once(session, Notification, ("key",), key=key, person_kind=person_kind, person_id=person_id,
+                template=template, params=params, subject=subject[:64], urgent=urgent, created_at=now,
                 next_attempt_at=now + hold if hold else now)
 
 

@@ -53,8 +53,8 @@ def person_of(session: Session, ident: Identity, client: Client | None = None) -
 
 
 def client_for(session: Session, channel: str, external_id: str, lang: str, now: datetime) -> tuple[Person, bool]:
-    """The client holding this chat identity, registered now if new (then True): her first message has
-    just come from it, so the route is stamped (her next message has nothing to update)."""
+    """The client holding this chat identity, registered now if new (then True). She has just written,
+    followed or tapped from it, so her route is stamped (her next message has nothing to update)."""
     found = identify(session, channel, external_id)
     if found is not None:
         return found, False

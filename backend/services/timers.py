@@ -27,7 +27,7 @@ def handler(kind: str) -> Callable[[Callable[[Any, Session, int], None]], Callab
 
 def schedule(session: Session, kind: str, ref_id: int, due_at: datetime, key: str) -> None:
     """A timer, once per ``key`` (a second call with the same key changes nothing)."""
-    insert_once(session, Timer, kind=kind, ref_id=ref_id, due_at=due_at, key=key)
+    insert_once(session, Timer, ("key",), kind=kind, ref_id=ref_id, due_at=due_at, key=key)
 
 
 def claim_due(session: Session, now: datetime, limit: int = 20) -> list[Timer]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -63,7 +63,18 @@ def _sender_with_client(butler: ButlerPolicy) -> Any:
             .outerjoin(Client, and_(Identity.person_kind == "client", Client.id == Identity.person_id)))
 
 
-FACTS = "client_facts"  # Database.keep_read key: (client id, facts, phone) read with the sender
+FACTS = "client_facts"  # Database.keep_read key of a KeptFacts
+
+
+class KeptFacts(NamedTuple):
+    """What a client's turn needs, read with her sender (or known, for a client registered this turn)."""
+
+    client_id: int
+    facts: tuple[Any, Any, bool]  # client_facts: manager holding the conversation, awaiting survey, butler
+    phone: str | None
+
+
+NEW_CLIENT_FACTS = (None, None, False)  # nobody holds a client created this turn; no survey, no contract
 
 
 def _this(idents: list[Identity], channel: str, external_id: str) -> Identity | None:

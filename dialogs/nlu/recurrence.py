@@ -32,7 +32,7 @@ CUSTOM_CUES = ("方案", "定制", "报价", "长期", "同一个阿姨", "固�
                "same cleaner", "long-term", "long term")
 BOOKABLE_FROM = ("customize_service", "nlu_fallback", "inform")
 
-_ZN = r"[一二两三四五六七八九十\d]+"
+_ZN = r"[一二两三四五六七八九十\d]{1,3}(?![\d])"  # a count, a week, a month: never 20 digits
 _EN_WD = (r"(monday|mon|tuesday|tues|tue|wednesday|wed|thursday|thurs|thur|thu|friday|fri|saturday|sat|sunday"
           r"|sun)")
 _EN_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))

@@ -222,7 +222,7 @@ def test_roster_import_reports_bad_rows_with_line_numbers(be: Backend, tmp_path)
     assert set(tokens) == {"HK950", "MGR9"} and be.staff_by_code("MGR9").kind == "manager"
 
 
-def test_a_booking_keeps_the_contact_details_it_was_made_with(be: Backend) -> None:
+def test_a_booking_saves_the_contact_details_it_was_made_with(be: Backend) -> None:
     c = be.client_for("rest", "contact-1", "zh")
     req = Request("cleaning", tomorrow(), hours=3, address="朝阳区建国路88号")
     b = be.book(c.id, req, request_key="form-c1", contact={"phone": "13812345678", "address": req.address})
@@ -230,13 +230,14 @@ def test_a_booking_keeps_the_contact_details_it_was_made_with(be: Backend) -> No
     assert be.client(c.id)["phone"] == "13812345678" and be.client(c.id)["address"] == req.address
     # a double tap: the same booking, the details as they are
     assert be.book(c.id, req, request_key="form-c1", contact={"phone": "13812345678"})["id"] == b["id"]
-    # refused outside the area: neither a booking nor the far address kept as hers
+    # a refused booking (here: outside the area) still keeps the details she gave, as before the booking
     far = Request("cleaning", tomorrow(14), hours=3, address="广州市天河区体育西路1号")
     with pytest.raises(DomainError, match="outside_area"):
         be.book(c.id, far, request_key="form-c2", contact={"phone": "13912345678", "address": far.address})
-    assert be.client(c.id)["phone"] == "13812345678" and be.client(c.id)["address"] == req.address
+    assert be.client(c.id)["phone"] == "13912345678" and be.client(c.id)["address"] == far.address
     with pytest.raises(DomainError, match="invalid_phone"):  # checked before anything is written
         be.book(c.id, req, request_key="form-c3", contact={"phone": "12345"})
+    assert be.client(c.id)["phone"] == "13912345678"
     with be.db.uow() as s:
         assert [x.request_key for x in s.scalars(select(Booking).where(Booking.client_id == c.id))] == ["form-c1"]
 

@@ -78,7 +78,7 @@ def test_a_write_between_drops_the_kept_facts(be: Backend) -> None:
 
 def test_outside_a_turn_nothing_is_kept(be: Backend) -> None:
     be.client_for("rest", "c-3")
-    be.db.keep_read(turn_reads.FACTS, (1, (None, None, False)))
+    be.db.keep_read(turn_reads.FACTS, turn_reads.KeptFacts(1, turn_reads.NEW_CLIENT_FACTS, None))
     assert be.db.kept_read(turn_reads.FACTS) is None
     person = be.message_from("rest", "c-3")
     assert person is not None and be.client_turn(person.id)["manager_id"] is None
