@@ -268,8 +268,8 @@ async def test_my_bookings_shows_one_off_bookings_next_to_a_series(chat: Chat) -
 
 
 async def test_a_count_beyond_any_integer_type_is_answered_and_the_conversation_kept(chat: Chat) -> None:
-    """The conversation's state is stored as JSON: a number no 64-bit integer holds, typed by a client,
-    is stored as the standard library would, not a failed turn."""
+    """A count no integer type holds, typed by a client, is not read as a count: the turn is answered and
+    the conversation's state stored (with orjson alone, that state could not be written: every turn failed)."""
     r = text(await chat.say("每周三上午10点保洁3小时 一共99999999999999999999次", "c-9"))
     assert "地址" in r and "出了点问题" not in r and "went wrong" not in r
     assert "手机号" in text(await chat.say("北京市朝阳区建国路88号3号楼501", "c-9"))  # the state was kept
