@@ -31,8 +31,8 @@ CORS_HEADERS = "Authorization, Content-Type, X-Api-Key"
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
-    """The served process's loop: uvloop where installed (it carries every HTTP request, Redis call and
-    long-poll, at a third of asyncio's cost per callback), asyncio's own elsewhere (Windows)."""
+    """The served process's loop: uvloop where installed (every HTTP request, Redis call and long-poll runs
+    on it; its loop and transports are C, not Python), asyncio's own elsewhere (Windows)."""
     try:
         import uvloop
     except ImportError:
