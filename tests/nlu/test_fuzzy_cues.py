@@ -151,7 +151,7 @@ def test_pickle_is_the_same_in_every_process() -> None:
 
 
 def test_warm_loads_pypinyins_tables_before_any_message(nlu) -> None:
-    """A served process warms its NLU before it listens: the first client does not wait about a second
+    """A served process warms its NLU before it listens: the first client does not wait about 0.3 s
     for pypinyin's dictionaries (loaded on first use)."""
     fuzzy.char_syllable.cache_clear()
     fuzzy._lexicon.cache_clear()
