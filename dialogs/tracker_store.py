@@ -9,11 +9,11 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, DateTime, MetaData, String, Table, Text, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from backend.db import ambient, before_commit
+from backend.once import insert_once
 
 metadata = MetaData()
 conversations = Table(
@@ -149,10 +149,7 @@ class TrackerStore:
                 if fresh is not None:
                     turn.info[STATE] = (key, raw, False, None)
                 return fresh is not None
-            insert_ = pg_insert if self.engine.dialect.name == "postgresql" else sqlite_insert
-            stmt = insert_(processed_messages).values(**values).on_conflict_do_nothing()
-            # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
-            return c.execute(stmt.returning(processed_messages.c.message_id)).first() is not None
+            return insert_once(c, processed_messages, ("channel", "sender_id", "message_id"), **values)
 
     def remember(self, channel: str, sender_id: str, message_id: str, replies: list[dict[str, Any]]) -> None:
         """Keep the turn's answer with its message id (in the turn's transaction; on PostgreSQL written
