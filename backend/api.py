@@ -108,7 +108,7 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         # The generated key lives outside the data folder it protects (settings.key_file).
         key = load_key(settings.data_key, settings.path(settings.key_file), settings.path(settings.data_dir),
                        production=settings.environment == "production")
-        db = Database(db_url or settings.db_url, Cipher(key), settings.concurrent_turns)
+        db = Database(db_url or settings.db_url, Cipher(key))
         catalogue = load_catalogue(settings.path(settings.services_file))
         p = settings.booking
         ctx = Context(catalogue, ZoneInfo(settings.timezone), clock or SystemClock(), p.travel_buffer_minutes,

@@ -219,8 +219,8 @@ class Turn:
 
 
 class Database:
-    def __init__(self, url: str, cipher: Cipher, concurrent_turns: int = 2) -> None:
-        self.url, self.concurrent_turns = url, concurrent_turns
+    def __init__(self, url: str, cipher: Cipher) -> None:
+        self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.engine.execution_options(**{READ_ONLY: True}),
@@ -255,31 +255,23 @@ class Database:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """A place among the turns running at once on this loop (``gate``), for a turn that runs on a
-        thread of its own (dialogs/threads.py) and opens its ``turn()`` there."""
+        """This loop's place for a turn (``gate``), for a turn that opens its ``turn()`` inside it."""
         async with self.gate():
             yield
 
     def gate(self) -> asyncio.Semaphore:
-        """How many turns may run at once on this loop: one on SQLite (one writer); on PostgreSQL
-        ``concurrent_turns`` (at most the pool's steady size, leaving its overflow to workers and polls).
-
-        Why few: a turn is mostly Python, and turn threads share one GIL. With ten of them, a thread back
-        from a database round trip waits for the GIL behind the others (the 5 ms switch interval) at each
-        of a turn's dozen statements, and so does the event loop serving HTTP: at 20 clients on 2 workers,
-        10 at once gave 80–94 turns/s and p99 545 ms, 2 at once 128–146 turns/s and p99 260–360 ms
-        (benchmarks/load.py). Two still overlap one turn's database waits with another's Python; more
-        processes (``serve --workers``), not more threads, use more cores."""
+        """One turn at a time on this loop. A turn runs on the loop's thread (dialogs/threads.py) and blocks
+        it at each database call: a second turn let in at one of the first one's awaits could wait there,
+        thread blocked, for rows the first one holds and can no longer release. On SQLite it is also the
+        one writer. More processes (``serve --workers``), not more turns per process, use more cores."""
         loop = asyncio.get_running_loop()
         gate = self._gates.get(loop)
         if gate is None:
             for old in [k for k in self._gates if k.is_closed()]:
                 del self._gates[old]
-            size = min(getattr(self.engine.pool, "size", lambda: 1)(), self.concurrent_turns)
-            gate = self._gates[loop] = asyncio.Semaphore(1 if self.is_sqlite else max(1, size))
+            gate = self._gates[loop] = asyncio.Semaphore(1)
             # Writers outside turns (timers, dispatcher) block a thread each while a turn holds the
-            # lock or rows they need; enough threads keep some free for the turns themselves (the
-            # stock pool has cpu+4).
+            # lock or rows they need; enough threads keep some free for the others (the stock pool has cpu+4).
             loop.set_default_executor(ThreadPoolExecutor(max_workers=32, thread_name_prefix="frontdesk"))
         return gate
 

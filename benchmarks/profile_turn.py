@@ -15,10 +15,8 @@ matching and an offer) through ``app.desk.handle`` — the turn without HTTP. It
   step stands out;
 - the top ``--top`` functions by cumulative time of a second, profiled pass; ``--out`` keeps the .prof.
 
-Why the turn runs on the profiler's thread: a turn normally runs on a worker thread of its own
-(dialogs/threads.py), and cProfile only sees the thread it was enabled in, so the database, ORM and
-encryption time would vanish from the profile. ``threads.profile_on_one_thread()`` keeps everything on
-one thread; the order of work in a turn is the same, only the one thread hop is gone.
+A turn runs on the loop's thread with its database work inline (dialogs/threads.py), as in a server, so
+cProfile, which sees only the thread it was enabled in, sees all of it.
 
 ``--postgres URL`` names a PostgreSQL server (any database on it): a fresh database is created there for
 the run. Default: SQLite in a temp folder.
@@ -86,9 +84,6 @@ async def booking(app: Any, sender: str, zh: bool, per_kind: dict[str, list[tupl
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    from dialogs import threads
-
-    threads.profile_on_one_thread()  # see the module docstring
     url = fresh_database(args.postgres) if args.postgres else None
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(Path(tmp), url)

@@ -18,22 +18,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from dialogs.locks import EXTEND, RELEASE
+
 log = logging.getLogger(__name__)
 
-# Extend (or delete) the key only while it still holds our token: a leader whose lease ran out and was
-# taken by another worker must never extend or release the new leader's lease.
-EXTEND = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
 Hook = Callable[[], Awaitable[None]]
 
 

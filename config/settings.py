@@ -180,8 +180,6 @@ class Settings(BaseSettings):
     port: int = 8080
     # `frontdesk serve` processes behind the one port (FRONTDESK_WORKERS); above 1 needs PostgreSQL and Redis.
     workers: int = 1
-    # Chat turns a process runs at once on PostgreSQL (SQLite: one). Few is faster: see backend.db.Database.gate.
-    concurrent_turns: int = Field(2, ge=1, le=10)
     nlu: NLUSettings = NLUSettings()
     booking: BookingPolicy = BookingPolicy()
     telegram: TelegramSettings = TelegramSettings()

@@ -22,7 +22,7 @@ from dialogs.locks import InProcessLocks, RedisLocks
 from dialogs.messages import IncomingMessage
 from dialogs.notify import Notifier
 from dialogs.staff import StaffDesk
-from dialogs.threads import hop, on_turn_thread
+from dialogs.threads import hop, in_turn, on_thread
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,13 @@ class FrontDesk:
         key = f"{msg.channel}:{msg.sender_id}"
         hint = (msg.lang_hint or "")[:2]
         lang = [hint if hint in ("zh", "en") else "zh"]
+        run = on_thread if msg.raced else in_turn  # see dialogs/threads.py
         async with self.locks.lock(key), self.be.db.slot():
-            return await on_turn_thread(lambda: self._locked(msg, key, lang, inbox_id))
+            return await run(lambda: self._locked(msg, key, lang, inbox_id))
 
     async def _locked(self, msg: IncomingMessage, key: str, lang: list[str],
                       inbox_id: int | None) -> list[dict[str, Any]]:
-        """``handle`` with the conversation's lock held, on the turn's own thread (dialogs/threads.py).
+        """``handle`` with the conversation's lock held, every hop inline (dialogs/threads.py).
 
         A turn whose database connection was lost (a restart or failover: the pool pings only idle
         connections, backend/db.py) committed nothing, and runs once more on a fresh connection."""
@@ -183,7 +184,7 @@ class FrontDesk:
     async def handle_staff(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
         """Staff-only channels: None for anybody who is not on the roster (the caller refuses them)."""
         async with self.locks.lock(f"{msg.channel}:{msg.sender_id}"), self.be.db.slot():
-            return await on_turn_thread(lambda: self._staff_locked(msg))
+            return await in_turn(lambda: self._staff_locked(msg))
 
     async def _staff_locked(self, msg: IncomingMessage) -> list[dict[str, Any]] | None:
         lang = "zh"

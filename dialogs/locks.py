@@ -6,8 +6,11 @@ In-process for the embedded default (one process); Redis when several workers sh
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import os
+import secrets
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -16,6 +19,21 @@ from typing import Any
 from redis.exceptions import LockError
 
 log = logging.getLogger(__name__)
+
+# Extend (or delete) a key only while it still holds our token: a holder whose lease ran out and was
+# taken by another worker must never extend or release the new holder's lease.
+EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
 
 class ConversationBusy(LockError):
@@ -46,18 +64,23 @@ class InProcessLocks:
 
 
 class RedisLocks:
-    """A Redis lock per conversation, shared by every worker. The lock has a short lease, renewed while
-    the turn runs: a worker that dies mid-turn holds its conversation for ``lease`` seconds at most
-    (the client's retry waits that long, not the length of the longest turn)."""
+    """A Redis lock per conversation, shared by every worker: a key set with ``SET NX PX`` to a random
+    token. The lock has a short lease, renewed while the turn runs: a worker that dies mid-turn holds its
+    conversation for ``lease`` seconds at most (the client's retry waits that long, not the length of the
+    longest turn). The renewal runs on a thread of its own (``_Renewal``), because a turn keeps the event
+    loop's thread busy until it ends (dialogs/threads.py)."""
 
-    def __init__(self, client: Any, lease: float = 5.0, wait: float = 60.0) -> None:
-        self.client, self.lease, self.wait = client, lease, wait
+    def __init__(self, url: str, lease: float = 5.0, wait: float = 60.0) -> None:
+        from redis.asyncio import Redis
+
+        self.url, self.lease, self.wait = url, lease, wait
+        self.client = Redis.from_url(url)  # connects lazily, on first use
+        self._release = self.client.register_script(RELEASE)
+        self._renewal = _Renewal(url, self)
 
     @classmethod
     def from_url(cls, url: str) -> RedisLocks:
-        from redis.asyncio import Redis
-
-        return cls(Redis.from_url(url))  # connects lazily, on first use
+        return cls(url)
 
     @staticmethod
     def name(key: str) -> str:
@@ -66,32 +89,86 @@ class RedisLocks:
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:
-        held = self.client.lock(self.name(key), timeout=self.lease, blocking_timeout=self.wait, sleep=0.01)
-        if not await held.acquire():
-            raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
-        # Most turns end well within lease/3: a timer, not a task, until one does not.
+        name, token = self.name(key), secrets.token_hex(8)
         loop = asyncio.get_running_loop()
-        renewal: list[asyncio.Task[None]] = []
-        timer = loop.call_later(self.lease / 3, lambda: renewal.append(loop.create_task(self._renew(held))))
+        deadline = loop.time() + self.wait
+        while not await self.client.set(name, token, nx=True, px=int(self.lease * 1000)):
+            if loop.time() >= deadline:
+                raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
+            await asyncio.sleep(0.01)
+        self._renewal.hold(name, token)
         try:
             yield
         finally:
-            timer.cancel()
-            for task in renewal:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            self._renewal.drop(name)
             try:  # the turn has committed: a lock that expired meanwhile must not turn it into an error
-                await held.release()
+                await self._release(keys=[name], args=[token])
             except Exception:
-                log.warning("conversation lock was lost before its turn ended (Redis slow or unreachable)")
+                log.warning("conversation lock could not be released (Redis slow or unreachable); it expires")
 
-    async def _renew(self, held: Any) -> None:
-        """Back to a full lease now and every lease/3 (only turns longer than that get here). A failed renewal is
-        retried, never raised: the turn goes on, and at worst the lease runs out as if we had died."""
-        while True:
-            try:
-                await held.reacquire()
-            except Exception:
-                log.warning("conversation lock renewal failed; retrying")
-            await asyncio.sleep(self.lease / 3)
+
+class _Renewal:
+    """Back to a full lease, every lease/3, for the locks held longer than that (most turns end well
+    before). A thread with its own connection: it keeps time while a turn blocks the loop. A failed renewal
+    is retried, never raised: the turn goes on, and at worst the lease runs out as if we had died. The thread
+    ends when no lock has been held for a while, and starts again (in this process, after a fork) on demand."""
+
+    def __init__(self, url: str, locks: RedisLocks) -> None:
+        self.url, self.locks = url, locks
+        self._held: dict[str, tuple[str, float]] = {}  # name -> (token, monotonic time of the last (re)new)
+        self._mutex = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+
+    def hold(self, name: str, token: str) -> None:
+        with self._mutex:
+            self._held[name] = (token, time.monotonic())
+            if self._thread is None or self._pid != os.getpid():
+                self._pid = os.getpid()
+                self._thread = threading.Thread(target=self._run, name="frontdesk-lock-renewal", daemon=True)
+                self._thread.start()
+
+    def drop(self, name: str) -> None:
+        with self._mutex:
+            self._held.pop(name, None)
+
+    def _run(self) -> None:
+        from redis import Redis
+
+        lease = self.locks.lease
+        client = Redis.from_url(self.url, socket_timeout=max(0.2, lease / 3),
+                                socket_connect_timeout=max(0.2, lease / 3))
+        extend = client.register_script(EXTEND)
+        idle_since = time.monotonic()
+        try:
+            while True:
+                lease = self.locks.lease
+                time.sleep(lease / 4)
+                now = time.monotonic()
+                with self._mutex:
+                    if not self._held and now - idle_since > 4 * lease:
+                        self._thread = None
+                        return
+                    due = [(n, t) for n, (t, at) in self._held.items() if now - at >= lease / 3]
+                    if self._held:
+                        idle_since = now
+                for name, token in due:
+                    self._renew(extend, name, token, lease)
+        finally:
+            client.close()
+
+    def _renew(self, extend: Any, name: str, token: str, lease: float) -> None:
+        began = time.monotonic()
+        try:
+            kept = extend(keys=[name], args=[token, int(lease * 1000)])
+        except Exception:
+            log.warning("conversation lock renewal failed; retrying")
+            return
+        with self._mutex:
+            if self._held.get(name, (None,))[0] != token:
+                return  # the turn ended meanwhile
+            if kept:
+                self._held[name] = (token, began)
+            else:
+                del self._held[name]
+                log.warning("a conversation lock ran out before its turn ended (held past its lease)")

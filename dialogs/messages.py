@@ -26,6 +26,9 @@ class IncomingMessage:
     # Request/response channels (REST): a duplicate id is the client retrying because it lost the answer,
     # so it gets the stored answer again. Push channels leave it False: their answer was already sent.
     answer_duplicates: bool = False
+    # A platform request waits for this turn against a deadline and answers on its own when the turn is late
+    # (WeChat's 5 s): the turn runs on a thread of its own, so the request's loop is free to answer.
+    raced: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
     # Photos and documents; the desk stores them before the turn and hands the engine their ids
     # (metadata["attachment_ids"]). A channel that refused a file unfetched says why in

@@ -1,9 +1,17 @@
-"""A chat turn runs on one worker thread from start to end.
+"""A chat turn runs on the serving loop's thread, from start to end, one turn at a time per loop.
 
-A turn is mostly blocking database work between short async steps (the engine, rasa-sdk actions). Sent
-to a thread one call at a time, it paid a thread hop (and a fight for the GIL) per call, about ten per
-message. Instead the whole turn runs on a worker thread's own event loop, where ``hop`` calls inline:
-one hop per turn, and the server's loop stays free for HTTP, long-polls and the workers meanwhile.
+A turn is mostly blocking database work between short async steps (the engine, rasa-sdk actions). Inside a
+turn ``hop`` calls inline; outside one (the workers' short units of work) it goes to a thread.
+
+Why not a thread of its own: a turn on a worker thread handed the GIL to the event loop and back at each of
+its database round trips. Inline, the same booking load cost about 15% less CPU per turn and gave about 19%
+more turns per second (``benchmarks/load.py``, the two alternating, 2 workers on PostgreSQL + Redis). The
+price is that the loop is busy for a turn's few milliseconds: HTTP, long-polls and the workers wait that
+long. What must keep time does not depend on the loop: the conversation lock is renewed from a thread
+(dialogs/locks.py), and the workers' database work runs on threads. A turn that a platform request races
+against a deadline (WeChat's 5 s: answer "success" if the turn is late) runs on a thread (``on_thread``),
+so that the request can answer meanwhile. Turns on one loop queue at ``Database.gate`` (one at a time,
+inline or not), so a turn blocking the thread never waits for another turn's rows.
 """
 
 from __future__ import annotations
@@ -17,35 +25,30 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("frontdesk_turn_thread", default=False)
 _local = threading.local()
-_one_thread = False  # see profile_on_one_thread
+_inline: contextvars.ContextVar[bool] = contextvars.ContextVar("frontdesk_turn_inline", default=False)
 
 
 async def hop(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop: inline on a turn's own thread, else ``asyncio.to_thread``."""
+    """Blocking work off the event loop: inline inside a turn (``in_turn``), else ``asyncio.to_thread``."""
     if _inline.get():
         return fn(*args, **kwargs)
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def profile_on_one_thread() -> None:
-    """For a profiler that sees one thread (benchmarks/profile_turn.py): turns run on the caller's
-    loop with every hop inline, so the database work shows in the profile. Never in a server."""
-    global _one_thread
-    _one_thread = True
+async def in_turn(make: Callable[[], Awaitable[T]]) -> T:
+    """Run the coroutine ``make()`` with every ``hop`` inside it inline, on this thread."""
+    token = _inline.set(True)
+    try:
+        return await make()
+    finally:
+        _inline.reset(token)
 
 
-async def on_turn_thread(make: Callable[[], Awaitable[T]]) -> T:
-    """Run the coroutine ``make()`` on a worker thread's event loop, every ``hop`` inside it inline.
-    A cancelled caller still waits for the thread to finish, so a conversation's lock (held by the
-    caller) is never released while its turn runs."""
-    if _one_thread:
-        token = _inline.set(True)
-        try:
-            return await make()
-        finally:
-            _inline.reset(token)
+async def on_thread(make: Callable[[], Awaitable[T]]) -> T:
+    """Run the coroutine ``make()`` on a worker thread's event loop, every ``hop`` inside it inline, and the
+    caller's loop free meanwhile. A cancelled caller still waits for the thread to finish, so a
+    conversation's lock (held by the caller) is never released while its turn runs."""
     fut = asyncio.ensure_future(asyncio.to_thread(_run, make))  # to_thread copies the caller's context
     try:
         return await asyncio.shield(fut)

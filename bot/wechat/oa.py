@@ -204,7 +204,7 @@ class OAChannel:
     async def _turn(self, m: Inbound, text: str, deadline: float,
                     metadata: dict[str, Any] | None = None) -> str | None:
         msg = IncomingMessage(CHANNEL, m.from_user, text[:self.app.settings.nlu.max_chars * 2],
-                              message_id=m.dedup_key, metadata=metadata or {})
+                              message_id=m.dedup_key, metadata=metadata or {}, raced=True)
         inbox_id, new = await self.inbox.accept_held(msg, self.cfg.reply_budget_seconds + HOLD_MARGIN)
         if not new:
             return await self._repeat(inbox_id, deadline)

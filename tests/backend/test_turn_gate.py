@@ -1,22 +1,21 @@
-"""How many chat turns one process runs at once (`concurrent_turns`, backend/db.py Database.gate): the
-setting on PostgreSQL, one on SQLite (one writer); the others wait their turn, none is dropped."""
+"""Chat turns on one loop (backend/db.py Database.gate, dialogs/threads.py): one at a time, on the loop's own
+thread with every hop inline; the others wait their turn and none is dropped."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from pathlib import Path
-
-import pytest
 
 from backend.api import Backend
 from config import load_settings
+from dialogs.threads import hop, in_turn, on_thread
 from tests.conftest import TEST_KEY
 
 
-@pytest.mark.parametrize("turns", [1, 3])
-async def test_turns_at_once_follow_the_setting(db_url: str, tmp_path: Path, turns: int) -> None:
-    be = Backend.from_settings(load_settings(data_dir=tmp_path, data_key=TEST_KEY, concurrent_turns=turns),
-                               db_url=db_url)
+async def test_one_turn_at_a_time_on_a_loop(db_url: str, tmp_path: Path) -> None:
+    be = Backend.from_settings(load_settings(data_dir=tmp_path, data_key=TEST_KEY), db_url=db_url)
     running, most, done = 0, 0, []
 
     async def turn(i: int) -> None:
@@ -24,17 +23,40 @@ async def test_turns_at_once_follow_the_setting(db_url: str, tmp_path: Path, tur
         async with be.db.slot():
             running += 1
             most = max(most, running)
-            await asyncio.sleep(0.02)  # a turn's work; the others queue meanwhile
+            await asyncio.sleep(0.02)  # an await inside a turn: the others still queue
             running -= 1
         done.append(i)
 
     await asyncio.gather(*(turn(i) for i in range(8)))
     assert sorted(done) == list(range(8))
-    assert most == (1 if be.db.is_sqlite else turns)
+    assert most == 1
     be.db.dispose()
 
 
-def test_the_setting_is_bounded() -> None:
-    for bad in (0, 11):
-        with pytest.raises(ValueError, match="concurrent_turns"):
-            load_settings(concurrent_turns=bad)
+async def test_a_turn_hops_inline_and_other_work_goes_to_a_thread() -> None:
+    loop_thread = threading.get_ident()
+
+    async def turn() -> tuple[int, int]:
+        return await hop(threading.get_ident), await hop(threading.get_ident)
+
+    assert await in_turn(turn) == (loop_thread, loop_thread)
+    assert await hop(threading.get_ident) != loop_thread  # outside a turn: the workers' units of work
+
+
+async def test_a_raced_turn_leaves_the_loop_free() -> None:
+    """A turn on a thread (a WeChat request racing its 5 s): the loop goes on while the turn blocks."""
+    loop_thread, ticks = threading.get_ident(), []
+
+    async def turn() -> tuple[int, int]:
+        first = await hop(threading.get_ident)
+        await hop(time.sleep, 0.3)  # blocking database work
+        return first, await hop(threading.get_ident)
+
+    async def clock() -> None:
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+            ticks.append(time.monotonic())
+
+    (a, b), _ = await asyncio.gather(on_thread(turn), clock())
+    assert a == b != loop_thread
+    assert len(ticks) == 5 and ticks[-1] - ticks[0] < 0.25  # the loop ticked while the turn slept

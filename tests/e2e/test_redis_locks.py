@@ -59,6 +59,28 @@ async def test_a_turn_longer_than_the_lease_keeps_its_lock(redis_url: str) -> No
         await w.client.aclose()
 
 
+async def test_a_turn_that_blocks_the_loop_past_the_lease_keeps_its_lock(redis_url: str) -> None:
+    """A turn runs on the loop's thread (dialogs/threads.py): the renewal must not need the loop."""
+    import time
+
+    slow = RedisLocks.from_url(redis_url)
+    slow.lease = 0.3
+    name = slow.name("chat-11")
+    async with slow.lock("chat-11"):
+        time.sleep(1.2)  # the loop is blocked for four leases
+        assert await slow.client.pttl(name) > 0
+        token = await slow.client.get(name)
+    assert await slow.client.exists(name) == 0  # released at the end
+    # A lock taken over by someone else meanwhile is never renewed nor released by the first holder.
+    async with slow.lock("chat-11"):
+        await slow.client.set(name, "someone-else", px=60_000)
+        time.sleep(0.5)
+        assert await slow.client.get(name) == b"someone-else" and token != b"someone-else"
+    assert await slow.client.get(name) == b"someone-else"
+    assert 55_000 < await slow.client.pttl(name) <= 60_000
+    await slow.client.aclose()
+
+
 async def test_the_front_desk_runs_on_redis_locks(tmp_path, trained_model, redis_url: str) -> None:
     from dialogs.messages import IncomingMessage
     from tests.conftest import make_app
