@@ -13,7 +13,9 @@ idled. With ``SO_REUSEPORT`` the kernel spreads connections over the workers' so
 hash, and a dead worker's socket leaves the group with it. The price: connections the kernel had queued
 for the dead worker, not yet accepted, are reset (the client sends again) unless the host sets
 ``net.ipv4.tcp_migrate_req=1`` (the compose file does), which moves them to another worker; and while no
-worker listens (before the first is ready, or all are dead) connections are refused, not queued.
+worker listens (before the first is ready, or all are dead) connections are refused, not queued. The hash
+spreads connections unevenly (7 and 13 of 20 keep-alive clients in one run): the workers even them out by
+closing a few (bot/balance.py).
 
 A worker that dies is restarted (with a back-off when it keeps dying at start); SIGTERM or SIGINT stops
 every worker gracefully and the supervisor exits 0.
@@ -35,9 +37,12 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from config import Settings
+
+if TYPE_CHECKING:
+    from bot.balance import Shares
 
 log = logging.getLogger("frontdesk.supervisor")
 STOP_SECONDS = 30.0  # a worker's graceful stop (turns in flight, outbox sends) before SIGKILL
@@ -268,9 +273,9 @@ def prepare(settings: Settings) -> None:
     app.backend.db.dispose()
 
 
-def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
+def run_worker(settings: Settings, index: int, reserved: socket.socket, shares: Shares | None = None) -> int:
     """One worker: its own app on its own listening socket of the reserved port, until SIGTERM (aiohttp's
-    graceful exit)."""
+    graceful exit). ``shares``: the keep-alive clients kept even over the workers (bot/balance.py)."""
     from aiohttp import web
 
     from bot.bootstrap import build
@@ -282,6 +287,8 @@ def run_worker(settings: Settings, index: int, reserved: socket.socket) -> int:
         print(f"frontdesk serve: worker {index} cannot start: {e}", file=sys.stderr)
         return EXIT_REFUSED
     web_app.on_startup.insert(0, _graceful_on_sigterm)
+    if shares is not None:
+        shares.attach(web_app, index)
     # Listening only now, with the app built: a starting worker is handed no connection it cannot answer.
     try:
         sock = listener(reserved)

@@ -48,6 +48,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
     """N workers on one port under a supervisor (bot/supervisor.py)."""
     from functools import partial
 
+    from bot.balance import Shares
     from bot.supervisor import Supervisor, bind, prepare, run_worker
 
     try:
@@ -61,7 +62,7 @@ def _supervise(settings: Settings, host: str, port: int, workers: int) -> None:
         fail(f"frontdesk serve cannot start: {e}")
     typer.echo(f"front desk on http://{host}:{sock.getsockname()[1]} with {workers} workers "
                "(POST /webhooks/rest/webhook, GET /health); Ctrl-C stops")
-    raise typer.Exit(Supervisor(sock, workers, partial(run_worker, settings)).run())
+    raise typer.Exit(Supervisor(sock, workers, partial(run_worker, settings, shares=Shares(workers))).run())
 
 
 @app.command()

@@ -140,3 +140,41 @@ async def test_workers_serve_one_port_survive_a_kill_and_stop_on_sigterm(workers
     assert await asyncio.to_thread(sc.server.proc.wait, 60) == 0, sc.server.log_tail()
     assert not [pid for pid in now if Path(f"/proc/{pid}").exists()], "a worker outlived its supervisor"
     assert "SIGTERM received, stopping 2 workers" in sc.server.log_tail()
+
+
+@pytest.mark.crash
+async def test_keep_alive_clients_are_spread_evenly_over_the_workers(workers_scenario: Scenario) -> None:
+    """The kernel's hash may leave most kept-alive clients on one worker: the workers even them out
+    (bot/balance.py) by closing a few connections, whose clients come back on a new one."""
+    sc = workers_scenario
+    await sc.server.start()
+    workers = sc.server.worker_pids()
+    url = f"{sc.server.base}/live"
+
+    async def pid_of(http: ClientSession) -> tuple[int, bool]:
+        async with http.get(url) as r:
+            assert r.status == 200
+            return int((await r.json())["worker"]), r.headers.get("Connection", "").lower() == "close"
+
+    # One kept-alive connection per client; keep 16 on one worker and 4 on the other.
+    sessions = [ClientSession(connector=TCPConnector(limit=1), timeout=ClientTimeout(total=10)) for _ in range(60)]
+    first = [p for p, _ in await asyncio.gather(*(pid_of(s) for s in sessions))]
+    busy = Counter(first).most_common(1)[0][0]
+    keep = ([s for s, p in zip(sessions, first, strict=True) if p == busy][:16]
+            + [s for s, p in zip(sessions, first, strict=True) if p != busy][:4])
+    assert len(keep) == 20, Counter(first)
+    for s in sessions:
+        if s not in keep:
+            await s.close()
+    closed = 0
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 8
+    while loop.time() < deadline:  # clients at work, one request at a time each
+        for _, was_closed in await asyncio.gather(*(pid_of(s) for s in keep)):
+            closed += was_closed
+        await asyncio.sleep(0.02)
+    spread = Counter(p for p, _ in await asyncio.gather(*(pid_of(s) for s in keep)))
+    assert set(spread) == workers and min(spread.values()) >= 8, spread  # from 16 and 4
+    assert 0 < closed < 60, closed  # a few connections were closed, not every answer
+    for s in keep:
+        await s.close()
