@@ -3,7 +3,8 @@
 Readiness is honest: the database accepts writes, its schema is at the newest migration, and Redis
 answers when ``REDIS_URL`` is set. A failure is a 503 naming the check, with a fixed word for what is
 wrong; the exception itself goes to the log, never into the reply. Liveness does no I/O at all: it only
-says the event loop still answers, so a slow database never gets a healthy process restarted.
+says the event loop still answers. A chat turn runs on that loop (dialogs/threads.py), so a turn waiting for
+the database delays the answer by as long (at most the 30 s lock timeout): give a probe more than that.
 """
 
 from __future__ import annotations

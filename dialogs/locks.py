@@ -92,15 +92,25 @@ class RedisLocks:
         name, token = self.name(key), secrets.token_hex(8)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait
-        while not await self.client.set(name, token, nx=True, px=int(self.lease * 1000)):
-            if loop.time() >= deadline:
-                raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
-            await asyncio.sleep(0.01)
+        # Known to the renewal before the SET goes out: should another turn keep the loop busy between the
+        # SET's answer and this coroutine going on, the thread still renews it (it extends only our token).
         self._renewal.hold(name, token)
+        try:
+            while True:
+                began = time.monotonic()
+                if await self.client.set(name, token, nx=True, px=int(self.lease * 1000)):
+                    self._renewal.confirm(name, token, began)
+                    break
+                if loop.time() >= deadline:
+                    raise ConversationBusy(f"conversation busy for over {self.wait:g} s")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            self._renewal.drop(name, token)
+            raise
         try:
             yield
         finally:
-            self._renewal.drop(name)
+            self._renewal.drop(name, token)
             try:  # the turn has committed: a lock that expired meanwhile must not turn it into an error
                 await self._release(keys=[name], args=[token])
             except Exception:
@@ -111,26 +121,36 @@ class _Renewal:
     """Back to a full lease, every lease/3, for the locks held longer than that (most turns end well
     before). A thread with its own connection: it keeps time while a turn blocks the loop. A failed renewal
     is retried, never raised: the turn goes on, and at worst the lease runs out as if we had died. The thread
-    ends when no lock has been held for a while, and starts again (in this process, after a fork) on demand."""
+    ends when no lock has been held for a while, and starts again (in this process, after a fork) on demand.
+
+    A lock is held from just before its SET (``hold``) and confirmed when the SET took it (``confirm``):
+    renewing one not yet confirmed is harmless (the script extends only our token)."""
 
     def __init__(self, url: str, locks: RedisLocks) -> None:
         self.url, self.locks = url, locks
-        self._held: dict[str, tuple[str, float]] = {}  # name -> (token, monotonic time of the last (re)new)
+        # (name, token) -> (monotonic time of the last (re)new, confirmed): two turns of one conversation in
+        # one process (one holding, one waiting) are two entries.
+        self._held: dict[tuple[str, str], tuple[float, bool]] = {}
         self._mutex = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
 
     def hold(self, name: str, token: str) -> None:
         with self._mutex:
-            self._held[name] = (token, time.monotonic())
+            self._held[name, token] = (time.monotonic(), False)
             if self._thread is None or self._pid != os.getpid():
                 self._pid = os.getpid()
                 self._thread = threading.Thread(target=self._run, name="frontdesk-lock-renewal", daemon=True)
                 self._thread.start()
 
-    def drop(self, name: str) -> None:
+    def confirm(self, name: str, token: str, began: float) -> None:
         with self._mutex:
-            self._held.pop(name, None)
+            if (name, token) in self._held:
+                self._held[name, token] = (began, True)
+
+    def drop(self, name: str, token: str) -> None:
+        with self._mutex:
+            self._held.pop((name, token), None)
 
     def _run(self) -> None:
         from redis import Redis
@@ -147,28 +167,35 @@ class _Renewal:
                 now = time.monotonic()
                 with self._mutex:
                     if not self._held and now - idle_since > 4 * lease:
-                        self._thread = None
+                        self._thread = None  # under the mutex: a hold from now on starts a new thread
                         return
-                    due = [(n, t) for n, (t, at) in self._held.items() if now - at >= lease / 3]
                     if self._held:
                         idle_since = now
-                for name, token in due:
-                    self._renew(extend, name, token, lease)
+                    due = [(key, ok) for key, (at, ok) in self._held.items() if now - at >= lease / 3]
+                for key, confirmed in due:
+                    self._renew(extend, key, confirmed, lease)
+        except Exception:  # never silently gone: the next hold starts a new thread
+            log.exception("conversation lock renewal stopped")
         finally:
+            with self._mutex:
+                if self._thread is threading.current_thread():
+                    self._thread = None
             client.close()
 
-    def _renew(self, extend: Any, name: str, token: str, lease: float) -> None:
+    def _renew(self, extend: Any, key: tuple[str, str], confirmed: bool, lease: float) -> None:
         began = time.monotonic()
         try:
-            kept = extend(keys=[name], args=[token, int(lease * 1000)])
+            kept = extend(keys=[key[0]], args=[key[1], int(lease * 1000)])
         except Exception:
             log.warning("conversation lock renewal failed; retrying")
             return
         with self._mutex:
-            if self._held.get(name, (None,))[0] != token:
+            if key not in self._held:
                 return  # the turn ended meanwhile
             if kept:
-                self._held[name] = (token, began)
-            else:
-                del self._held[name]
+                self._held[key] = (began, True)
+            elif confirmed:
+                del self._held[key]
                 log.warning("a conversation lock ran out before its turn ended (held past its lease)")
+            else:
+                self._held[key] = (began, False)  # still waiting for its SET: try again a third of a lease on

@@ -11,7 +11,8 @@ long. What must keep time does not depend on the loop: the conversation lock is 
 (dialogs/locks.py), and the workers' database work runs on threads. A turn that a platform request races
 against a deadline (WeChat's 5 s: answer "success" if the turn is late) runs on a thread (``on_thread``),
 so that the request can answer meanwhile. Turns on one loop queue at ``Database.gate`` (one at a time,
-inline or not), so a turn blocking the thread never waits for another turn's rows.
+inline or not), so a turn blocking the thread never waits for rows held by a turn that needs this loop to
+finish (other workers' turns and the timer and dispatcher threads finish on their own).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ _inline: contextvars.ContextVar[bool] = contextvars.ContextVar("frontdesk_turn_i
 
 
 async def hop(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Blocking work off the event loop: inline inside a turn (``in_turn``), else ``asyncio.to_thread``."""
+    """Blocking work: inline inside a turn (``in_turn``, on purpose on the turn's thread), else on a thread
+    (``asyncio.to_thread``), off the event loop."""
     if _inline.get():
         return fn(*args, **kwargs)
     return await asyncio.to_thread(fn, *args, **kwargs)

@@ -5,8 +5,9 @@ IncomingMessage, replies become WeCom calls; the staff dialogue lives in dialogs
 - ``GET /wechat/wecom`` answers the URL verification (an encrypted echostr, decrypted and echoed);
   ``POST /wechat/wecom`` receives encrypted messages and events. A bad signature is 403, a malformed body
   400, an oversized one 413.
-- Staff turns are fast, so the callback waits for the turn a little (well inside WeCom's 5 s) and answers
-  "" either way; the turn runs in its own task that a platform hang-up cannot cancel. Replies go out
+- Staff turns are fast, so the callback waits for the turn a little (well inside WeCom's 5 s unless the
+  worker's loop is held by a slow turn, dialogs/threads.py; a retry is dropped as seen) and answers ""
+  either way; the turn runs in its own task that a platform hang-up cannot cancel. Replies go out
   through the message API, never as passive replies (a card cannot be one).
 - Replies with buttons become ``button_interaction`` template cards; a click comes back as a
   ``template_card_event`` whose key is a CallbackRefs reference to the payload. A click that did something

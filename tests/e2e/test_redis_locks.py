@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from redis.exceptions import LockError
 
 from dialogs.locks import RedisLocks
 
@@ -79,6 +80,41 @@ async def test_a_turn_that_blocks_the_loop_past_the_lease_keeps_its_lock(redis_u
     assert await slow.client.get(name) == b"someone-else"
     assert 55_000 < await slow.client.pttl(name) <= 60_000
     await slow.client.aclose()
+
+
+async def test_a_lock_taken_while_another_turn_blocks_the_loop_is_renewed_before_its_turn_starts(
+        redis_url: str) -> None:
+    """The SET's answer arrives while the loop is busy with another turn for longer than the lease: the
+    renewal thread knew of the lock before the SET went out, so nobody else takes the conversation."""
+    import time
+
+    slow, other = RedisLocks.from_url(redis_url), RedisLocks.from_url(redis_url)
+    slow.lease, other.wait = 0.3, 0.3
+    await slow.client.ping()  # connected: the SET below is one round trip
+    inside = asyncio.Event()
+
+    async def turn() -> None:
+        async with slow.lock("chat-12"):
+            inside.set()
+            await asyncio.sleep(0.8)
+
+    from redis import Redis
+
+    task = asyncio.create_task(turn())
+    with Redis.from_url(redis_url) as look:
+        while not look.exists(slow.name("chat-12")):  # until the SET has landed, its answer not yet read
+            await asyncio.sleep(0)
+    assert not inside.is_set()
+    time.sleep(1.0)  # another turn holds the loop for three leases
+    await inside.wait()
+    with pytest.raises(LockError):
+        async with other.lock("chat-12"):
+            pass
+    await task
+    async with other.lock("chat-12"):  # released at the end of the turn
+        pass
+    for w in (slow, other):
+        await w.client.aclose()
 
 
 async def test_the_front_desk_runs_on_redis_locks(tmp_path, trained_model, redis_url: str) -> None:
