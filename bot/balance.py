@@ -57,8 +57,11 @@ class Balancer:
         self._timer: asyncio.TimerHandle | None = None
 
     async def on_response(self, request: web.Request, response: web.StreamResponse) -> None:
+        if not request.keep_alive or response.keep_alive is False:
+            return  # a connection closing anyway (HTTP/1.0, a probe) is neither counted nor shed
         conn = request.protocol
-        if self.shed > 0 and request.keep_alive and conn in self.seen:
+        # Only a complete answer closes its connection now (not an SSE stream, open for its whole life).
+        if self.shed > 0 and conn in self.seen and type(response) is web.Response:
             self.shed -= 1
             response.force_close()
             # aiohttp runs this hook after it has chosen the Connection header: say it, or the client would
@@ -69,11 +72,13 @@ class Balancer:
         self.seen[conn] = time.monotonic()
 
     def tick(self) -> None:
-        now = time.monotonic()
-        self.seen = {c: t for c, t in self.seen.items() if now - t <= WINDOW}
-        self.shares.publish(self.index, len(self.seen), now)
-        self.shed = max(0, len(self.seen) - self.shares.fair(now))
-        self._timer = asyncio.get_running_loop().call_later(TICK, self.tick)
+        try:
+            now = time.monotonic()
+            self.seen = {c: t for c, t in self.seen.items() if now - t <= WINDOW and c.transport is not None}
+            self.shares.publish(self.index, len(self.seen), now)
+            self.shed = max(0, len(self.seen) - self.shares.fair(now))
+        finally:
+            self._timer = asyncio.get_running_loop().call_later(TICK, self.tick)
 
     async def start(self, _: web.Application) -> None:
         self.tick()

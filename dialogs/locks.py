@@ -28,6 +28,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# Take a free key, or find it already ours: a SET whose answer was lost (a dropped connection) is sent again
+# by the client's retry, and must not leave us waiting for our own lock.
+TAKE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return 1
+end
+return 0
+"""
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
@@ -75,6 +86,7 @@ class RedisLocks:
 
         self.url, self.lease, self.wait = url, lease, wait
         self.client = Redis.from_url(url)  # connects lazily, on first use
+        self._take = self.client.register_script(TAKE)
         self._release = self.client.register_script(RELEASE)
         self._renewal = _Renewal(url, self)
 
@@ -98,7 +110,7 @@ class RedisLocks:
         try:
             while True:
                 began = time.monotonic()
-                if await self.client.set(name, token, nx=True, px=int(self.lease * 1000)):
+                if await self._take(keys=[name], args=[token, int(self.lease * 1000)]):
                     self._renewal.confirm(name, token, began)
                     break
                 if loop.time() >= deadline:
@@ -137,11 +149,11 @@ class _Renewal:
 
     def hold(self, name: str, token: str) -> None:
         with self._mutex:
-            self._held[name, token] = (time.monotonic(), False)
             if self._thread is None or self._pid != os.getpid():
-                self._pid = os.getpid()
-                self._thread = threading.Thread(target=self._run, name="frontdesk-lock-renewal", daemon=True)
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="frontdesk-lock-renewal", daemon=True)
+                thread.start()  # first: a thread that cannot start leaves nothing behind
+                self._thread, self._pid = thread, os.getpid()
+            self._held[name, token] = (time.monotonic(), False)
 
     def confirm(self, name: str, token: str, began: float) -> None:
         with self._mutex:
@@ -154,13 +166,18 @@ class _Renewal:
 
     def _run(self) -> None:
         from redis import Redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        lease = self.locks.lease
-        client = Redis.from_url(self.url, socket_timeout=max(0.2, lease / 3),
-                                socket_connect_timeout=max(0.2, lease / 3))
-        extend = client.register_script(EXTEND)
+        client = None
         idle_since = time.monotonic()
         try:
+            lease = self.locks.lease
+            # No retries: a call that fails is tried again at the next tick, and one slow call must not hold
+            # up the renewal of the others for several timeouts.
+            client = Redis.from_url(self.url, socket_timeout=max(0.2, lease / 3),
+                                    socket_connect_timeout=max(0.2, lease / 3), retry=Retry(NoBackoff(), 0))
+            extend = client.register_script(EXTEND)
             while True:
                 lease = self.locks.lease
                 time.sleep(lease / 4)
@@ -171,18 +188,19 @@ class _Renewal:
                         return
                     if self._held:
                         idle_since = now
-                    due = [(key, ok) for key, (at, ok) in self._held.items() if now - at >= lease / 3]
-                for key, confirmed in due:
-                    self._renew(extend, key, confirmed, lease)
+                    due = [key for key, (at, _) in self._held.items() if now - at >= lease / 3]
+                for key in due:
+                    self._renew(extend, key, lease)
         except Exception:  # never silently gone: the next hold starts a new thread
             log.exception("conversation lock renewal stopped")
         finally:
             with self._mutex:
                 if self._thread is threading.current_thread():
                     self._thread = None
-            client.close()
+            if client is not None:
+                client.close()
 
-    def _renew(self, extend: Any, key: tuple[str, str], confirmed: bool, lease: float) -> None:
+    def _renew(self, extend: Any, key: tuple[str, str], lease: float) -> None:
         began = time.monotonic()
         try:
             kept = extend(keys=[key[0]], args=[key[1], int(lease * 1000)])
@@ -192,6 +210,7 @@ class _Renewal:
         with self._mutex:
             if key not in self._held:
                 return  # the turn ended meanwhile
+            confirmed = self._held[key][1]
             if kept:
                 self._held[key] = (began, True)
             elif confirmed:

@@ -89,14 +89,14 @@ async def test_a_lock_taken_while_another_turn_blocks_the_loop_is_renewed_before
     import time
 
     slow, other = RedisLocks.from_url(redis_url), RedisLocks.from_url(redis_url)
-    slow.lease, other.wait = 0.3, 0.3
+    slow.lease, other.wait = 1.0, 1.0
     await slow.client.ping()  # connected: the SET below is one round trip
     inside = asyncio.Event()
 
     async def turn() -> None:
         async with slow.lock("chat-12"):
             inside.set()
-            await asyncio.sleep(0.8)
+            await asyncio.sleep(2.5)
 
     from redis import Redis
 
@@ -105,7 +105,7 @@ async def test_a_lock_taken_while_another_turn_blocks_the_loop_is_renewed_before
         while not look.exists(slow.name("chat-12")):  # until the SET has landed, its answer not yet read
             await asyncio.sleep(0)
     assert not inside.is_set()
-    time.sleep(1.0)  # another turn holds the loop for three leases
+    time.sleep(3.5)  # another turn holds the loop for three leases and more
     await inside.wait()
     with pytest.raises(LockError):
         async with other.lock("chat-12"):
@@ -115,6 +115,18 @@ async def test_a_lock_taken_while_another_turn_blocks_the_loop_is_renewed_before
         pass
     for w in (slow, other):
         await w.client.aclose()
+
+
+async def test_taking_a_lock_again_with_its_own_token_finds_it_ours(redis_url: str) -> None:
+    """A SET whose answer was lost is sent again by the client's retry: the key already holds our token, and
+    that is a lock taken, not a conversation busy until the wait runs out."""
+    locks = RedisLocks.from_url(redis_url)
+    name = locks.name("chat-13")
+    assert await locks._take(keys=[name], args=["mine", 5000]) == 1
+    assert await locks._take(keys=[name], args=["mine", 5000]) == 1  # the retry
+    assert await locks._take(keys=[name], args=["theirs", 5000]) == 0
+    assert await locks.client.get(name) == b"mine"
+    await locks.client.aclose()
 
 
 async def test_the_front_desk_runs_on_redis_locks(tmp_path, trained_model, redis_url: str) -> None:
