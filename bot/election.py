@@ -1,6 +1,7 @@
 """One leader among the workers, through a Redis lease: who polls Telegram when several workers run.
 
-A lease is a key set with ``SET NX PX`` holding this process's random token. The holder extends it
+A lease is a key set with ``SET NX PX`` holding this process's random token (``dialogs.locks.TAKE``, which also
+finds the key already ours when a retried call's first answer was lost). The holder extends it
 every lease/3 with a compare-and-extend script (only while the key still holds its token), so a
 leader that stalls or dies loses the key when the lease runs out and another worker takes it within
 about one lease. A leader that cannot renew steps down at once; if Redis cannot be reached it steps
@@ -18,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from dialogs.locks import EXTEND, RELEASE
+from dialogs.locks import EXTEND, RELEASE, TAKE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Leadership:
         self.leading = False
         self._renewed = 0.0  # monotonic time of the last successful take or renewal
         self._failing = False
+        self._take = redis.register_script(TAKE)
         self._extend = redis.register_script(EXTEND)
         self._release = redis.register_script(RELEASE)
 
@@ -49,7 +51,7 @@ class Leadership:
 
     async def try_acquire(self) -> bool:
         began = time.monotonic()
-        if await self.redis.set(self.key, self.token, nx=True, px=self.lease_ms):
+        if await self._take(keys=[self.key], args=[self.token, self.lease_ms]):
             self.leading, self._renewed = True, began
         return self.leading
 
