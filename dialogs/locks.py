@@ -6,6 +6,7 @@ In-process for the embedded default (one process); Redis when several workers sh
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import secrets
@@ -96,8 +97,10 @@ class RedisLocks:
 
     @staticmethod
     def name(key: str) -> str:
-        """The Redis key of a conversation's lock (``key`` is "channel:sender")."""
-        return f"frontdesk:conversation:{key}"
+        """The Redis key of a conversation's lock (``key`` is "channel:sender"), hashed as the rate limits'
+        keys are (bot/ratelimit.py): platform ids do not sit readable in Redis."""
+        digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
+        return f"frontdesk:conversation:{digest}"
 
     @asynccontextmanager
     async def lock(self, key: str) -> AsyncIterator[None]:

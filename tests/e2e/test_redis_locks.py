@@ -122,6 +122,7 @@ async def test_taking_a_lock_again_with_its_own_token_finds_it_ours(redis_url: s
     that is a lock taken, not a conversation busy until the wait runs out."""
     locks = RedisLocks.from_url(redis_url)
     name = locks.name("chat-13")
+    assert "chat-13" not in name  # the sender's platform id is not readable in Redis
     assert await locks._take(keys=[name], args=["mine", 5000]) == 1
     assert await locks._take(keys=[name], args=["mine", 5000]) == 1  # the retry
     assert await locks._take(keys=[name], args=["theirs", 5000]) == 0
