@@ -152,6 +152,9 @@ class Engine:
         self.executor, self.store, self.required_slots, self.max_chars = executor, store, required_slots, max_chars
         self.now = now  # the backend's clock, so "明天" means the same day to the NLU and the bookings
         self.interrupts = Interruptions(domain.raw)
+        # Each slot's mappings as (type, entity, mapping), read once: _extract walks them every turn.
+        self._mappings = [(name, [(m.get("type"), m.get("entity"), m) for m in spec.get("mappings", [])])
+                          for name, spec in domain.slots.items()]
         self.contexts = [ContextIntent(c) for c in domain.raw.get("context_intents") or ()]
         self.language = LanguagePolicy.from_domain(domain.raw)
 
@@ -345,15 +348,15 @@ class Engine:
         entities: dict[str, Any] = {}
         for e in parse.get("entities", []):
             entities.setdefault(e["entity"], e["value"])  # the first of each kind
-        for name, spec in self.domain.slots.items():
+        for name, mappings in self._mappings:
             if payload and name != requested:
                 continue
-            for m in spec.get("mappings", []):
+            for kind, entity, m in mappings:
                 # what the message holds for this mapping first (cheap), its conditions only then
                 value = None
-                if m.get("type") == "from_entity":
-                    value = entities.get(m["entity"])
-                elif m.get("type") == "from_text" and requested == name and msg.text.strip() \
+                if kind == "from_entity":
+                    value = entities.get(entity)
+                elif kind == "from_text" and requested == name and msg.text.strip() \
                         and not msg.text.startswith("/"):
                     interrupts = self.interrupts.not_answers - ({"deny"} if name == "notes" else set())
                     if intent not in interrupts:

@@ -14,7 +14,7 @@ from backend.domain.matching import by_area
 from backend.orm import Booking
 from backend.services import Context, DomainError, day_of_job, offers, profiles, surveys
 from backend.services.audit import record
-from backend.services.offers import lock_pending, offer_next, rank_candidates, set_status, withdraw_pending
+from backend.services.offers import lock_pending, set_status, withdraw_pending
 from backend.services.outbox import notify
 from backend.services.roster import constraints, free_candidates
 
@@ -145,12 +145,14 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
                 created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of,
                 standing_notes=profiles.standing_notes(session, client_id) if req.standing_notes is None
                 else list(req.standing_notes))
+    # Ranked before it is written (matching only reads), so the booking is written once, with the status
+    # its first offer gives it, and its INSERT, where a concurrent twin with the same request_key fails,
+    # still comes before anything is offered.
+    r = offers.ranking(ctx, session, b, prefer)
+    b.status = offers.first_status(r)
     session.add(b)
-    session.flush()  # a concurrent twin with the same request_key fails here, before anything is offered
-    record(session, ctx.clock.now(), "booking", b.id, None, "requested", actor, service=b.service)
-    free: set[int] = set()
-    rank_candidates(ctx, session, b, prefer=prefer, free=free)
-    offer_next(ctx, session, b, checked=free)
+    session.flush()
+    offers.offer_first(ctx, session, b, r, actor)
     return b
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,9 +33,18 @@ def set_status(ctx: Context, session: Session, b: Booking, new: str, actor: str,
     record(session, ctx.clock.now(), "booking", b.id, old, new, actor, **detail)
 
 
-def _ranking(ctx: Context, session: Session, b: Booking,
-             prefer: int | None = None) -> tuple[list[Ranked], dict[int, str]]:
-    """Every free housekeeper for the booking, best first, and those passed over (id → reason)."""
+class Ranking(NamedTuple):
+    """A booking's candidates as matching found them: free ones best first, those passed over (id → reason),
+    and the vetting items missing for the ranked ones (flagged, not yet enforced)."""
+
+    ranked: list[Ranked]
+    unfit: dict[int, str]
+    vetting_warnings: dict[int, str]
+    prefer: int | None
+
+
+def ranking(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> Ranking:
+    """Every free housekeeper for ``b`` (reads only: ``b`` need not be written yet)."""
     client = session.get(Client, b.client_id)
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     unfit: dict[int, str] = {}
@@ -46,90 +55,121 @@ def _ranking(ctx: Context, session: Session, b: Booking,
     ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
                   preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
-    return ranked, unfit
+    # before the vetting policy is enforced a missing item is flagged (matched, but managers see it)
+    warnings = vetting.warnings(ctx, session, [r.housekeeper_id for r in ranked], b.service, b.starts_at)
+    return Ranking(ranked, unfit, warnings, prefer)
 
 
-def _ranked_rows(ctx: Context, session: Session, b: Booking, ranked: list[Ranked],
-                 prefer: int | None = None) -> list[dict[str, Any]]:
-    """A row per ranked candidate with its reasons; before the vetting policy is enforced a missing item
-    is flagged (matched, but managers see it)."""
-    vetting_warnings = vetting.warnings(ctx, session, [r.housekeeper_id for r in ranked], b.service, b.starts_at)
+def _candidate_rows(b: Booking, r: Ranking) -> list[dict[str, Any]]:
+    """A row per ranked candidate with its reasons, then one per housekeeper passed over (``excluded``,
+    never offered) with the reason, so /candidates shows why."""
     rows = []
-    for i, r in enumerate(ranked, 1):
-        reasons = {**r.reasons, "preferred": 1.0} if r.housekeeper_id == prefer else r.reasons
-        if r.housekeeper_id in vetting_warnings:
-            reasons = {**reasons, "vetting_warning": vetting_warnings[r.housekeeper_id]}
-        rows.append({"booking_id": b.id, "housekeeper_id": r.housekeeper_id, "rank": i, "score": r.score,
+    for i, c in enumerate(r.ranked, 1):
+        reasons = {**c.reasons, "preferred": 1.0} if c.housekeeper_id == r.prefer else c.reasons
+        if c.housekeeper_id in r.vetting_warnings:
+            reasons = {**reasons, "vetting_warning": r.vetting_warnings[c.housekeeper_id]}
+        rows.append({"booking_id": b.id, "housekeeper_id": c.housekeeper_id, "rank": i, "score": c.score,
                      "reasons": reasons, "state": "ranked"})
+    for i, (hk_id, problem) in enumerate(sorted(r.unfit.items()), len(r.ranked) + 1):
+        rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
+                     "reasons": {"excluded": problem}, "state": "excluded"})
     return rows
 
 
-def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None,
-                    free: set[int] | None = None) -> int:
+def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> int:
     """``prefer``: a housekeeper ranked first when she is free (a rework visit goes to her first).
     The client's never-again list and the needs of the booking's standing notes (a cat → pets_ok, an
     English speaker asked for → lang:en) are hard; the client's preferred housekeepers get a bonus.
     Those free but unfit for the profile are kept as ``excluded`` rows (never offered) with the reason,
-    so /candidates shows why she was passed over. Returns the number ranked; ``free`` (when given)
-    gets their ids, checked free in this transaction (``offer_next`` need not check them again)."""
-    ranked, unfit = _ranking(ctx, session, b, prefer)
-    if free is not None:
-        free.update(r.housekeeper_id for r in ranked)
-    rows = _ranked_rows(ctx, session, b, ranked, prefer)
-    for i, (hk_id, problem) in enumerate(sorted(unfit.items()), len(ranked) + 1):
-        rows.append({"booking_id": b.id, "housekeeper_id": hk_id, "rank": i, "score": 0.0,
-                     "reasons": {"excluded": problem}, "state": "excluded"})
-    insert_rows(session, MatchCandidate.__table__, rows)  # one statement: a big roster ranks hundreds
-    return len(ranked)
+    so /candidates shows why she was passed over. Returns the number ranked."""
+    r = ranking(ctx, session, b, prefer)
+    insert_rows(session, MatchCandidate.__table__, _candidate_rows(b, r))  # one statement: a big roster ranks hundreds
+    return len(r.ranked)
 
 
-def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system",
-               checked: frozenset[int] | set[int] = frozenset()) -> Offer | None:
-    """Offer the booking to the best remaining candidate still free; none left → unassigned.
-    ``checked``: ids found free in this same transaction (just ranked): not read again."""
+def offer_first(ctx: Context, session: Session, b: Booking, r: Ranking, actor: str) -> Offer | None:
+    """A new booking (``bookings.create``), written with the status ``first_status`` gave it: its candidates
+    stored and the best one offered, none left → unassigned. Each ranked one was found free in this
+    transaction, so the best is offered as she is stored, with no read of the rows just written."""
     now = ctx.clock.now()
-    offer = _offer_best(ctx, session, b, actor, set(checked))
-    if offer is not None:
-        return offer
+    if not r.ranked:
+        record(session, now, "booking", b.id, None, "requested", actor, service=b.service)
+        insert_rows(session, MatchCandidate.__table__, _candidate_rows(b, r))
+        _unassigned(ctx, session, b, "system")
+        return None
+    offer = _new_offer(ctx, session, b, r.ranked[0].housekeeper_id)
+    # both of the booking's audit rows in one flush (insert_rows' below): one INSERT
+    record(session, now, "booking", b.id, None, "requested", actor, service=b.service)
+    record(session, now, "booking", b.id, "requested", b.status, "system", offer_id=offer.id,
+           housekeeper_id=offer.housekeeper_id)
+    rows = _candidate_rows(b, r)
+    rows[0]["state"] = "offered"
+    insert_rows(session, MatchCandidate.__table__, rows)
+    _announce(ctx, session, b, offer)
+    return offer
+
+
+def first_status(r: Ranking) -> str:
+    """The status a new booking is written with: offered to the best ranked, or requested (then
+    unassigned, as ``offer_next`` finds nobody)."""
+    return transition(None, "requested", "offered") if r.ranked else "requested"
+
+
+def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system") -> Offer | None:
+    """Offer the booking to the best remaining candidate still free; none left → unassigned."""
+    offer = _offer_best(ctx, session, b, actor)
+    if offer is None:
+        _unassigned(ctx, session, b, actor)
+    return offer
+
+
+def _unassigned(ctx: Context, session: Session, b: Booking, actor: str) -> None:
+    now = ctx.clock.now()
     set_status(ctx, session, b, "unassigned", actor)
     notify(session, now, "client", b.client_id, "booking_unassigned", f"booking:{b.id}:unassigned:{now.isoformat()}",
            subject=f"booking:{b.id}", booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat())
     escalate(ctx, session, "unassigned", client_id=b.client_id, booking_id=b.id, service=b.service,
              starts_at=b.starts_at.isoformat())
-    return None
 
 
-def _offer_best(ctx: Context, session: Session, b: Booking, actor: str, checked: set[int]) -> Offer | None:
+def _offer_best(ctx: Context, session: Session, b: Booking, actor: str) -> Offer | None:
     """The offer to the best stored candidate still free (those no longer free are marked skipped)."""
-    now = ctx.clock.now()
     best = (select(MatchCandidate).where(MatchCandidate.booking_id == b.id, MatchCandidate.state == "ranked")
             .order_by(MatchCandidate.rank, MatchCandidate.id).limit(1))
     # One at a time (a skipped one is flushed before the next read): the best is nearly always taken.
     while (cand := session.scalar(best)) is not None:
-        if cand.housekeeper_id in checked:
-            reason = None
-        else:
-            hk = session.get(Housekeeper, cand.housekeeper_id)
-            reason = why_not(ctx, session, hk, b.service, b.starts_at, b.ends_at) if hk else "gone"
+        hk = session.get(Housekeeper, cand.housekeeper_id)
+        reason = why_not(ctx, session, hk, b.service, b.starts_at, b.ends_at) if hk else "gone"
         if reason is not None:
             cand.state = "skipped"
             cand.reasons = {**cand.reasons, "skipped": reason}
             session.flush()  # before the next read, autoflush or not
             continue
         cand.state = "offered"
-        hk_id = cand.housekeeper_id
-        offer = Offer(booking_id=b.id, housekeeper_id=hk_id, created_at=now,
-                      expires_at=now + timedelta(minutes=ctx.offer_timeout_minutes))
-        session.add(offer)
-        session.flush()
-        set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=hk_id)
-        schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
-        notify(session, now, "housekeeper", hk_id, "offer_new", f"offer:{offer.id}", subject=f"booking:{b.id}",
-               offer_id=offer.id, booking_id=b.id, service=b.service, starts_at=b.starts_at.isoformat(),
-               ends_at=b.ends_at.isoformat(), district=b.district or "", minutes=ctx.offer_timeout_minutes,
-               profile_codes=offer_codes(ctx, b.standing_notes))  # our words for what matters, not the client's
+        offer = _new_offer(ctx, session, b, cand.housekeeper_id)
+        set_status(ctx, session, b, "offered", actor, offer_id=offer.id, housekeeper_id=offer.housekeeper_id)
+        _announce(ctx, session, b, offer)
         return offer
     return None
+
+
+def _new_offer(ctx: Context, session: Session, b: Booking, hk_id: int) -> Offer:
+    now = ctx.clock.now()
+    offer = Offer(booking_id=b.id, housekeeper_id=hk_id, created_at=now,
+                  expires_at=now + timedelta(minutes=ctx.offer_timeout_minutes))
+    session.add(offer)
+    session.flush()  # its id names its timer and its message
+    return offer
+
+
+def _announce(ctx: Context, session: Session, b: Booking, offer: Offer) -> None:
+    """The offer's expiry timer and the housekeeper's card."""
+    schedule(session, "offer_expiry", offer.id, offer.expires_at, f"offer_expiry:{offer.id}")
+    notify(session, ctx.clock.now(), "housekeeper", offer.housekeeper_id, "offer_new", f"offer:{offer.id}",
+           subject=f"booking:{b.id}", offer_id=offer.id, booking_id=b.id, service=b.service,
+           starts_at=b.starts_at.isoformat(), ends_at=b.ends_at.isoformat(), district=b.district or "",
+           minutes=ctx.offer_timeout_minutes,
+           profile_codes=offer_codes(ctx, b.standing_notes))  # our words for what matters, not the client's
 
 
 def lock_offer(session: Session, offer_id: int) -> Offer | None:

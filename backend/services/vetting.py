@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, func, select, true, type_coerce
+from sqlalchemy import String, bindparam, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from backend.domain import vetting as dom
@@ -67,16 +67,19 @@ def files(session: Session, ids: list[int]) -> dict[int, list[dom.Record]]:
     if len(ids) > BULK:  # matching asks about most of the roster: the whole table, parsed once
         everyone = _all_files(session)[0]
         return {i: everyone.get(i, []) for i in ids}
-    for hk_id, rec in _read(session, VettingRecord.housekeeper_id.in_(ids)):
+    for hk_id, rec in _read(session, _OF_SOME, {"ids": ids}):
         out[hk_id].append(rec)
     return out
 
 
-def _read(session: Session, where: Any) -> Any:
+def _records(where: Any) -> Any:
     v = VettingRecord
-    q = (select(v.housekeeper_id, v.kind, _raw(v.on), v.subkind, _raw(v.expires_on), v.result, v.hours)
-         .where(v.kind != "quality_check", where).order_by(v.on, v.id))  # quality checks judge nobody
-    for hk_id, kind, on, sub, exp, result, hours in session.connection().execute(q):  # Core rows: cheaper
+    return (select(v.housekeeper_id, v.kind, _raw(v.on), v.subkind, _raw(v.expires_on), v.result, v.hours)
+            .where(v.kind != "quality_check", where).order_by(v.on, v.id))  # quality checks judge nobody
+
+
+def _read(session: Session, q: Any, params: dict[str, Any] | None = None) -> Any:
+    for hk_id, kind, on, sub, exp, result, hours in session.connection().execute(q, params):  # Core rows: cheaper
         yield hk_id, dom.Record(kind, _date(on), sub, _date(exp) if exp else None, result, hours)
 
 
@@ -95,7 +98,7 @@ def _all_files(session: Session) -> tuple[Files, Memo]:
     hit = _FILES.get(where)
     if hit is None or hit[0] != stamp:
         everyone: dict[int, list[dom.Record]] = defaultdict(list)
-        for hk_id, rec in _read(session, true()):
+        for hk_id, rec in _read(session, _OF_ALL):
             everyone[hk_id].append(rec)
         hit = _FILES[where] = (stamp, dict(everyone), {})
     return hit[1], hit[2]
@@ -105,6 +108,11 @@ def _raw(col: Any) -> Any:
     """A date column read as stored: SQLite's ISO text skips SQLAlchemy's per-value regex (most of the
     time of a bulk read); PostgreSQL's driver gives dates anyway."""
     return type_coerce(col, String)
+
+
+# Built once (a new booking's ranking reads its candidates' files): only the ids change.
+_OF_SOME = _records(VettingRecord.housekeeper_id.in_(bindparam("ids", expanding=True)))
+_OF_ALL = _records(true())
 
 
 def _date(value: Any) -> date:
