@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.crypto import Cipher
 from backend.orm import Base, Encrypted
-from backend.pg_cursor import LazyDescriptionCursor
 
 log = logging.getLogger(__name__)
 READ_ONLY = "frontdesk_read_only"  # execution option: on SQLite, BEGIN without taking the write lock
@@ -91,6 +90,8 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _pg_connect(dbapi_conn: Any, _: Any) -> None:
+        from backend.pg_cursor import LazyDescriptionCursor  # psycopg: loaded for PostgreSQL only
+
         dbapi_conn.cursor_factory = LazyDescriptionCursor
         # No wait without end: a row lock held by a session that never finishes (a worker frozen or cut
         # off mid-transaction) fails the waiting statement after PG_LOCK_TIMEOUT, as SQLite's busy timeout

@@ -39,5 +39,7 @@ def _statement(target: type | Table, unique: tuple[str, ...], names: tuple[str, 
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     values = {n: bindparam(_PREFIX + n, type_=table.c[n].type) for n in names}
     # RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING
+    # "raw": run as the Core statement it is (the ORM's pending rows are still flushed first); with
+    # a dict of parameters the ORM would otherwise take its bulk path and copy the statement every time
     return (insert(target).values(values).on_conflict_do_nothing(index_elements=list(unique))
-            .returning(literal_column("1")))
+            .returning(literal_column("1")).execution_options(dml_strategy="raw"))

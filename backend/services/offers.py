@@ -45,6 +45,16 @@ class Ranking(NamedTuple):
 
 def ranking(ctx: Context, session: Session, b: Booking, prefer: int | None = None) -> Ranking:
     """Every free housekeeper for ``b`` (reads only: ``b`` need not be written yet)."""
+    ranked, unfit = _ranking(ctx, session, b, prefer)
+    # before the vetting policy is enforced a missing item is flagged (matched, but managers see it)
+    warnings = vetting.warnings(ctx, session, [r.housekeeper_id for r in ranked], b.service, b.starts_at)
+    return Ranking(ranked, unfit, warnings, prefer)
+
+
+def _ranking(ctx: Context, session: Session, b: Booking,
+             prefer: int | None = None) -> tuple[list[Ranked], dict[int, str]]:
+    """The matching itself: who is free and fit, the area rule and the ranking (best first), and those
+    passed over (id → reason)."""
     client = session.get(Client, b.client_id)
     never, needs = constraints(ctx, session, b.client_id, b.standing_notes if b.standing_notes is not None else [])
     unfit: dict[int, str] = {}
@@ -55,9 +65,7 @@ def ranking(ctx: Context, session: Session, b: Booking, prefer: int | None = Non
     ranked = rank(cands, client.lang if client else "zh", b.district, client.last_housekeeper_id if client else None,
                   preferred, adjacent=adjacent_to(ctx.area, b.city, b.district))
     ranked.sort(key=lambda r: r.housekeeper_id != prefer)  # stable: the rest keep their order
-    # before the vetting policy is enforced a missing item is flagged (matched, but managers see it)
-    warnings = vetting.warnings(ctx, session, [r.housekeeper_id for r in ranked], b.service, b.starts_at)
-    return Ranking(ranked, unfit, warnings, prefer)
+    return ranked, unfit
 
 
 def _candidate_rows(b: Booking, r: Ranking) -> list[dict[str, Any]]:
@@ -110,8 +118,8 @@ def offer_first(ctx: Context, session: Session, b: Booking, r: Ranking, actor: s
 
 
 def first_status(r: Ranking) -> str:
-    """The status a new booking is written with: offered to the best ranked, or requested (then
-    unassigned, as ``offer_next`` finds nobody)."""
+    """The status a new booking is written with: offered to the best ranked, or requested (``offer_first``
+    then makes it unassigned)."""
     return transition(None, "requested", "offered") if r.ranked else "requested"
 
 

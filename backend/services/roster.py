@@ -149,7 +149,7 @@ def free_candidates(ctx: Context, session: Session, service: str, start: datetim
     ``unfit`` (id → "pets", "language:en" or the attribute) when given, so managers see why; so are
     those on the client's never-again list (``exclude``), free or not ("never_again"). A required
     vetting item missing or lapsed is hard once enforced ("vetting:insurance"); before that the free
-    ones are kept (the ranking flags what is missing, offers.rank_candidates).
+    ones are kept (the ranking flags what is missing, offers.ranking).
     ``recent`` False (a count, no ranking): a visit's candidates come without their recent jobs (0)."""
     if ctx.catalogue[service].is_visit:
         free = free_for_visit_rows(ctx, session, service, start, end, exclude, unfit, recent=recent)
