@@ -5,6 +5,7 @@ The dialogue layer and the channels call only this; they never see sessions or O
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -171,16 +172,21 @@ class Backend(CasesFacade, MoneyFacade, AttachmentsFacade, SurveysFacade, Profil
         return self.catalogue[service].estimate(hours, area)
 
     def check(self, client_id: int, req: Request) -> dict[str, Any]:
-        """Is the request valid, and can anybody take it? Alternatives when nobody can."""
+        """Is the request valid, and can anybody take it? Alternatives when nobody can. ``standing``: the
+        profile's standing notes the booking would carry, as ``profile``'s items (the summary shows them)."""
         with self.db.read() as s:  # read-only: no savepoint inside a turn
             try:
                 bookings.validate(self.ctx, req)
             except DomainError as e:
-                return {"ok": False, "error": e.code, "alternatives": []}
+                return {"ok": False, "error": e.code, "alternatives": [], "standing": []}
+            if req.standing_notes is None:  # read once, for the count, the alternatives and the summary
+                req = replace(req, standing_notes=profiles.standing_notes(s, client_id))
+            standing = profiles.note_views(self.ctx, req.standing_notes or [])
             if bookings.candidates_count(self.ctx, s, client_id, req):
-                return {"ok": True, "error": None, "alternatives": []}
+                return {"ok": True, "error": None, "alternatives": [], "standing": standing}
             alts = bookings.alternatives(self.ctx, s, client_id, req)
-            return {"ok": False, "error": "nobody_free", "alternatives": [a.isoformat() for a in alts]}
+            return {"ok": False, "error": "nobody_free", "alternatives": [a.isoformat() for a in alts],
+                    "standing": standing}
 
     def book(self, client_id: int, req: Request, request_key: str | None = None,
              contact: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -39,6 +39,15 @@ def _client(session: Session, client_id: int, lock: bool = False) -> Client:
     return c
 
 
+def note_views(ctx: Context, notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``standing_notes`` with our words for their codes, as ``item_view`` gives them."""
+    out = []
+    for n in notes:
+        term = ctx.profile.term(n["code"]) if n.get("code") else None
+        out.append({**n, "label": dict(term.labels) if term is not None else None})
+    return out
+
+
 def item_view(ctx: Context, i: ProfileItem) -> dict[str, Any]:
     term = ctx.profile.term(i.code)
     return {"id": i.id, "kind": i.kind, "code": i.code,

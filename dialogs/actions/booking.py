@@ -297,12 +297,12 @@ def summary_params(slots: dict[str, Any], lang: str) -> dict[str, Any]:
             "address": slots.get("address"), "phone": slots.get("phone"), "notes": note_line, "price": price}
 
 
-async def standing_text(client_id: int, lang: str) -> str:
-    """The profile's standing notes a new booking carries, as the summary shows them ("" when none)."""
+def standing_text(check: dict[str, Any], lang: str) -> str:
+    """The profile's standing notes a new booking carries (``Backend.check`` read them), as the summary
+    shows them ("" when none)."""
     from dialogs.actions.profile import joined  # profile.py imports this module
 
-    prof = await call(backend().profile, client_id)
-    return joined([i for i in prof.get("items") or [] if i.get("kind") != "address_as"], lang)
+    return joined(check.get("standing") or [], lang)
 
 
 class ActionBookingSummary(Action):
@@ -331,7 +331,7 @@ class ActionBookingSummary(Action):
         check = await call(be.check, slots["client_id"], request_of(slots))
         if check["ok"]:
             script = slots.get("language") if slots.get("language") in ("zh-Hant", "en") else lang
-            standing = "" if slots.get("standing_notes_off") else await standing_text(slots["client_id"], script)
+            standing = "" if slots.get("standing_notes_off") else standing_text(check, script)
             if slots.get("recurrence"):  # the series' summary (dates, end, holidays); or why it cannot be one
                 from dialogs.actions import series
 
