@@ -12,8 +12,8 @@ weeks ahead). Then it times what a real booking runs for a 3-hour cleaning visit
 
 - ``check``: ``bookings.candidates_count`` (what Backend.check asks before the form confirms);
 - ``free_candidates``: who is free and fit, alone (inside candidates_count and the ranking);
-- ``book``: ``bookings.create`` — ``offers.ranking`` (match and rank, the vetting flags), the booking
-  row, and ``offers.offer_first`` (store every candidate and every exclusion, the offer, its timer and
+- ``book``: ``bookings.create`` — ``offers.ranking`` (match and rank, the vetting flags) and
+  ``offers.offer_first`` (the booking row, every candidate and every exclusion, the offer, its timer and
   the outbox row) — in a transaction rolled back after each run, with ``ranking`` and ``offer_first``
   also timed on their own, and inside the first the matching itself (``offers._ranking``: who is free
   and fit, the area rule and the ranking).

@@ -145,14 +145,8 @@ def create(ctx: Context, session: Session, client_id: int, req: Request, actor: 
                 created_at=ctx.clock.now(), request_key=request_key, case_id=case_id, rework_of=rework_of,
                 standing_notes=profiles.standing_notes(session, client_id) if req.standing_notes is None
                 else list(req.standing_notes))
-    # Ranked before it is written (matching only reads), so the booking is written once, with the status
-    # its first offer gives it, and its INSERT, where a concurrent twin with the same request_key fails,
-    # still comes before anything is offered.
-    r = offers.ranking(ctx, session, b, prefer)
-    b.status = offers.first_status(r)
-    session.add(b)
-    session.flush()
-    offers.offer_first(ctx, session, b, r, actor)
+    # Ranked before it is written (matching only reads), so that it is written once, with its first offer.
+    offers.offer_first(ctx, session, b, offers.ranking(ctx, session, b, prefer), actor)
     return b
 
 

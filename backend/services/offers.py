@@ -96,10 +96,16 @@ def rank_candidates(ctx: Context, session: Session, b: Booking, prefer: int | No
 
 
 def offer_first(ctx: Context, session: Session, b: Booking, r: Ranking, actor: str) -> Offer | None:
-    """A new booking (``bookings.create``), written with the status ``first_status`` gave it: its candidates
-    stored and the best one offered, none left → unassigned. Each ranked one was found free in this
-    transaction, so the best is offered as she is stored, with no read of the rows just written."""
+    """Write the new booking ``b`` (``bookings.create``; ranked, not yet in the session) once, with the status
+    its first offer gives it: its candidates stored and the best one offered, none → unassigned. Each ranked
+    one was found free in this transaction, so the best is offered as she is stored, with no read of the rows
+    just written. The booking's INSERT, where a concurrent twin with the same request_key fails, comes
+    before anything is offered."""
     now = ctx.clock.now()
+    if r.ranked:
+        b.status = transition(None, "requested", "offered")
+    session.add(b)
+    session.flush()
     if not r.ranked:
         record(session, now, "booking", b.id, None, "requested", actor, service=b.service)
         insert_rows(session, MatchCandidate.__table__, _candidate_rows(b, r))
@@ -115,12 +121,6 @@ def offer_first(ctx: Context, session: Session, b: Booking, r: Ranking, actor: s
     insert_rows(session, MatchCandidate.__table__, rows)
     _announce(ctx, session, b, offer)
     return offer
-
-
-def first_status(r: Ranking) -> str:
-    """The status a new booking is written with: offered to the best ranked, or requested (``offer_first``
-    then makes it unassigned)."""
-    return transition(None, "requested", "offered") if r.ranked else "requested"
 
 
 def offer_next(ctx: Context, session: Session, b: Booking, actor: str = "system") -> Offer | None:

@@ -39,20 +39,20 @@ def _client(session: Session, client_id: int, lock: bool = False) -> Client:
     return c
 
 
+def _label(ctx: Context, code: str | None) -> dict[str, str] | None:
+    """Our words for a coded item, per language (None for the client's own words)."""
+    term = ctx.profile.term(code)
+    return dict(term.labels) if term is not None else None
+
+
 def note_views(ctx: Context, notes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``standing_notes`` with our words for their codes, as ``item_view`` gives them."""
-    out = []
-    for n in notes:
-        term = ctx.profile.term(n["code"]) if n.get("code") else None
-        out.append({**n, "label": dict(term.labels) if term is not None else None})
-    return out
+    return [{**n, "label": _label(ctx, n.get("code"))} for n in notes]
 
 
 def item_view(ctx: Context, i: ProfileItem) -> dict[str, Any]:
-    term = ctx.profile.term(i.code)
-    return {"id": i.id, "kind": i.kind, "code": i.code,
-            "label": dict(term.labels) if term is not None else None, "text": i.text, "source": i.source,
-            "created_at": i.created_at.isoformat() if i.created_at else None}
+    return {"id": i.id, "kind": i.kind, "code": i.code, "label": _label(ctx, i.code), "text": i.text,
+            "source": i.source, "created_at": i.created_at.isoformat() if i.created_at else None}
 
 
 def _people(session: Session, ids: list[int] | None) -> list[dict[str, Any]]:
