@@ -104,3 +104,18 @@ def test_a_server_that_does_not_start_is_reported_not_crashed(tmp_path: Path) ->
     cfg = load.Config("postgres", 4, "booking", 20, load.Tree("new", load.ROOT, multi=True))
     row = load.line(load.Result(cfg, na=served.tail()))
     assert "n/a" in row and "No such option: --workers" in row
+
+
+def test_embedding_blocks_keep_each_language_in_its_own_columns() -> None:
+    """A Chinese message fills the Chinese model's block and an English one the English model's; a block
+    mixing the two would let one model's scale leak into the other language's weights."""
+    import numpy as np
+
+    from benchmarks import nlu_embeddings
+
+    zh = lambda texts: np.full((len(texts), 3), 1.0)  # noqa: E731
+    en = lambda texts: np.full((len(texts), 2), 2.0)  # noqa: E731
+    out = nlu_embeddings.blocks(zh, en, ["明天来打扫", "book a clean", "ok 好的"])
+    assert out.tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 2, 2], [1, 1, 1, 0, 0]]
+    with pytest.raises(SystemExit, match="not installed"):
+        nlu_embeddings._package_dir("no_such_package_frontdesk", "model")
