@@ -42,6 +42,7 @@ callback_refs = table("callback_refs", column("ref", String), column("created_at
 
 
 RUN_AT_HOUR = 4  # local time: the prune runs in the quietest hour of the night
+EVENTS_BATCH = 500  # conversations locked and rewritten per statement (an IN list of keys)
 
 
 def timer_key(day: datetime) -> str:
@@ -79,7 +80,6 @@ def prune(session: Session, now: datetime, retention_days: int) -> dict[str, int
     recent = now - timedelta(days=PROCESSED_DAYS)
     counts = {"conversations": session.execute(
         delete(conversations).where(conversations.c.updated_at < cutoff)).rowcount}
-    counts["events"] = _prune_events(session, cutoff)
     counts["processed_messages"] = session.execute(
         delete(processed_messages).where(processed_messages.c.at < recent)).rowcount
     counts["notifications"] = session.execute(delete(Notification).where(
@@ -94,22 +94,42 @@ def prune(session: Session, now: datetime, retention_days: int) -> dict[str, int
         delete(callback_refs).where(callback_refs.c.created_at < cutoff)).rowcount
     counts["attachments"] = attachments.prune(session, now, retention_days)
     counts["job_applications"] = applications.prune(session, cutoff)
+    # Last: it locks conversations still in use, and a turn of one of them waits until the prune commits.
+    counts["events"] = _prune_events(session, cutoff)
     return counts
 
 
 def _prune_events(session: Session, cutoff: datetime) -> int:
     """Drop tracker events older than the cutoff from conversations that are still in use."""
-    codec, limit, dropped = EncryptedJSON(), cutoff.timestamp(), 0
-    for key, raw in session.execute(select(conversations.c.sender_key, conversations.c.state)).all():
-        state = codec.process_result_value(raw, None) or {}
-        events = state.get("events") or []
-        kept = [e for e in events if not _older(e, limit)]
-        if len(kept) == len(events):
-            continue
-        dropped += len(events) - len(kept)
-        state["events"] = kept
-        session.execute(update(conversations).where(conversations.c.sender_key == key)
-                        .values(state=codec.process_bind_param(state, None)))
+    limit = cutoff.timestamp()
+    return _drop_old_events(session, _with_old_events(session, limit), limit)
+
+
+def _with_old_events(session: Session, limit: float) -> list[str]:
+    """The conversations holding an event older than the limit, read without locks (turns go on)."""
+    codec = EncryptedJSON()
+    return [key for key, raw in session.execute(select(conversations.c.sender_key, conversations.c.state))
+            if any(_older(e, limit) for e in (codec.process_result_value(raw, None) or {}).get("events") or ())]
+
+
+def _drop_old_events(session: Session, keys: list[str], limit: float) -> int:
+    """Rewrite each conversation from a copy read under its row lock, so that a turn that saved since the
+    first read keeps what it saved. A conversation whose turn holds the lock is skipped, not waited for
+    (PostgreSQL; SQLite has one writer at a time): its old events go at the next prune."""
+    codec, dropped = EncryptedJSON(), 0
+    for i in range(0, len(keys), EVENTS_BATCH):
+        locked = (select(conversations.c.sender_key, conversations.c.state)
+                  .where(conversations.c.sender_key.in_(keys[i:i + EVENTS_BATCH])).with_for_update(skip_locked=True))
+        for key, raw in session.execute(locked).all():
+            state = codec.process_result_value(raw, None) or {}
+            events = state.get("events") or []
+            kept = [e for e in events if not _older(e, limit)]
+            if len(kept) == len(events):
+                continue
+            dropped += len(events) - len(kept)
+            state["events"] = kept
+            session.execute(update(conversations).where(conversations.c.sender_key == key)
+                            .values(state=codec.process_bind_param(state, None)))
     return dropped
 
 

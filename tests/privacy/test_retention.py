@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text
+import pytest
+from sqlalchemy import create_engine, func, select, text
 
 from backend.orm import AuditLog, Booking, Escalation, InboxMessage, Invite, Notification, Timer
 from backend.services import retention
@@ -111,3 +113,55 @@ async def test_old_events_leave_a_conversation_that_is_still_in_use(desk: Desk) 
     assert dropped["events"] == 1 and dropped["conversations"] == 0
     events = store.load(key)["events"]
     assert events and all(e.get("text") != "很久以前说的话" for e in events)
+
+
+async def aged(d: Desk, sender: str, said: str) -> str:
+    """A conversation in use whose history starts with something said before the retention period."""
+    await d.say(sender, "你好")
+    store, key = d.app.desk.engine.store, f"telegram:{sender}"
+    state = store.load(key)
+    old = d.be.now.timestamp() - (d.be.ctx.retention_days + 2) * 86400
+    state["events"] = [{"event": "user", "text": said, "timestamp": old}] + state["events"]
+    store.save(key, state)
+    return key
+
+
+def texts(d: Desk, key: str) -> list[str]:
+    return [e.get("text") for e in d.app.desk.engine.store.load(key)["events"]]
+
+
+async def test_a_turn_saved_after_the_prune_read_the_conversation_keeps_its_events(desk: Desk) -> None:
+    """The prune finds conversations with old events without locking them, then rewrites each from a copy
+    read again under its row lock: a turn that saved in between is not undone by a stale copy."""
+    key = await aged(desk, NEW, "很久以前说的话")
+    limit = (desk.be.now - timedelta(days=desk.be.ctx.retention_days)).timestamp()
+    with desk.be.db.uow() as s:
+        assert retention._with_old_events(s, limit) == [key]
+    await desk.say(NEW, "我想约保洁")  # the client writes while the prune is under way
+    with desk.be.db.uow() as s:
+        assert retention._drop_old_events(s, [key], limit) == 1
+    said = texts(desk, key)
+    assert "我想约保洁" in said and "很久以前说的话" not in said
+
+
+async def test_the_prune_does_not_wait_for_a_conversation_whose_turn_is_under_way(desk: Desk) -> None:
+    """A turn holds its conversation's row until it commits; the prune skips that conversation (its old
+    events go the next night) instead of waiting for it, up to the 30 s lock timeout, or failing."""
+    if desk.be.db.is_sqlite:
+        pytest.skip("SQLite has one writer at a time: a turn never holds a row while the prune runs")
+    busy, idle = await aged(desk, OLD, "忙的旧话"), await aged(desk, NEW, "闲的旧话")
+    turn = create_engine(desk.be.db.engine.url)
+    try:
+        with turn.connect() as c:
+            c.execute(text("SELECT 1 FROM conversations WHERE sender_key = :k FOR UPDATE"), {"k": busy})
+            started = time.monotonic()
+            with desk.be.db.uow() as s:
+                assert retention.prune(s, desk.be.now, desk.be.ctx.retention_days)["events"] == 1
+            assert time.monotonic() - started < 10
+            c.rollback()
+    finally:
+        turn.dispose()
+    assert "忙的旧话" in texts(desk, busy) and "闲的旧话" not in texts(desk, idle)
+    with desk.be.db.uow() as s:  # the next night
+        assert retention.prune(s, desk.be.now, desk.be.ctx.retention_days)["events"] == 1
+    assert "忙的旧话" not in texts(desk, busy)
