@@ -13,6 +13,8 @@ _EN_NUM = r"(?:\d{1,6}(?:\.\d{1,3})?|one|two|three|four|five|six|seven|eight|nin
 DURATION = [
     re.compile(rf"(?P<n>{NUM})\s*(?:个)?\s*(?P<half>半)?\s*(?:个)?\s*(?:小时|钟头|小时工)(?!后|以后|之后)"),
     re.compile(r"(?P<halfhour>半)\s*(?:个)?\s*(?:小时|钟头)(?!后|以后|之后)"),
+    # Southern colloquial, in Simplified too: "做3个钟", "两个半钟" are hours, "3个钟点工" and "两个钟表" are not.
+    re.compile(rf"(?P<n>{NUM})\s*个\s*(?P<half>半)?\s*钟(?!点|表|头|后|以后|之后)"),
     re.compile(r"(?P<halfday>半天|半日|half\s+(?:a\s+)?day)(?!后|以后|之后)"),
     re.compile(r"(?P<fullday>(?:一|1)\s*整天|全天|一天|整天|full\s+day|whole\s+day|all\s+day|a\s+full\s+day)"
                r"(?!后|以后|之后|前)"),
@@ -37,7 +39,7 @@ RATING = [
 # What every match of each pattern above contains (one of these strings): a pattern is scanned only when the
 # text has one, since most messages hold no quantity and each scan costs a pass over the text.
 _NEEDS = {
-    "duration": (("小时", "钟头"), ("小时", "钟头"), ("半", "half"), ("天", "day"), ("h",), ("hour",)),
+    "duration": (("小时", "钟头"), ("小时", "钟头"), ("钟",), ("半", "half"), ("天", "day"), ("h",), ("hour",)),
     "area": (("平", "m2", "㎡", "m²", "方"), ("sq", "m2"), ("sq",)),
     "rating": (("星", "分"), ("满分", "好评"), ("5",), ("star",), ("rat", "score", "give")),
 }

@@ -21,10 +21,15 @@ def values(nlu, text: str, kind: str) -> list:
 @pytest.mark.parametrize(("text", "hours"), [
     ("打扫三个小时", 3), ("做半天", 4), ("4 hours please", 4), ("两个半小时", 2.5), ("一个半小时", 1.5),
     ("1.5小时", 1.5), ("半小时", 0.5), ("一整天", 8), ("3h", 3), ("half a day", 4), ("two hours", 2),
-    ("做兩個小時", 2), ("2 and a half hours", 2.5),
+    ("做兩個小時", 2), ("2 and a half hours", 2.5), ("3个钟", 3), ("做两个半钟就够", 2.5), ("4個鐘", 4),
 ])
 def test_duration(nlu, text: str, hours: float) -> None:
     assert values(nlu, text, "duration") == [hours]
+
+
+@pytest.mark.parametrize("text", ["请3个钟点工", "买了两个钟表", "3个钟头以后再来", "一个钟后到"])
+def test_not_a_duration(nlu, text: str) -> None:
+    assert values(nlu, text, "duration") == []
 
 
 @pytest.mark.parametrize(("text", "m2"), [
