@@ -252,6 +252,28 @@ def _time_problem(start: datetime, service: str | None, tracker: Tracker, hours:
     return None
 
 
+class ActionAskTime(Action):
+    """The time question, asked again after an answer to another question: a day already given stays in it
+    ("12月6日（周日）6:00–9:00 之间几点上门？"), as the form still holds it, instead of a question from scratch."""
+
+    def name(self) -> str:
+        return "action_ask_time"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        pending, part = tracker.get_slot("pending_date"), tracker.get_slot("pending_part")
+        if not pending:
+            dispatcher.utter_message(response="utter_ask_time")
+            return []
+        be, lang, day = backend(), lang_of(tracker), datetime.fromisoformat(str(pending)[:10]).date()
+        if not part:
+            dispatcher.utter_message(response="utter_ask_time_of_day", date=times.day_text(day, lang))
+            return []
+        service = tracker.get_slot("service_type")
+        slots = times.ask_hour(dispatcher, day, part, lang, be.ctx.tz, lambda t: _time_problem(t, service, tracker),
+                               _outside_params(service, lang))
+        return [SlotSet(k, v) for k, v in slots.items() if tracker.get_slot(k) != v]
+
+
 class ActionAskDuration(Action):
     def name(self) -> str:
         return "action_ask_duration"

@@ -81,6 +81,19 @@ async def test_date_without_time_asks_the_time_of_day(chat: Chat) -> None:
     assert "11月25日（周三）10:00" in text(r)
 
 
+async def test_the_day_given_stays_in_the_time_question_after_another_answer(chat: Chat) -> None:
+    """"下周三下午" asks the hour; answering the hours first ("3个钟", southern colloquial) asks the hour again
+    with the same day and the same bookable hours, and a bare "2点" then lands on that Wednesday afternoon."""
+    first = await chat.say("下周三下午要个保洁")
+    assert "11月25日（周三）12:00–18:00" in text(first)
+    again = await chat.say("3个钟")
+    assert "11月25日（周三）12:00–18:00" in text(again)
+    assert [b["title"] for b in buttons(again)] == [b["title"] for b in buttons(first)]
+    for answer in ("2点", "浦东新区张江路100弄5号", "13812345678", "没有"):
+        r = await chat.say(answer)
+    assert "11月25日（周三）14:00" in text(r) and "3小时" in text(r)
+
+
 async def test_leaving_the_form_at_any_step(chat: Chat) -> None:
     await chat.say("约个保洁")
     assert "没有下单" in text(await chat.say("算了"))

@@ -80,7 +80,8 @@ async def test_typed_confirm_after_nobody_free_books_nothing(chat_db: Chat) -> N
     assert "暂时没有可以上门" in text(r) and "确认" not in [b["title"] for b in buttons(r)]
     for word in ("确认", "好的", "確認"):
         reply = text(await chat_db.say(word, "d-5"))
-        assert "已提交" not in reply and ("什么时间" in reply or "什麼時間" in reply)  # the time is asked again
+        # the time is asked again, on the day asked for
+        assert "已提交" not in reply and "11月23日" in reply and ("几点上门" in reply or "幾點上門" in reply)
         assert booking_count(chat_db) == 0
     r = text(await chat_db.say("下午4点", "d-5"))  # another hour on the day asked for (Monday 23 Nov)
     assert "11月23日（周一）16:00" in r and booking_count(chat_db) == 0
@@ -91,7 +92,7 @@ async def test_en_typed_confirm_after_nobody_free_books_nothing(chat: Chat) -> N
     for m in ("I'd like a home cook next Monday at 9am for 3 hours", "88 Jianguo Road, Chaoyang", "13812345678"):
         await chat.say(m, "d-6")
     assert "nobody is free" in text(await chat.say("no", "d-6"))
-    assert "When should we come" in text(await chat.say("confirm", "d-6"))
+    assert "What time on Mon 23 Nov" in text(await chat.say("confirm", "d-6"))
     assert "Please check" not in text(await chat.say("yes", "d-6"))
     assert booking_count(chat) == 0
     assert "Nothing was booked" in text(await chat.say("Cancel", "d-6"))  # a stop word leaves the form
