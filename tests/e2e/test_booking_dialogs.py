@@ -94,6 +94,21 @@ async def test_the_day_given_stays_in_the_time_question_after_another_answer(cha
     assert "11月25日（周三）14:00" in text(r) and "3小时" in text(r)
 
 
+async def test_another_time_while_booking_with_nothing_booked_moves_the_booking_being_made(chat: Chat) -> None:
+    """"换个时间吧" reads as moving a booking; with none booked yet it is the one being made: its time is asked
+    again (not "you have no open bookings"), the rest of the draft is kept, and the new time is booked."""
+    await chat.say("明天上午10点要个保洁")
+    r = text(await chat.say("换个时间吧"))
+    assert "换个时间" in r and "什么时间上门" in r and "没有进行中的预约" not in r
+    for answer in ("后天下午3点", "3小时", "浦东新区张江路100弄5号", "13812345678", "没有"):
+        r = text(await chat.say(answer))
+    assert "11月20日（周五）15:00" in r and "3小时" in r
+    await chat.say("book a cleaner tomorrow 10am", "en-1")
+    await chat.say("3 hours", "en-1")
+    r = text(await chat.say("can we do it another time", "en-1"))
+    assert "different time" in r and "When should we come" in r and "no open bookings" not in r
+
+
 async def test_leaving_the_form_at_any_step(chat: Chat) -> None:
     await chat.say("约个保洁")
     assert "没有下单" in text(await chat.say("算了"))
