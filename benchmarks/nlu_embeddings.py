@@ -40,8 +40,8 @@ from sklearn.model_selection import StratifiedKFold
 from benchmarks.nlu_generalisation import LANGUAGES, load_set
 from config import load_settings
 from dialogs.nlu import classifier
-from dialogs.nlu.data import load
-from dialogs.nlu.entities import ServiceTypeMatcher, find, with_placeholders
+from dialogs.nlu.data import Example, TrainingData, load
+from dialogs.nlu.entities import ServiceTypeMatcher
 from dialogs.nlu.model import TRAIN_NOW, training_texts
 from dialogs.nlu.normalize import normalize
 
@@ -135,7 +135,7 @@ def main() -> None:
     norm = [normalize(e.text).text for e in data.examples]
     items = load_set()
     g_norm = [normalize(i.text).text for i in items]
-    g_text = [with_placeholders(n, find(n, TRAIN_NOW, services)) for n in g_norm]
+    g_text = training_texts(TrainingData([Example(i.text, i.intent) for i in items]), services, TRAIN_NOW)
     g_y, g_lang = np.array([i.intent for i in items]), np.array([i.lang for i in items])
     is_zh = np.array([bool(_CJK.search(t)) for t in norm])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -127,14 +127,10 @@ class ValidateBookingForm(FormValidationAction):
         if before:  # "不对，是周五": another day for the clock time already given
             prev = datetime.fromisoformat(before).astimezone(be.ctx.tz)
             start, grain = start.replace(hour=prev.hour, minute=prev.minute), "minute"
-        if grain == "day":
-            # A date without a time of day: remember the date, ask for the time.
-            dispatcher.utter_message(response="utter_ask_time_of_day", date=times.day_text(start.date(), lang))
-            return {"time": None, "pending_date": start.date().isoformat(), "pending_part": None}
-        if grain == "part_of_day" and info.get("part_of_day"):
-            # "周六下午": the day is kept, the hour asked, with the hours still bookable in that part
-            return times.ask_hour(dispatcher, start.date(), info["part_of_day"], lang, be.ctx.tz,
-                                  lambda t: _time_problem(t, service, tracker), _outside_params(service, lang))
+        if grain == "day":  # a date without a time of day: remember the date, ask for the time
+            return _ask_on_day(dispatcher, tracker, start.date(), None, lang)
+        if grain == "part_of_day" and info.get("part_of_day"):  # "周六下午": the hours still bookable in it
+            return _ask_on_day(dispatcher, tracker, start.date(), info["part_of_day"], lang)
         if not info.get("has_date", True) and (day := times.kept_date(tracker, be.ctx.tz)):
             # "下午3点" after a date was given: that date, not today
             start = start.replace(year=day.year, month=day.month, day=day.day)
@@ -252,6 +248,17 @@ def _time_problem(start: datetime, service: str | None, tracker: Tracker, hours:
     return None
 
 
+def _ask_on_day(dispatcher: CollectingDispatcher, tracker: Tracker, day: date, part: Any, lang: str) -> dict[str, Any]:
+    """The hour on a day already given: inside its part of the day, with the hours still bookable as buttons,
+    or at any time of that day; the day is kept for a clock-only answer."""
+    if not part:
+        dispatcher.utter_message(response="utter_ask_time_of_day", date=times.day_text(day, lang))
+        return {"time": None, "pending_date": day.isoformat(), "pending_part": None}
+    service = tracker.get_slot("service_type")
+    return times.ask_hour(dispatcher, day, part, lang, backend().ctx.tz, lambda t: _time_problem(t, service, tracker),
+                          _outside_params(service, lang))
+
+
 class ActionAskTime(Action):
     """The time question, asked again after an answer to another question: a day already given stays in it
     ("12月6日（周日）6:00–9:00 之间几点上门？"), as the form still holds it, instead of a question from scratch."""
@@ -264,13 +271,8 @@ class ActionAskTime(Action):
         if not pending:
             dispatcher.utter_message(response="utter_ask_time")
             return []
-        be, lang, day = backend(), lang_of(tracker), datetime.fromisoformat(str(pending)[:10]).date()
-        if not part:
-            dispatcher.utter_message(response="utter_ask_time_of_day", date=times.day_text(day, lang))
-            return []
-        service = tracker.get_slot("service_type")
-        slots = times.ask_hour(dispatcher, day, part, lang, be.ctx.tz, lambda t: _time_problem(t, service, tracker),
-                               _outside_params(service, lang))
+        day = datetime.fromisoformat(str(pending)[:10]).date()
+        slots = _ask_on_day(dispatcher, tracker, day, part, lang_of(tracker))
         return [SlotSet(k, v) for k, v in slots.items() if tracker.get_slot(k) != v]
 
 

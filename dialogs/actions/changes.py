@@ -135,15 +135,15 @@ class ActionRescheduleBooking(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         items = await _changeable(tracker.get_slot("client_id"))
-        suspended = tracker.get_slot("suspended_forms") or []
-        if not items and suspended and suspended[-1].get("form") == "booking_form":
-            # "换个时间吧" while booking, with nothing booked yet: the booking being made is the one to move. The
-            # engine set its draft aside for this flow (form_interruptions) and restores it next: without its time.
-            draft = suspended[-1]
-            kept = {**(draft.get("slots") or {}), "time": None, "pending_date": None, "pending_part": None}
-            dispatcher.utter_message(response="utter_draft_new_time")
-            return [*CLEAR, SlotSet("suspended_forms", [*suspended[:-1], {**draft, "slots": kept}])]
         if not items:
+            suspended = tracker.get_slot("suspended_forms") or []
+            if suspended and suspended[-1].get("form") == "booking_form":
+                # "换个时间吧" while booking, with nothing booked yet: the booking being made is the one to move.
+                # The engine set its draft aside for this flow (form_interruptions) and restores it next: timeless.
+                draft = suspended[-1]
+                kept = {**(draft.get("slots") or {}), "time": None, "pending_date": None, "pending_part": None}
+                dispatcher.utter_message(response="utter_draft_new_time")
+                return [*CLEAR, SlotSet("suspended_forms", [*suspended[:-1], {**draft, "slots": kept}])]
             dispatcher.utter_message(response="utter_no_bookings")
             return CLEAR
         pressed = bool(_entities(tracker, "booking_id"))

@@ -100,21 +100,6 @@ def count_pending(d: Desk) -> int:
         return s.scalar(select(func.count()).select_from(Notification).where(Notification.status == "pending"))
 
 
-async def test_old_events_leave_a_conversation_that_is_still_in_use(desk: Desk) -> None:
-    await desk.say(NEW, "你好")
-    store, key = desk.app.desk.engine.store, f"telegram:{NEW}"
-    state = store.load(key)
-    now = desk.be.now.timestamp()
-    old = now - (desk.be.ctx.retention_days + 2) * 86400
-    state["events"] = [{"event": "user", "text": "很久以前说的话", "timestamp": old}] + state["events"]
-    store.save(key, state)
-    with desk.be.db.uow() as s:
-        dropped = retention.prune(s, desk.be.now, desk.be.ctx.retention_days)
-    assert dropped["events"] == 1 and dropped["conversations"] == 0
-    events = store.load(key)["events"]
-    assert events and all(e.get("text") != "很久以前说的话" for e in events)
-
-
 async def aged(d: Desk, sender: str, said: str) -> str:
     """A conversation in use whose history starts with something said before the retention period."""
     await d.say(sender, "你好")
@@ -124,6 +109,15 @@ async def aged(d: Desk, sender: str, said: str) -> str:
     state["events"] = [{"event": "user", "text": said, "timestamp": old}] + state["events"]
     store.save(key, state)
     return key
+
+
+async def test_old_events_leave_a_conversation_that_is_still_in_use(desk: Desk) -> None:
+    key = await aged(desk, NEW, "很久以前说的话")
+    with desk.be.db.uow() as s:
+        dropped = retention.prune(s, desk.be.now, desk.be.ctx.retention_days)
+    assert dropped["events"] == 1 and dropped["conversations"] == 0
+    events = desk.app.desk.engine.store.load(key)["events"]
+    assert events and all(e.get("text") != "很久以前说的话" for e in events)
 
 
 def texts(d: Desk, key: str) -> list[str]:
